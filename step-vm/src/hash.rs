@@ -1,0 +1,87 @@
+//! Keccak-256 commitments with domain-separated preimages (ARCHITECTURE §2).
+
+use sha3::{Digest as _, Keccak256};
+
+use crate::LANES;
+
+/// A 32-byte keccak-256 digest.
+pub type Digest = [u8; 32];
+
+/// Domain prefix of a value leaf preimage.
+pub(crate) const VALUE_LEAF_TAG: u8 = 0x00;
+/// Domain prefix of an inner Merkle node preimage.
+pub(crate) const NODE_TAG: u8 = 0x01;
+/// Domain prefix of a participant leaf preimage.
+pub(crate) const PARTICIPANT_LEAF_TAG: u8 = 0x02;
+/// Domain prefix of the accumulator register preimage.
+pub(crate) const ACC_TAG: u8 = 0x03;
+
+/// keccak-256 of the concatenation of `parts`.
+#[must_use]
+pub fn keccak256(parts: &[&[u8]]) -> Digest {
+    let mut h = Keccak256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Lower-case hex with `0x`, for messages and logs.
+#[must_use]
+pub fn hex_digest(d: &Digest) -> String {
+    format!("0x{}", hex::encode(d))
+}
+
+/// `keccak(0x00 ‖ be32(x_0) ‖ … ‖ be32(x_31))`.
+#[must_use]
+pub fn value_leaf_hash(leaf: &[i32; LANES]) -> Digest {
+    let mut buf = [0u8; 1 + 4 * LANES];
+    buf[0] = VALUE_LEAF_TAG;
+    for (i, v) in leaf.iter().enumerate() {
+        buf[1 + 4 * i..5 + 4 * i].copy_from_slice(&v.to_be_bytes());
+    }
+    keccak256(&[&buf])
+}
+
+/// `keccak(0x03 ‖ be64(a_0) ‖ … ‖ be64(a_31))`.
+#[must_use]
+pub fn acc_hash(acc: &[i64; LANES]) -> Digest {
+    let mut buf = [0u8; 1 + 8 * LANES];
+    buf[0] = ACC_TAG;
+    for (i, v) in acc.iter().enumerate() {
+        buf[1 + 8 * i..9 + 8 * i].copy_from_slice(&v.to_be_bytes());
+    }
+    keccak256(&[&buf])
+}
+
+/// `keccak(0x02 ‖ updateRoot ‖ be32(weight))`.
+#[must_use]
+pub fn participant_leaf_hash(update_root: &Digest, weight: u32) -> Digest {
+    keccak256(&[&[PARTICIPANT_LEAF_TAG], update_root, &weight.to_be_bytes()])
+}
+
+/// `keccak(0x01 ‖ left ‖ right)`.
+#[must_use]
+pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
+    keccak256(&[&[NODE_TAG], left, right])
+}
+
+/// The `rs_merkle` hasher of this project: keccak-256 with the `0x01` inner-node prefix.
+///
+/// Leaves are passed to `rs_merkle` already hashed (with their own domain prefix), so
+/// [`rs_merkle::Hasher::hash`] is plain keccak and only used for nodes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keccak;
+
+impl rs_merkle::Hasher for Keccak {
+    type Hash = Digest;
+
+    fn hash(data: &[u8]) -> Digest {
+        keccak256(&[data])
+    }
+
+    fn concat_and_hash(left: &Digest, right: Option<&Digest>) -> Digest {
+        // Complete trees always have a right sibling; keep rs_merkle's promotion otherwise.
+        right.map_or(*left, |r| node_hash(left, r))
+    }
+}
