@@ -1,0 +1,60 @@
+//! One interface to a chain, two implementations: [`InProcessChain`](crate::InProcessChain)
+//! (revm, the default) and [`RpcChain`](crate::RpcChain) (JSON-RPC, e.g. Anvil).
+//!
+//! The interface is deliberately raw (deploy, send, call, time); the typed contract API in
+//! [`crate::deployment`] is written once on top of it with `sol!` call types, so both
+//! backends run byte-identical transactions and report identical gas.
+
+use std::future::Future;
+
+use alloy::primitives::{Address, Bytes, Log, U256};
+
+use crate::Result;
+
+/// Outcome of a successful transaction.
+#[derive(Debug, Clone)]
+pub struct TxReceipt {
+    /// Gas used, as the receipt reports it.
+    pub gas_used: u64,
+    /// Logs emitted.
+    pub logs: Vec<Log>,
+    /// Address created, for a deployment.
+    pub created: Option<Address>,
+}
+
+/// A chain the system can deploy to, transact on and advance the clock of.
+pub trait Chain: Send + Sync {
+    /// Funded accounts this chain can sign for; the first one deploys.
+    fn accounts(&self) -> &[Address];
+
+    /// Human-readable name of the backend (`revm (in-process)`, `json-rpc http://...`).
+    fn name(&self) -> String;
+
+    /// Sends a transaction (`to = None` deploys `data` as init code). A revert is an error
+    /// carrying the revert data; `action` names the transaction in errors.
+    fn send(
+        &self,
+        action: &str,
+        from: Address,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+    ) -> impl Future<Output = Result<TxReceipt>> + Send;
+
+    /// Executes a read-only call against the latest state.
+    fn call(
+        &self,
+        action: &str,
+        to: Address,
+        data: Bytes,
+    ) -> impl Future<Output = Result<Bytes>> + Send;
+
+    /// Timestamp of the latest block; the next transaction executes at or after it.
+    fn timestamp(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Moves the clock forward by `secs` seconds.
+    fn advance_time(&self, secs: u64) -> impl Future<Output = Result<()>> + Send;
+
+    /// Balance of an account.
+    fn balance(&self, account: Address) -> impl Future<Output = Result<U256>> + Send;
+}

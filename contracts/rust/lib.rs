@@ -1,0 +1,21 @@
+//! Contracts of the verifiable aggregation system: typed Rust bindings generated with `sol!`
+//! from the committed Foundry artifacts, the chain interface with its two backends (in-process
+//! revm and JSON-RPC), and the typed deployment API the aggregator and challenger use.
+
+mod chain;
+mod error;
+mod revm_chain;
+mod rpc_chain;
+
+pub use chain::{Chain, TxReceipt};
+pub use error::{ChainError, Result};
+pub use revm_chain::{InProcessChain, TX_GAS_LIMIT};
+pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
+
+/// Best-effort human-readable revert reason: a known custom error of the project's
+/// contracts, `Error(string)`, `Panic(uint256)`, or the raw data in hex.
+#[must_use]
+pub fn decode_revert(data: &[u8]) -> String {
+    alloy::sol_types::decode_revert_reason(data)
+        .unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))
+}

@@ -1,0 +1,222 @@
+//! A chain over JSON-RPC (Anvil or any node with unlocked-by-key accounts), through alloy.
+
+use alloy::eips::BlockNumberOrTag;
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::{LocalSigner, MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
+use alloy::transports::{RpcError, TransportError};
+
+use crate::chain::{Chain, TxReceipt};
+use crate::{ChainError, Result};
+
+/// The mnemonic of Anvil's and Hardhat's development accounts (public; for local nodes only).
+pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// A chain reached over JSON-RPC, signing locally with the given keys.
+pub struct RpcChain {
+    provider: DynProvider,
+    accounts: Vec<Address>,
+    url: String,
+    // Keeps a spawned node alive for as long as the chain; dropping it stops the node.
+    _anvil: Option<AnvilInstance>,
+}
+
+impl std::fmt::Debug for RpcChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RpcChain")
+            .field("url", &self.url)
+            .field("accounts", &self.accounts)
+            .finish_non_exhaustive()
+    }
+}
+
+fn rpc_err(action: &str) -> impl FnOnce(TransportError) -> ChainError + '_ {
+    move |e| {
+        if let RpcError::ErrorResp(payload) = &e {
+            if let Some(data) = payload.as_revert_data() {
+                return ChainError::Reverted {
+                    action: action.to_owned(),
+                    reason: crate::decode_revert(&data),
+                    data,
+                };
+            }
+        }
+        ChainError::Rpc {
+            action: action.to_owned(),
+            source: e,
+        }
+    }
+}
+
+impl RpcChain {
+    /// Connects to `url`, signing with `signers` (the first one deploys).
+    ///
+    /// # Errors
+    /// Never at connection time (the transport is lazy); a bad URL fails on first use.
+    pub fn connect(url: &str, signers: Vec<PrivateKeySigner>) -> Result<Self> {
+        Self::with_node(url, signers, None)
+    }
+
+    /// Connects to `url` with the first `count` accounts derived from `mnemonic`.
+    ///
+    /// # Errors
+    /// An invalid mnemonic.
+    pub fn connect_mnemonic(url: &str, mnemonic: &str, count: u32) -> Result<Self> {
+        let signers = (0..count)
+            .map(|i| {
+                MnemonicBuilder::<English>::default()
+                    .phrase(mnemonic)
+                    .index(i)
+                    .and_then(|b| b.build())
+                    .map_err(|e| {
+                        ChainError::Compile(format!("invalid mnemonic for account {i}: {e}"))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::connect(url, signers)
+    }
+
+    /// Starts a local Anvil from `binary` on a free port and connects to it.
+    ///
+    /// # Errors
+    /// [`ChainError::Anvil`] if the node does not start.
+    pub fn spawn_anvil(binary: &std::path::Path) -> Result<Self> {
+        let anvil = Anvil::at(binary)
+            .arg("--silent")
+            .try_spawn()
+            .map_err(|source| ChainError::Anvil {
+                path: binary.display().to_string(),
+                source,
+            })?;
+        let signers: Vec<PrivateKeySigner> = anvil.keys().iter().map(LocalSigner::from).collect();
+        let url = anvil.endpoint();
+        Self::with_node(&url, signers, Some(anvil))
+    }
+
+    fn with_node(
+        url: &str,
+        signers: Vec<PrivateKeySigner>,
+        anvil: Option<AnvilInstance>,
+    ) -> Result<Self> {
+        let accounts: Vec<Address> = signers.iter().map(PrivateKeySigner::address).collect();
+        let mut signers = signers.into_iter();
+        let first = signers
+            .next()
+            .ok_or_else(|| ChainError::Compile("at least one signing key is needed".into()))?;
+        let mut wallet = EthereumWallet::new(first);
+        for s in signers {
+            wallet.register_signer(s);
+        }
+        let parsed = url
+            .parse()
+            .map_err(|e| ChainError::Compile(format!("invalid RPC URL {url:?}: {e}")))?;
+        let provider = ProviderBuilder::new()
+            .wallet(wallet)
+            .connect_http(parsed)
+            .erased();
+        Ok(Self {
+            provider,
+            accounts,
+            url: url.to_owned(),
+            _anvil: anvil,
+        })
+    }
+}
+
+impl Chain for RpcChain {
+    fn accounts(&self) -> &[Address] {
+        &self.accounts
+    }
+
+    fn name(&self) -> String {
+        format!("json-rpc {}", self.url)
+    }
+
+    async fn send(
+        &self,
+        action: &str,
+        from: Address,
+        to: Option<Address>,
+        data: Bytes,
+        value: U256,
+    ) -> Result<TxReceipt> {
+        if !self.accounts.contains(&from) {
+            return Err(ChainError::UnknownAccount(from));
+        }
+        let mut tx = TransactionRequest::default()
+            .with_from(from)
+            .with_value(value);
+        tx = match to {
+            Some(to) => tx.with_to(to).with_input(data),
+            None => tx.with_deploy_code(data),
+        };
+        let pending = self
+            .provider
+            .send_transaction(tx)
+            .await
+            .map_err(rpc_err(action))?;
+        let receipt = pending
+            .get_receipt()
+            .await
+            .map_err(|source| ChainError::Pending {
+                action: action.to_owned(),
+                source,
+            })?;
+        if !receipt.status() {
+            return Err(ChainError::Reverted {
+                action: action.to_owned(),
+                reason: "reverted on chain after gas estimation passed".into(),
+                data: Bytes::new(),
+            });
+        }
+        Ok(TxReceipt {
+            gas_used: receipt.gas_used,
+            logs: receipt
+                .inner
+                .logs()
+                .iter()
+                .map(|l| l.inner.clone())
+                .collect(),
+            created: receipt.contract_address,
+        })
+    }
+
+    async fn call(&self, action: &str, to: Address, data: Bytes) -> Result<Bytes> {
+        let tx = TransactionRequest::default().with_to(to).with_input(data);
+        self.provider.call(tx).await.map_err(rpc_err(action))
+    }
+
+    async fn timestamp(&self) -> Result<u64> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(rpc_err("eth_getBlockByNumber"))?
+            .ok_or_else(|| ChainError::Compile("the node has no latest block".into()))?;
+        Ok(block.header.timestamp)
+    }
+
+    async fn advance_time(&self, secs: u64) -> Result<()> {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("evm_increaseTime".into(), (secs,))
+            .await
+            .map_err(rpc_err("evm_increaseTime"))?;
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("evm_mine".into(), ())
+            .await
+            .map_err(rpc_err("evm_mine"))?;
+        Ok(())
+    }
+
+    async fn balance(&self, account: Address) -> Result<U256> {
+        self.provider
+            .get_balance(account)
+            .await
+            .map_err(rpc_err("eth_getBalance"))
+    }
+}
