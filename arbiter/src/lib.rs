@@ -7,8 +7,10 @@
 
 mod error;
 mod game;
+mod prover;
 mod solver;
 
 pub use error::{ArbiterError, Result};
 pub use game::{GameStatus, GameView, Role};
+pub use prover::{LeafProof, LeafProver};
 pub use solver::{Action, TraceProvider, solve};

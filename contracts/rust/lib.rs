@@ -2,12 +2,16 @@
 //! from the committed Foundry artifacts, the chain interface with its two backends (in-process
 //! revm and JSON-RPC), and the typed deployment API the aggregator and challenger use.
 
+mod bindings;
 mod chain;
+mod deployment;
 mod error;
 mod revm_chain;
 mod rpc_chain;
 
+pub use bindings::{arbiter, game, registry};
 pub use chain::{Chain, TxReceipt};
+pub use deployment::{Addresses, DeployGas, DeployParams, Deployment, GameState, LeafInput, RoundView};
 pub use error::{ChainError, Result};
 pub use revm_chain::{InProcessChain, TX_GAS_LIMIT};
 pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
@@ -16,6 +20,15 @@ pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
 /// contracts, `Error(string)`, `Panic(uint256)`, or the raw data in hex.
 #[must_use]
 pub fn decode_revert(data: &[u8]) -> String {
-    alloy::sol_types::decode_revert_reason(data)
-        .unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))
+    use alloy::sol_types::SolInterface;
+    if let Ok(e) = registry::RoundRegistry::RoundRegistryErrors::abi_decode(data) {
+        return format!("RoundRegistry.{e:?}");
+    }
+    if let Ok(e) = game::BisectionGame::BisectionGameErrors::abi_decode(data) {
+        return format!("BisectionGame.{e:?}");
+    }
+    if let Ok(e) = arbiter::LeafArbiter::LeafArbiterErrors::abi_decode(data) {
+        return format!("LeafArbiter.{e:?}");
+    }
+    alloy::sol_types::decode_revert_reason(data).unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))
 }

@@ -79,13 +79,14 @@ impl RpcChain {
         Self::connect(url, signers)
     }
 
-    /// Starts a local Anvil from `binary` on a free port and connects to it.
+    /// Starts a local Anvil from `binary` on a free port with `accounts` funded development
+    /// accounts, and connects to it.
     ///
     /// # Errors
     /// [`ChainError::Anvil`] if the node does not start.
-    pub fn spawn_anvil(binary: &std::path::Path) -> Result<Self> {
+    pub fn spawn_anvil_with_accounts(binary: &std::path::Path, accounts: usize) -> Result<Self> {
         let anvil = Anvil::at(binary)
-            .arg("--silent")
+            .args(["--silent", "--accounts", &accounts.max(1).to_string()])
             .try_spawn()
             .map_err(|source| ChainError::Anvil {
                 path: binary.display().to_string(),

@@ -1,0 +1,73 @@
+//! The leaf prover both sides use: from one's own trace, the witness and Halo2 proof of the
+//! single disputed step.
+
+use std::time::{Duration, Instant};
+
+use circuits::{Srs, StepProof, StepProver};
+use step_vm::{RoundContext, StepKind, StepWitness, Trace};
+use tracing::info;
+
+use crate::{ArbiterError, Result};
+
+/// A proven step, ready to be encoded for the arbiter contract.
+#[derive(Debug, Clone)]
+pub struct LeafProof {
+    /// The step's witness (pre-state preimage, openings, post-state).
+    pub witness: StepWitness,
+    /// The Halo2 proof and its public inputs.
+    pub proof: StepProof,
+    /// Wall time of proving.
+    pub prove_time: Duration,
+}
+
+/// Proving keys for every step kind.
+pub struct LeafProver {
+    accumulate: StepProver,
+    finalize: StepProver,
+}
+
+impl std::fmt::Debug for LeafProver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafProver").finish_non_exhaustive()
+    }
+}
+
+impl LeafProver {
+    /// Generates the proving keys of both step circuits from `srs`.
+    ///
+    /// # Errors
+    /// Key generation failure.
+    pub fn setup(srs: &Srs) -> Result<Self> {
+        let started = Instant::now();
+        let accumulate = StepProver::setup(StepKind::Accumulate, srs)?;
+        let finalize = StepProver::setup(StepKind::Finalize, srs)?;
+        info!(seconds = started.elapsed().as_secs_f64(), "step circuit keys ready");
+        Ok(Self { accumulate, finalize })
+    }
+
+    /// The prover of one step kind.
+    #[must_use]
+    pub fn for_kind(&self, kind: StepKind) -> &StepProver {
+        match kind {
+            StepKind::Accumulate => &self.accumulate,
+            StepKind::Finalize => &self.finalize,
+        }
+    }
+
+    /// Proves step `step` of `trace`. Checks natively first that the trace's claimed
+    /// post-state is what the step computes: a dishonest trace gets
+    /// [`ArbiterError::ClaimNotProvable`] at once instead of a failed proving run.
+    ///
+    /// # Errors
+    /// [`ArbiterError::ClaimNotProvable`], a step out of range, or a circuit failure.
+    pub fn prove(&self, ctx: &RoundContext, trace: &Trace, step: u64) -> Result<LeafProof> {
+        let witness = trace.witness(step)?;
+        let computed = witness.checked_post_commitment(ctx)?;
+        if computed != witness.post.commitment(&ctx.config_hash()) {
+            return Err(ArbiterError::ClaimNotProvable { step });
+        }
+        let started = Instant::now();
+        let proof = self.for_kind(witness.kind()).prove(&witness)?;
+        Ok(LeafProof { witness, proof, prove_time: started.elapsed() })
+    }
+}

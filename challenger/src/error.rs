@@ -1,0 +1,49 @@
+//! The crate's error type.
+
+use thiserror::Error;
+
+/// Result alias for this crate.
+pub type Result<T, E = ChallengerError> = std::result::Result<T, E>;
+
+/// Failures of the challenger (and of game playing for either role).
+#[derive(Debug, Error)]
+pub enum ChallengerError {
+    /// Chain access failed or a transaction reverted.
+    #[error(transparent)]
+    Chain(#[from] contracts::ChainError),
+    /// The VM rejected the inputs.
+    #[error(transparent)]
+    Vm(#[from] step_vm::VmError),
+    /// Solver or prover failure.
+    #[error(transparent)]
+    Arbiter(#[from] arbiter::ArbiterError),
+    /// The round on chain is not in a state this action needs.
+    #[error("round {round}: {message}")]
+    Round {
+        /// Round id.
+        round: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// The chain's commitments disagree with what the VM derives from the same data: the
+    /// VM and the contracts are out of lockstep (a deployment or version mismatch).
+    #[error("round {round}: on-chain {what} is {on_chain}, the VM derives {derived}")]
+    Lockstep {
+        /// Round id.
+        round: u64,
+        /// Which commitment.
+        what: &'static str,
+        /// The chain's value.
+        on_chain: String,
+        /// The VM's value.
+        derived: String,
+    },
+}
+
+impl ChallengerError {
+    /// Whether retrying later can succeed.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Chain(e) if e.is_transient())
+    }
+}

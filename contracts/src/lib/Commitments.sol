@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Commitments
+/// @notice Hash preimages, complete Merkle trees and public-input packing of the step VM
+///         (docs/ARCHITECTURE.md §2, §3, §4, §5). Every function mirrors one in the Rust crate
+///         `step-vm` (hash.rs, merkle.rs, pack.rs, state.rs); the two are kept in lockstep by the
+///         shared test vectors in `test/vectors/`.
+/// @dev All byte strings are big-endian. Leaves carry a one-byte domain prefix: 0x00 value
+///      leaf, 0x01 inner node, 0x02 participant leaf, 0x03 accumulator register.
+library Commitments {
+    /// @notice Values per leaf and per step.
+    uint256 internal constant LANES = 32;
+    /// @notice Bytes of a packed value leaf: 32 × int32.
+    uint256 internal constant VALUE_LEAF_BYTES = 128;
+    /// @notice Bytes of a packed accumulator register: 32 × int64.
+    uint256 internal constant ACC_BYTES = 256;
+    /// @notice Public inputs packed from one value leaf (7 values per instance, 4 in the last).
+    uint256 internal constant VALUE_INSTANCES = 5;
+    /// @notice Public inputs packed from one register (3 values per instance, 2 in the last).
+    uint256 internal constant ACC_INSTANCES = 11;
+    /// @notice Largest model dimension a round may have.
+    uint256 internal constant MAX_DIM = 1 << 28;
+    /// @notice Largest number of clients (and so participants) of a round.
+    uint256 internal constant MAX_CLIENTS = 255;
+    /// @notice The BN254 scalar field modulus; every public input must be below it.
+    uint256 internal constant SCALAR_MODULUS =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+
+    /// @notice keccak(0x03 ‖ 256 zero bytes): the commitment of the all-zero register.
+    bytes32 internal constant ZERO_ACC_HASH =
+        0xe2892037e7ca9d81e2531c06ab23bc5367d2af4233cbd3042010de5e85fa7156;
+
+    // Sign-bit masks: flipping bit (b-1) of each b-bit limb adds the 2^(b-1) offset.
+    // 7 int32 limbs (224 bits) / 4 int32 limbs (128 bits).
+    uint256 private constant MASK_I32_X7 = 0x80000000800000008000000080000000800000008000000080000000;
+    uint256 private constant MASK_I32_X4 = 0x80000000800000008000000080000000;
+    // 3 int64 limbs (192 bits) / 2 int64 limbs (128 bits).
+    uint256 private constant MASK_I64_X3 = 0x800000000000000080000000000000008000000000000000;
+    uint256 private constant MASK_I64_X2 = 0x80000000000000008000000000000000;
+
+    // ---------------------------------------------------------------- hashes
+
+    /// @notice keccak(0x01 ‖ left ‖ right).
+    function nodeHash(bytes32 left, bytes32 right) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            // Scratch use of the memory past the free pointer; it is not allocated.
+            let p := mload(0x40)
+            mstore8(p, 0x01)
+            mstore(add(p, 1), left)
+            mstore(add(p, 33), right)
+            h := keccak256(p, 65)
+        }
+    }
+
+    /// @notice keccak(0x00 ‖ be32(x_0) ‖ … ‖ be32(x_31)) of a packed value leaf.
+    /// @dev The caller checks `values.length == VALUE_LEAF_BYTES`.
+    function valueLeafHash(bytes calldata values) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x00)
+            calldatacopy(add(p, 1), values.offset, 128)
+            h := keccak256(p, 129)
+        }
+    }
+
+    /// @notice keccak(0x03 ‖ be64(a_0) ‖ … ‖ be64(a_31)) of a packed register.
+    /// @dev The caller checks `acc.length == ACC_BYTES`.
+    function accHash(bytes calldata acc) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x03)
+            calldatacopy(add(p, 1), acc.offset, 256)
+            h := keccak256(p, 257)
+        }
+    }
+
+    /// @notice keccak(0x02 ‖ updateRoot ‖ be32(weight)).
+    function participantLeafHash(bytes32 updateRoot, uint32 weight) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(bytes1(0x02), updateRoot, weight));
+    }
+
+    /// @notice The commitment of VM state `step`:
+    ///         keccak(abi.encode(configHash, uint256 step, accHash, outputRoot)).
+    function stateHash(bytes32 configHash_, uint256 step, bytes32 accHash_, bytes32 outputRoot)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(configHash_, step, accHash_, outputRoot));
+    }
+
+    /// @notice keccak(abi.encode(registry, roundId, inputRoot, n, dim, W)).
+    function configHash(
+        address registry,
+        uint256 roundId,
+        bytes32 inputRoot,
+        uint256 participants,
+        uint256 dim,
+        uint256 totalWeight
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(registry, roundId, inputRoot, participants, dim, totalWeight));
+    }
+
+    // ---------------------------------------------------------------- complete Merkle trees
+
+    /// @notice Number of 32-value chunks of a model of `dim` values.
+    function chunkCount(uint256 dim) internal pure returns (uint256) {
+        return (dim + LANES - 1) / LANES;
+    }
+
+    /// @notice Depth of the complete tree over `leaves` leaves: log2 of the next power of two
+    ///         (at least one leaf, so depth 0 for 0 or 1 leaves).
+    function depthFor(uint256 leaves) internal pure returns (uint256 depth) {
+        while ((uint256(1) << depth) < leaves) {
+            ++depth;
+        }
+    }
+
+    /// @notice Root of an empty complete tree of `depth`: Z_0 = 0, Z_{l+1} = node(Z_l, Z_l).
+    function emptyRoot(uint256 depth) internal pure returns (bytes32 z) {
+        for (uint256 l; l < depth; ++l) {
+            z = nodeHash(z, z);
+        }
+    }
+
+    /// @notice The root reached by hashing `leaf` at `index` up through `path` (siblings,
+    ///         bottom up); bit l of `index` says whether the node at level l is a right child.
+    function foldPath(bytes32 leaf, uint256 index, bytes32[] calldata path)
+        internal
+        pure
+        returns (bytes32 node)
+    {
+        node = leaf;
+        uint256 depth = path.length;
+        for (uint256 l; l < depth; ++l) {
+            node = ((index >> l) & 1) == 0 ? nodeHash(node, path[l]) : nodeHash(path[l], node);
+        }
+    }
+
+    /// @notice Root of the complete tree over `leaves`, padded with bytes32(0) to the next power
+    ///         of two. Overwrites `leaves` when its length is already a power of two.
+    function rootOf(bytes32[] memory leaves) internal pure returns (bytes32) {
+        uint256 width = uint256(1) << depthFor(leaves.length);
+        bytes32[] memory level = leaves;
+        if (width != leaves.length) {
+            level = new bytes32[](width);
+            for (uint256 k; k < leaves.length; ++k) {
+                level[k] = leaves[k];
+            }
+        }
+        while (width > 1) {
+            width >>= 1;
+            for (uint256 k; k < width; ++k) {
+                level[k] = nodeHash(level[2 * k], level[2 * k + 1]);
+            }
+        }
+        return level[0];
+    }
+
+    // ---------------------------------------------------------------- public-input packing
+
+    /// @notice Writes the 5 instances of a packed value leaf (128 bytes) into `out[first..first+5]`.
+    /// @dev Instance t < 4 is bytes [28t, 28t+28) read as a big-endian integer, the last one
+    ///      bytes [112, 128); each XOR the sign-bit mask of its limbs. The caller checks the length.
+    function packValues(bytes calldata values, uint256[] memory out, uint256 first) internal pure {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := values.offset
+        }
+        for (uint256 t; t < 4; ++t) {
+            out[first + t] = (_load(base + 28 * t) >> 32) ^ MASK_I32_X7;
+        }
+        out[first + 4] = (_load(base + 112) >> 128) ^ MASK_I32_X4;
+    }
+
+    /// @notice Writes the 11 instances of a packed register (256 bytes) into `out[first..first+11]`.
+    /// @dev Instance t < 10 is bytes [24t, 24t+24), the last one bytes [240, 256).
+    function packAcc(bytes calldata acc, uint256[] memory out, uint256 first) internal pure {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := acc.offset
+        }
+        for (uint256 t; t < 10; ++t) {
+            out[first + t] = (_load(base + 24 * t) >> 64) ^ MASK_I64_X3;
+        }
+        out[first + 10] = (_load(base + 240) >> 128) ^ MASK_I64_X2;
+    }
+
+    function _load(uint256 offset) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := calldataload(offset)
+        }
+    }
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Test} from "./base/Test.sol";
+import {Ref} from "./base/Reference.sol";
+import {Commitments} from "../src/lib/Commitments.sol";
+
+/// Exposes the library's internal functions (several take calldata).
+contract CommitmentsHarness {
+    function nodeHash(bytes32 l, bytes32 r) external pure returns (bytes32) {
+        return Commitments.nodeHash(l, r);
+    }
+
+    function valueLeafHash(bytes calldata values) external pure returns (bytes32) {
+        return Commitments.valueLeafHash(values);
+    }
+
+    function accHash(bytes calldata acc) external pure returns (bytes32) {
+        return Commitments.accHash(acc);
+    }
+
+    function participantLeafHash(bytes32 root, uint32 weight) external pure returns (bytes32) {
+        return Commitments.participantLeafHash(root, weight);
+    }
+
+    function foldPath(bytes32 leaf, uint256 index, bytes32[] calldata path) external pure returns (bytes32) {
+        return Commitments.foldPath(leaf, index, path);
+    }
+
+    function rootOf(bytes32[] memory leaves) external pure returns (bytes32) {
+        return Commitments.rootOf(leaves);
+    }
+
+    function emptyRoot(uint256 depth) external pure returns (bytes32) {
+        return Commitments.emptyRoot(depth);
+    }
+
+    function depthFor(uint256 leaves) external pure returns (uint256) {
+        return Commitments.depthFor(leaves);
+    }
+
+    function chunkCount(uint256 dim) external pure returns (uint256) {
+        return Commitments.chunkCount(dim);
+    }
+
+    function packValues(bytes calldata values) external pure returns (uint256[] memory out) {
+        out = new uint256[](5);
+        Commitments.packValues(values, out, 0);
+    }
+
+    function packAcc(bytes calldata acc) external pure returns (uint256[] memory out) {
+        out = new uint256[](11);
+        Commitments.packAcc(acc, out, 0);
+    }
+
+    /// Packs with trailing calldata after the field, to show the slices ignore what follows.
+    function packValuesWithTrailer(bytes calldata values, bytes calldata)
+        external
+        pure
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](5);
+        Commitments.packValues(values, out, 0);
+    }
+
+    function stateHash(bytes32 c, uint256 s, bytes32 a, bytes32 o) external pure returns (bytes32) {
+        return Commitments.stateHash(c, s, a, o);
+    }
+
+    function configHash(address r, uint256 id, bytes32 root, uint256 n, uint256 dim, uint256 w)
+        external
+        pure
+        returns (bytes32)
+    {
+        return Commitments.configHash(r, id, root, n, dim, w);
+    }
+}
+
+contract CommitmentsTest is Test {
+    CommitmentsHarness internal h;
+
+    function setUp() public {
+        h = new CommitmentsHarness();
+    }
+
+    function _ramp() internal pure returns (int32[32] memory v) {
+        for (uint256 l; l < 32; ++l) {
+            v[l] = int32(int256(l) - 16);
+        }
+    }
+
+    // ------------------------------------------------------------ hashes
+
+    function test_zeroAccHash_matchesPreimage() public pure {
+        bytes memory preimage = new bytes(257);
+        preimage[0] = 0x03;
+        assertEq(Commitments.ZERO_ACC_HASH, keccak256(preimage));
+        int64[32] memory zero;
+        assertEq(Commitments.ZERO_ACC_HASH, Ref.accHash(zero));
+    }
+
+    function test_valueLeafHash_rampMatchesByteByBytePreimage() public view {
+        int32[32] memory v = _ramp();
+        // Preimage written out byte by byte: 0x00 then be32(l - 16).
+        bytes memory preimage = new bytes(129);
+        for (uint256 l; l < 32; ++l) {
+            uint32 bits = uint32(int32(int256(l) - 16)); // two's complement
+            preimage[1 + 4 * l] = bytes1(uint8(bits >> 24));
+            preimage[2 + 4 * l] = bytes1(uint8(bits >> 16));
+            preimage[3 + 4 * l] = bytes1(uint8(bits >> 8));
+            preimage[4 + 4 * l] = bytes1(uint8(bits));
+        }
+        // Spot-check the encoding itself: -16 is ff ff ff f0, 15 is 00 00 00 0f.
+        assertEq(uint8(preimage[1]), 0xff);
+        assertEq(uint8(preimage[4]), 0xf0);
+        assertEq(uint8(preimage[128]), 0x0f);
+        assertEq(h.valueLeafHash(Ref.encodeValues(v)), keccak256(preimage));
+        assertEq(h.valueLeafHash(Ref.encodeValues(v)), Ref.valueLeafHash(v));
+    }
+
+    function testFuzz_valueLeafHash_matchesReference(int32[32] memory v) public view {
+        assertEq(h.valueLeafHash(Ref.encodeValues(v)), Ref.valueLeafHash(v));
+    }
+
+    function testFuzz_accHash_matchesReference(int64[32] memory a) public view {
+        assertEq(h.accHash(Ref.encodeAcc(a)), Ref.accHash(a));
+    }
+
+    function testFuzz_nodeHash_matchesReference(bytes32 l, bytes32 r) public view {
+        assertEq(h.nodeHash(l, r), Ref.node(l, r));
+    }
+
+    /// 0x02 ‖ updateRoot ‖ be32(weight) is 1 + 32 + 4 = 37 bytes (ARCHITECTURE §2's table says
+    /// 69, an arithmetic slip; the formula and step-vm's `participant_leaf_hash` agree on 37).
+    function test_participantLeafHash_is37BytePreimage() public view {
+        bytes32 root = keccak256("update");
+        bytes memory preimage = abi.encodePacked(bytes1(0x02), root, bytes4(0x0000_0007));
+        assertEq(preimage.length, 37);
+        assertEq(h.participantLeafHash(root, 7), keccak256(preimage));
+    }
+
+    function testFuzz_stateAndConfigHash_areAbiEncoded(bytes32 c, uint64 s, bytes32 a, bytes32 o)
+        public
+        view
+    {
+        assertEq(h.stateHash(c, s, a, o), keccak256(abi.encode(c, uint256(s), a, o)));
+        assertEq(
+            h.configHash(address(0xBEEF), 3, c, 5, 77, 1000),
+            keccak256(abi.encode(address(0xBEEF), uint256(3), c, uint256(5), uint256(77), uint256(1000)))
+        );
+    }
+
+    // ------------------------------------------------------------ packing
+
+    /// v_l = l - 16: the limbs are 2^31 + l - 16 = 0x7ffffff0 + l.
+    function test_packValues_ramp_handComputed() public view {
+        uint256[] memory p = h.packValues(Ref.encodeValues(_ramp()));
+        assertEq(p.length, 5);
+        assertEq(p[0], 0x7ffffff07ffffff17ffffff27ffffff37ffffff47ffffff57ffffff6);
+        assertEq(p[1], 0x7ffffff77ffffff87ffffff97ffffffa7ffffffb7ffffffc7ffffffd);
+        assertEq(p[2], 0x7ffffffe7fffffff800000008000000180000002800000038000000480000005 >> 32);
+        assertEq(p[3], 0x80000005800000068000000780000008800000098000000a8000000b);
+        assertEq(p[4], 0x8000000c8000000d8000000e8000000f);
+        // The same with plain arithmetic: sum over the group of (v + 2^31) * 2^(32 * position).
+        uint256[] memory r = Ref.packValues(_ramp());
+        for (uint256 t; t < 5; ++t) {
+            assertEq(p[t], r[t], "instance");
+        }
+    }
+
+    function test_packValues_extremes() public view {
+        int32[32] memory v;
+        for (uint256 l; l < 32; ++l) {
+            v[l] = l % 2 == 0 ? type(int32).min : type(int32).max;
+        }
+        uint256[] memory p = h.packValues(Ref.encodeValues(v));
+        assertEq(p[0], 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000);
+        assertEq(p[4], 0x00000000ffffffff00000000ffffffff);
+    }
+
+    function testFuzz_packValues_matchesReference(int32[32] memory v) public view {
+        uint256[] memory p = h.packValues(Ref.encodeValues(v));
+        uint256[] memory r = Ref.packValues(v);
+        for (uint256 t; t < 5; ++t) {
+            assertEq(p[t], r[t], "value instance");
+            assertLt(p[t], 2 ** 224);
+        }
+    }
+
+    function testFuzz_packValues_ignoresTrailingCalldata(int32[32] memory v, bytes memory trailer)
+        public
+        view
+    {
+        uint256[] memory p = h.packValuesWithTrailer(Ref.encodeValues(v), trailer);
+        uint256[] memory r = Ref.packValues(v);
+        for (uint256 t; t < 5; ++t) {
+            assertEq(p[t], r[t], "value instance");
+        }
+    }
+
+    function test_packAcc_handComputed() public view {
+        int64[32] memory a;
+        for (uint256 l; l < 32; ++l) {
+            a[l] = int64(int256(l) - 16);
+        }
+        uint256[] memory p = h.packAcc(Ref.encodeAcc(a));
+        assertEq(p.length, 11);
+        assertEq(p[0], 0x7ffffffffffffff07ffffffffffffff17ffffffffffffff2);
+        assertEq(p[5], 0x7fffffffffffffff80000000000000008000000000000001);
+        assertEq(p[10], 0x800000000000000e800000000000000f);
+        a[0] = type(int64).min;
+        a[31] = type(int64).max;
+        p = h.packAcc(Ref.encodeAcc(a));
+        assertEq(p[0], 0x00000000000000007ffffffffffffff17ffffffffffffff2);
+        assertEq(p[10], 0x800000000000000effffffffffffffff);
+    }
+
+    function testFuzz_packAcc_matchesReference(int64[32] memory a) public view {
+        uint256[] memory p = h.packAcc(Ref.encodeAcc(a));
+        uint256[] memory r = Ref.packAcc(a);
+        for (uint256 t; t < 11; ++t) {
+            assertEq(p[t], r[t], "acc instance");
+            assertLt(p[t], Commitments.SCALAR_MODULUS);
+        }
+    }
+
+    // ------------------------------------------------------------ trees
+
+    function test_depthFor_isLog2OfNextPowerOfTwo() public view {
+        assertEq(h.depthFor(0), 0);
+        assertEq(h.depthFor(1), 0);
+        assertEq(h.depthFor(2), 1);
+        assertEq(h.depthFor(3), 2);
+        assertEq(h.depthFor(4), 2);
+        assertEq(h.depthFor(5), 3);
+        assertEq(h.depthFor(255), 8);
+        assertEq(h.depthFor(256), 8);
+        assertEq(h.depthFor(1 << 23), 23);
+        assertEq(h.depthFor((1 << 23) + 1), 24);
+    }
+
+    function test_chunkCount_roundsUp() public view {
+        assertEq(h.chunkCount(1), 1);
+        assertEq(h.chunkCount(32), 1);
+        assertEq(h.chunkCount(33), 2);
+        assertEq(h.chunkCount(1 << 28), 1 << 23);
+    }
+
+    function test_emptyRoot_matchesZeroTree() public view {
+        assertEq(h.emptyRoot(0), bytes32(0));
+        bytes32 z1 = keccak256(abi.encodePacked(bytes1(0x01), bytes32(0), bytes32(0)));
+        assertEq(h.emptyRoot(1), z1);
+        assertEq(h.emptyRoot(2), keccak256(abi.encodePacked(bytes1(0x01), z1, z1)));
+        assertEq(h.emptyRoot(5), Ref.root(new bytes32[](32)));
+    }
+
+    function test_rootOf_threeLeaves_handBuilt() public view {
+        bytes32[] memory leaves = new bytes32[](3);
+        leaves[0] = keccak256("a");
+        leaves[1] = keccak256("b");
+        leaves[2] = keccak256("c");
+        bytes32 expected = Ref.node(Ref.node(leaves[0], leaves[1]), Ref.node(leaves[2], bytes32(0)));
+        assertEq(h.rootOf(leaves), expected);
+    }
+
+    function test_rootOf_singleLeafIsTheLeaf() public view {
+        bytes32[] memory leaves = new bytes32[](1);
+        leaves[0] = keccak256("only");
+        assertEq(h.rootOf(leaves), leaves[0]);
+    }
+
+    function testFuzz_foldPath_everyLeafReachesRoot(uint256 count, uint256 index, bytes32 seed) public view {
+        count = bound(count, 1, 40);
+        index = bound(index, 0, count - 1);
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 k; k < count; ++k) {
+            leaves[k] = keccak256(abi.encode(seed, k));
+        }
+        bytes32 root = Ref.root(leaves);
+        bytes32[] memory path = Ref.proof(leaves, index);
+        assertEq(path.length, Ref.depth(count));
+        assertEq(h.rootOf(leaves), root, "rootOf");
+        assertEq(h.foldPath(leaves[index], index, path), root, "foldPath");
+        // A wrong index (same depth) or a wrong leaf does not reach the root.
+        if (count > 1) {
+            uint256 other = index ^ 1;
+            if (other < count && leaves[other] != leaves[index]) {
+                assertNotEq(h.foldPath(leaves[index], other, path), root);
+            }
+        }
+        assertNotEq(h.foldPath(keccak256(abi.encode(leaves[index])), index, path), root);
+    }
+}

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ILeafArbiter} from "../../src/interfaces/ILeafArbiter.sol";
+
+/// @title MockArbiter
+/// @notice A leaf arbiter whose answer the test sets: lets game tests reach every leaf outcome
+///         without proofs. It records the arguments of the last query through a view-safe echo:
+///         `postState` reverts with `UnexpectedQuery` unless (roundId, step, hPre) match what
+///         the test expects, so tests also check what the game asks.
+contract MockArbiter is ILeafArbiter {
+    error UnexpectedQuery(uint256 roundId, uint64 step, bytes32 hPre);
+    error ArbiterRejects();
+
+    bytes32 public answer;
+    bool public rejects;
+    bool public checkQuery;
+    uint256 public expectedRound;
+    uint64 public expectedStep;
+    bytes32 public expectedPre;
+
+    function setAnswer(bytes32 answer_) external {
+        answer = answer_;
+    }
+
+    function setRejects(bool rejects_) external {
+        rejects = rejects_;
+    }
+
+    function expectQuery(uint256 roundId, uint64 step, bytes32 hPre) external {
+        checkQuery = true;
+        (expectedRound, expectedStep, expectedPre) = (roundId, step, hPre);
+    }
+
+    function postState(uint256 roundId, uint64 step, bytes32 hPre, LeafInput calldata)
+        external
+        view
+        returns (bytes32)
+    {
+        if (rejects) revert ArbiterRejects();
+        if (checkQuery && (roundId != expectedRound || step != expectedStep || hPre != expectedPre)) {
+            revert UnexpectedQuery(roundId, step, hPre);
+        }
+        return answer;
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the Solidity suite (forge), the generated-verifier and
+# artifact freshness checks, and the Rust workspace including the full flow against Anvil.
+# Installs what it needs first (forge/anvil/cast and solc from npm; nothing else).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> installing the Solidity toolchain from npm (contracts/node_modules)"
+./scripts/setup.sh
+
+echo "==> forge tests"
+contracts/tools/forge.sh test
+
+echo "==> Rust tests (workspace, including the Anvil full-flow test)"
+export ANVIL_BIN="$PWD/contracts/node_modules/.bin/anvil"
+cargo test --workspace --no-fail-fast -- --include-ignored

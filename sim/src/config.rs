@@ -1,0 +1,117 @@
+//! Command-line configuration of the simulation (clap), validated in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+/// The scenarios a simulation can play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioName {
+    /// Honest aggregator, honest challenger agrees: the round finalises.
+    Honest,
+    /// The aggregator corrupts one step; the challenger disputes and wins.
+    AggregatorLies,
+    /// The challenger disputes an honest result; the aggregator defends and wins.
+    ChallengerLies,
+}
+
+impl ScenarioName {
+    /// Name in reports.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Honest => "honest",
+            Self::AggregatorLies => "aggregator_lies",
+            Self::ChallengerLies => "challenger_lies",
+        }
+    }
+}
+
+/// Which chain to run on.
+#[derive(Debug, Clone, Args)]
+pub struct ChainArgs {
+    /// JSON-RPC URL of a node (e.g. Anvil). Without it, the embedded in-process revm chain is
+    /// used.
+    #[arg(long = "rpc-url", env = "FLSIM_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Mnemonic of the accounts to use with --rpc-url (default: the public Anvil/Hardhat
+    /// development mnemonic; never use it on a real network).
+    #[arg(long, env = "FLSIM_MNEMONIC", default_value = contracts::DEV_MNEMONIC)]
+    pub mnemonic: String,
+    /// Start a local Anvil from this binary and run against it over JSON-RPC.
+    #[arg(long = "anvil", env = "FLSIM_ANVIL", conflicts_with = "rpc_url")]
+    pub anvil: Option<PathBuf>,
+}
+
+/// Simulation of one FL round per scenario with disputes settled on-chain.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sim", version, about)]
+pub struct SimArgs {
+    /// Number of synthetic clients.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Model dimension (parameters per update).
+    #[arg(long, default_value_t = 4096)]
+    pub dim: usize,
+    /// Seed of the synthetic client data and of the injected faults.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Step the dishonest aggregator corrupts (default: the middle of the program).
+    #[arg(long = "corrupt-step")]
+    pub corrupt_step: Option<u64>,
+    /// Scenarios to play, in order (default: all three).
+    #[arg(long = "scenario", value_enum)]
+    pub scenarios: Vec<ScenarioName>,
+    /// A KZG ceremony file in halo2 params format. Without it, an INSECURE development setup
+    /// from a fixed seed is used.
+    #[arg(long)]
+    pub srs: Option<PathBuf>,
+    /// Print one JSON object instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Chain selection.
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+impl SimArgs {
+    /// Checks every field; the error names the flag, the expected and the actual value.
+    ///
+    /// # Errors
+    /// The first invalid field.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=step_vm::MAX_PARTICIPANTS).contains(&self.clients) {
+            return Err(format!("--clients must be 1..={}, got {}", step_vm::MAX_PARTICIPANTS, self.clients));
+        }
+        if !(1..=step_vm::MAX_DIM).contains(&self.dim) {
+            return Err(format!("--dim must be 1..={}, got {}", step_vm::MAX_DIM, self.dim));
+        }
+        let steps = step_vm::chunk_count(self.dim) as u64 * (self.clients as u64 + 1);
+        if let Some(step) = self.corrupt_step {
+            if step >= steps {
+                return Err(format!(
+                    "--corrupt-step must be below the program length {steps} ({} chunks x {} steps), got {step}",
+                    step_vm::chunk_count(self.dim),
+                    self.clients + 1
+                ));
+            }
+        }
+        if let Some(srs) = &self.srs {
+            if !srs.is_file() {
+                return Err(format!("--srs {} is not a readable file", srs.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The scenarios to play (all three when none is named).
+    #[must_use]
+    pub fn scenario_list(&self) -> Vec<ScenarioName> {
+        if self.scenarios.is_empty() {
+            vec![ScenarioName::Honest, ScenarioName::AggregatorLies, ScenarioName::ChallengerLies]
+        } else {
+            self.scenarios.clone()
+        }
+    }
+}
