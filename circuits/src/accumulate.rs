@@ -1,0 +1,77 @@
+//! The `Accumulate` step circuit: `acc'_l = acc_l + w · x_l` for 32 lanes.
+//!
+//! | cells (per lane)                | constraint                                  |
+//! |---------------------------------|---------------------------------------------|
+//! | `ux = x + 2^31`                 | range 32 bits (lookup, 12-bit limbs)        |
+//! | `ua = acc + 2^63`               | range 64 bits                               |
+//! | `ub = acc' + 2^63`              | range 64 bits                               |
+//! | `t = w·ux + ua`, `s = w·2^31`   | `ub = t − s` (⇔ `acc' = acc + w·x`)         |
+//! | `w`                             | range 32 bits; instance 0                   |
+//! | packed `ux` (5), `ua` (11), `ub` (11) | instances 1..=27                      |
+//!
+//! All magnitudes stay below 2^97, far under the field modulus, so the field equation is the
+//! integer equation.
+
+use halo2_base::QuantumCell::Constant;
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf};
+
+use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
+
+/// Raw cell values of an `Accumulate` step (offset limbs), from a witness or, in negative
+/// tests, tampered by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccumulateAssignment {
+    /// `w`.
+    pub weight: Fr,
+    /// `x_l + 2^31`.
+    pub x: [Fr; LANES],
+    /// `acc_l + 2^63`.
+    pub acc: [Fr; LANES],
+    /// `acc'_l + 2^63`.
+    pub acc_out: [Fr; LANES],
+}
+
+impl AccumulateAssignment {
+    /// The assignment of a step with these values.
+    #[must_use]
+    pub fn new(weight: u32, x: &ValueLeaf, acc: &AccLeaf, acc_out: &AccLeaf) -> Self {
+        Self {
+            weight: Fr::from(u64::from(weight)),
+            x: x.map(|v| offset_limb(i64::from(v), 32)),
+            acc: acc.map(|v| offset_limb(v, 64)),
+            acc_out: acc_out.map(|v| offset_limb(v, 64)),
+        }
+    }
+
+    /// All-zero assignment (weight 1), used for key generation: the layout does not depend on
+    /// values.
+    #[must_use]
+    pub fn dummy() -> Self {
+        Self::new(1, &[0; LANES], &[0; LANES], &[0; LANES])
+    }
+
+    /// Lays out the circuit in `builder` and exposes the instances.
+    pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
+        let ctx = builder.main(0);
+        let gate = range.gate();
+        let w = ctx.load_witness(self.weight);
+        range.range_check(ctx, w, 32);
+        let ux = load_limbs(ctx, range, &self.x, 32);
+        let ua = load_limbs(ctx, range, &self.acc, 64);
+        let ub = load_limbs(ctx, range, &self.acc_out, 64);
+        let w_offset = gate.mul(ctx, w, Constant(pow2(31)));
+        for l in 0..LANES {
+            let t = gate.mul_add(ctx, w, ux[l], ua[l]);
+            let expected = gate.sub(ctx, t, w_offset);
+            ctx.constrain_equal(&expected, &ub[l]);
+        }
+        let mut instances = vec![w];
+        instances.extend(pack(ctx, range, &ux, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        instances.extend(pack(ctx, range, &ua, ACC_PACK.bits, ACC_PACK.per_instance));
+        instances.extend(pack(ctx, range, &ub, ACC_PACK.bits, ACC_PACK.per_instance));
+        builder.assigned_instances = vec![instances];
+    }
+}

@@ -1,0 +1,98 @@
+//! The `Finalize` step circuit: `out_l = floor((2·acc_l + W) / (2W))` for 32 lanes (division by
+//! the total weight, rounding half up).
+//!
+//! | cells (per lane)            | constraint                                          |
+//! |-----------------------------|-----------------------------------------------------|
+//! | `ua = acc + 2^63`           | range 64 bits                                       |
+//! | `uo = out + 2^31`           | range 32 bits                                       |
+//! | `r`                         | range 33 bits                                       |
+//! | `s = 2W − 1 − r`            | range 33 bits (⇔ `r < 2W`; fails for `W = 0`)       |
+//! | `lhs = 2·ua + W − 2^64`     | `lhs = 2W·uo − 2^32·W + r` (⇔ `2acc + W = out·2W + r`) |
+//! | `W`                         | range 32 bits; instance 0                           |
+//! | packed `ua` (11), `uo` (5)  | instances 1..=16                                    |
+//!
+//! Both sides stay below 2^66 in magnitude, so equality in the field is integer equality.
+
+use halo2_base::QuantumCell::Constant;
+use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::utils::biguint_to_fe;
+use num_bigint::BigInt;
+use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf};
+
+use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
+
+/// Raw cell values of a `Finalize` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FinalizeAssignment {
+    /// `W`.
+    pub total_weight: Fr,
+    /// `acc_l + 2^63`.
+    pub acc: [Fr; LANES],
+    /// `out_l + 2^31`.
+    pub out: [Fr; LANES],
+    /// `r_l = 2·acc_l + W − out_l·2W` (a field element; valid claims give `0 <= r < 2W`).
+    pub remainder: [Fr; LANES],
+}
+
+fn int_to_fr(v: i128) -> Fr {
+    let big = BigInt::from(v);
+    let modulus = BigInt::parse_bytes(b"21888242871839275222246405745257275088548364400416034343698204186575808495617", 10)
+        .unwrap_or_default();
+    let reduced = ((big % &modulus) + &modulus) % &modulus;
+    biguint_to_fe(&reduced.to_biguint().unwrap_or_default())
+}
+
+impl FinalizeAssignment {
+    /// The assignment of a step with these values; the remainder follows from the claim.
+    #[must_use]
+    pub fn new(total_weight: u32, acc: &AccLeaf, out: &ValueLeaf) -> Self {
+        let w = i128::from(total_weight);
+        let mut remainder = [Fr::from(0u64); LANES];
+        for (r, (&a, &o)) in remainder.iter_mut().zip(acc.iter().zip(out)) {
+            *r = int_to_fr(2 * i128::from(a) + w - i128::from(o) * 2 * w);
+        }
+        Self {
+            total_weight: Fr::from(u64::from(total_weight)),
+            acc: acc.map(|v| offset_limb(v, 64)),
+            out: out.map(|v| offset_limb(i64::from(v), 32)),
+            remainder,
+        }
+    }
+
+    /// Assignment for key generation (weight 1, zeros).
+    #[must_use]
+    pub fn dummy() -> Self {
+        Self::new(1, &[0; LANES], &[0; LANES])
+    }
+
+    /// Lays out the circuit in `builder` and exposes the instances.
+    pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
+        let ctx = builder.main(0);
+        let gate = range.gate();
+        let w = ctx.load_witness(self.total_weight);
+        range.range_check(ctx, w, 32);
+        let two_w = gate.mul(ctx, w, Constant(Fr::from(2u64)));
+        let two_w_minus_one = gate.sub(ctx, two_w, Constant(Fr::from(1u64)));
+        let w_shift = gate.mul(ctx, w, Constant(pow2(32)));
+        let ua = load_limbs(ctx, range, &self.acc, 64);
+        let uo = load_limbs(ctx, range, &self.out, 32);
+        let r = load_limbs(ctx, range, &self.remainder, 33);
+        for l in 0..LANES {
+            let s = gate.sub(ctx, two_w_minus_one, r[l]);
+            range.range_check(ctx, s, 33);
+            // lhs = 2·ua + W − 2^64
+            let lhs = gate.mul_add(ctx, ua[l], Constant(Fr::from(2u64)), w);
+            let lhs = gate.sub(ctx, lhs, Constant(pow2(64)));
+            // rhs = 2W·uo + r − 2^32·W
+            let rhs = gate.mul_add(ctx, two_w, uo[l], r[l]);
+            let rhs = gate.sub(ctx, rhs, w_shift);
+            ctx.constrain_equal(&lhs, &rhs);
+        }
+        let mut instances = vec![w];
+        instances.extend(pack(ctx, range, &ua, ACC_PACK.bits, ACC_PACK.per_instance));
+        instances.extend(pack(ctx, range, &uo, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        builder.assigned_instances = vec![instances];
+    }
+}
