@@ -40,13 +40,21 @@ impl<C: Chain> Aggregator<C> {
     /// An honest aggregator.
     #[must_use]
     pub fn new(deployment: Deployment<C>, account: Address) -> Self {
-        Self { deployment, account, fault: None }
+        Self {
+            deployment,
+            account,
+            fault: None,
+        }
     }
 
     /// A dishonest aggregator that corrupts one step.
     #[must_use]
     pub fn lying(deployment: Deployment<C>, account: Address, fault: Fault) -> Self {
-        Self { deployment, account, fault: Some(fault) }
+        Self {
+            deployment,
+            account,
+            fault: Some(fault),
+        }
     }
 
     /// The account it acts from.
@@ -74,8 +82,17 @@ impl<C: Chain> Aggregator<C> {
         };
         let aggregate_time = started.elapsed();
         let root = trace.output_root();
-        info!(round, root = hex_digest(&root), steps = trace.steps(), ms = aggregate_time.as_millis(), "aggregated");
-        let receipt = self.deployment.post_result(self.account, round, B256::from(root)).await?;
+        info!(
+            round,
+            root = hex_digest(&root),
+            steps = trace.steps(),
+            ms = aggregate_time.as_millis(),
+            "aggregated"
+        );
+        let receipt = self
+            .deployment
+            .post_result(self.account, round, B256::from(root))
+            .await?;
         // Lockstep: the registry must derive the same configuration and final state.
         let view = self.deployment.round(round).await?;
         if view.configHash.0 != ctx.config_hash() {
@@ -85,13 +102,24 @@ impl<C: Chain> Aggregator<C> {
                 derived: hex_digest(&ctx.config_hash()),
             });
         }
-        Ok(Posted { trace: Arc::new(trace), receipt, aggregate_time })
+        Ok(Posted {
+            trace: Arc::new(trace),
+            receipt,
+            aggregate_time,
+        })
     }
 
     /// The player that defends `trace`'s claims in `game`.
     #[must_use]
     pub fn defender(&self, game: u64, trace: Arc<Trace>, prover: Arc<LeafProver>) -> GamePlayer<C> {
-        GamePlayer::new(self.deployment.clone(), self.account, Role::Aggregator, game, trace, prover)
+        GamePlayer::new(
+            self.deployment.clone(),
+            self.account,
+            Role::Aggregator,
+            game,
+            trace,
+            prover,
+        )
     }
 
     /// Finalises `round` once its window has passed with no open game.

@@ -13,7 +13,9 @@ pub enum ArbiterError {
     Vm(#[from] step_vm::VmError),
     /// The own trace's post-state for this step is not what the step computes, so no valid
     /// proof of it exists (a dishonest trace at its corrupted step).
-    #[error("step {step}: the claimed post-state is not what the step computes; it cannot be proven")]
+    #[error(
+        "step {step}: the claimed post-state is not what the step computes; it cannot be proven"
+    )]
     ClaimNotProvable {
         /// The step.
         step: u64,

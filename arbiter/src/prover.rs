@@ -41,8 +41,14 @@ impl LeafProver {
         let started = Instant::now();
         let accumulate = StepProver::setup(StepKind::Accumulate, srs)?;
         let finalize = StepProver::setup(StepKind::Finalize, srs)?;
-        info!(seconds = started.elapsed().as_secs_f64(), "step circuit keys ready");
-        Ok(Self { accumulate, finalize })
+        info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "step circuit keys ready"
+        );
+        Ok(Self {
+            accumulate,
+            finalize,
+        })
     }
 
     /// The prover of one step kind.
@@ -68,6 +74,10 @@ impl LeafProver {
         }
         let started = Instant::now();
         let proof = self.for_kind(witness.kind()).prove(&witness)?;
-        Ok(LeafProof { witness, proof, prove_time: started.elapsed() })
+        Ok(LeafProof {
+            witness,
+            proof,
+            prove_time: started.elapsed(),
+        })
     }
 }

@@ -6,11 +6,17 @@ use contracts::LeafInput;
 use step_vm::{AccLeaf, StepInput, ValueLeaf};
 
 fn acc_bytes(acc: &AccLeaf) -> Bytes {
-    acc.iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>().into()
+    acc.iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 fn value_bytes(leaf: &ValueLeaf) -> Bytes {
-    leaf.iter().flat_map(|v| v.to_be_bytes()).collect::<Vec<u8>>().into()
+    leaf.iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 fn path(p: &[step_vm::Digest]) -> Vec<B256> {
@@ -23,7 +29,14 @@ fn path(p: &[step_vm::Digest]) -> Vec<B256> {
 pub fn leaf_input(proof: &LeafProof) -> LeafInput {
     let w = &proof.witness;
     let (update_root, weight, input_path, values, values_path, acc_out) = match &w.input {
-        StepInput::Accumulate { update_root, weight, input_path, x, value_path, .. } => (
+        StepInput::Accumulate {
+            update_root,
+            weight,
+            input_path,
+            x,
+            value_path,
+            ..
+        } => (
             B256::from(*update_root),
             *weight,
             path(input_path),
@@ -31,9 +44,16 @@ pub fn leaf_input(proof: &LeafProof) -> LeafInput {
             path(value_path),
             acc_bytes(&w.post.acc),
         ),
-        StepInput::Finalize { out, output_path, .. } => {
-            (B256::ZERO, 0, Vec::new(), value_bytes(out), path(output_path), Bytes::new())
-        }
+        StepInput::Finalize {
+            out, output_path, ..
+        } => (
+            B256::ZERO,
+            0,
+            Vec::new(),
+            value_bytes(out),
+            path(output_path),
+            Bytes::new(),
+        ),
     };
     LeafInput {
         acc: acc_bytes(&w.pre.acc),

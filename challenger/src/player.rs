@@ -46,7 +46,9 @@ fn status(raw: u8) -> Result<GameStatus> {
         3 => GameStatus::AggregatorWon,
         4 => GameStatus::ChallengerWon,
         other => {
-            return Err(ChallengerError::Arbiter(ArbiterError::InconsistentGame(format!("unknown game status {other}"))));
+            return Err(ChallengerError::Arbiter(ArbiterError::InconsistentGame(
+                format!("unknown game status {other}"),
+            )));
         }
     })
 }
@@ -64,7 +66,11 @@ pub struct GamePlayer<C> {
 
 impl<C> std::fmt::Debug for GamePlayer<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GamePlayer").field("role", &self.role).field("game", &self.game).field("account", &self.account).finish_non_exhaustive()
+        f.debug_struct("GamePlayer")
+            .field("role", &self.role)
+            .field("game", &self.game)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
     }
 }
 
@@ -80,7 +86,15 @@ impl<C: Chain> GamePlayer<C> {
         prover: Arc<LeafProver>,
     ) -> Self {
         let ctx = trace.context().clone();
-        Self { deployment, account, role, game, ctx, trace, prover }
+        Self {
+            deployment,
+            account,
+            role,
+            game,
+            ctx,
+            trace,
+            prover,
+        }
     }
 
     /// The game's current view, as the solver needs it.
@@ -91,10 +105,22 @@ impl<C: Chain> GamePlayer<C> {
         let g = self.deployment.game(self.game).await?;
         let status = status(g.status)?;
         let mover_time_left = match status.side_to_move() {
-            Some(side) => self.deployment.remaining_time(self.game, side == Role::Aggregator).await?,
+            Some(side) => {
+                self.deployment
+                    .remaining_time(self.game, side == Role::Aggregator)
+                    .await?
+            }
             None => 0,
         };
-        Ok(GameView { lo: g.lo, hi: g.hi, h_lo: g.hLo.0, h_hi: g.hHi.0, pending_mid: g.pendingMid.0, status, mover_time_left })
+        Ok(GameView {
+            lo: g.lo,
+            hi: g.hi,
+            h_lo: g.hLo.0,
+            h_hi: g.hHi.0,
+            pending_mid: g.pendingMid.0,
+            status,
+            mover_time_left,
+        })
     }
 
     /// Reads the game, decides, and sends at most one transaction.
@@ -105,18 +131,42 @@ impl<C: Chain> GamePlayer<C> {
     pub async fn step(&self) -> Result<Turn> {
         let view = self.view().await?;
         if view.status.is_resolved() {
-            return Ok(Turn::Resolved { aggregator_won: view.status == GameStatus::AggregatorWon });
+            return Ok(Turn::Resolved {
+                aggregator_won: view.status == GameStatus::AggregatorWon,
+            });
         }
         let d = &self.deployment;
         let (action, receipt, prove) = match solve(self.role, &view, self.trace.as_ref())? {
             Action::Wait => return Ok(Turn::Waiting),
-            Action::Bisect { lo, hi, h_hi, h_mid } => {
+            Action::Bisect {
+                lo,
+                hi,
+                h_hi,
+                h_mid,
+            } => {
                 info!(lo, hi, mid = view.mid(), "bisect");
-                ("bisect", d.bisect(self.account, self.game, lo, hi, B256::from(h_hi), B256::from(h_mid)).await?, None)
+                (
+                    "bisect",
+                    d.bisect(
+                        self.account,
+                        self.game,
+                        lo,
+                        hi,
+                        B256::from(h_hi),
+                        B256::from(h_mid),
+                    )
+                    .await?,
+                    None,
+                )
             }
             Action::Respond { mid, h_mid, agree } => {
                 info!(mid, agree, "respond");
-                ("respond", d.respond(self.account, self.game, mid, B256::from(h_mid), agree).await?, None)
+                (
+                    "respond",
+                    d.respond(self.account, self.game, mid, B256::from(h_mid), agree)
+                        .await?,
+                    None,
+                )
             }
             Action::ClaimTimeout => {
                 info!("opponent's clock ran out; claiming the game");
@@ -126,15 +176,27 @@ impl<C: Chain> GamePlayer<C> {
                 let proof = match self.prover.prove(&self.ctx, &self.trace, step) {
                     Ok(p) => p,
                     Err(ArbiterError::ClaimNotProvable { .. }) => {
-                        warn!(step, "own trace's claim for this step is not what the step computes; cannot prove it");
+                        warn!(
+                            step,
+                            "own trace's claim for this step is not what the step computes; cannot prove it"
+                        );
                         return Ok(Turn::CannotProve { step });
                     }
                     Err(e) => return Err(e.into()),
                 };
                 info!(step, kind = ?proof.witness.kind(), seconds = proof.prove_time.as_secs_f64(), "proving the disputed step");
-                ("proveLeaf", d.prove_leaf(self.account, self.game, leaf_input(&proof)).await?, Some(proof.prove_time))
+                (
+                    "proveLeaf",
+                    d.prove_leaf(self.account, self.game, leaf_input(&proof))
+                        .await?,
+                    Some(proof.prove_time),
+                )
             }
         };
-        Ok(Turn::Moved { action, gas: receipt.gas_used, prove })
+        Ok(Turn::Moved {
+            action,
+            gas: receipt.gas_used,
+            prove,
+        })
     }
 }

@@ -12,10 +12,16 @@ use crate::{ChallengerError, Result};
 ///
 /// # Errors
 /// The round is not posted yet, chain access fails, or the commitments are out of lockstep.
-pub async fn round_context<C: Chain>(deployment: &Deployment<C>, round: u64) -> Result<RoundContext> {
+pub async fn round_context<C: Chain>(
+    deployment: &Deployment<C>,
+    round: u64,
+) -> Result<RoundContext> {
     let view = deployment.round(round).await?;
     if view.configHash == B256::ZERO {
-        return Err(ChallengerError::Round { round, message: "no result has been posted yet".into() });
+        return Err(ChallengerError::Round {
+            round,
+            message: "no result has been posted yet".into(),
+        });
     }
     let ctx = committed_context(deployment, round).await?;
     if ctx.config_hash() != view.configHash.0 {
@@ -34,17 +40,31 @@ pub async fn round_context<C: Chain>(deployment: &Deployment<C>, round: u64) -> 
 ///
 /// # Errors
 /// No client has committed, or chain access fails.
-pub async fn committed_context<C: Chain>(deployment: &Deployment<C>, round: u64) -> Result<RoundContext> {
+pub async fn committed_context<C: Chain>(
+    deployment: &Deployment<C>,
+    round: u64,
+) -> Result<RoundContext> {
     let view = deployment.round(round).await?;
     let mut participants = Vec::with_capacity(view.participants as usize);
     for index in 0..view.clientCount {
         let (root, weight) = deployment.commitment(round, index).await?;
         if root != B256::ZERO {
-            participants.push(Participant { update_root: root.0, weight });
+            participants.push(Participant {
+                update_root: root.0,
+                weight,
+            });
         }
     }
     if participants.is_empty() {
-        return Err(ChallengerError::Round { round, message: "no client has committed an update".into() });
+        return Err(ChallengerError::Round {
+            round,
+            message: "no client has committed an update".into(),
+        });
     }
-    Ok(RoundContext::new(deployment.addresses().registry.0.0, round, view.dim as usize, participants)?)
+    Ok(RoundContext::new(
+        deployment.addresses().registry.0.0,
+        round,
+        view.dim as usize,
+        participants,
+    )?)
 }

@@ -37,13 +37,21 @@ impl<C: Chain> Challenger<C> {
     /// An honest challenger.
     #[must_use]
     pub fn new(deployment: Deployment<C>, account: Address) -> Self {
-        Self { deployment, account, fault: None }
+        Self {
+            deployment,
+            account,
+            fault: None,
+        }
     }
 
     /// A dishonest challenger whose execution is corrupted by `fault`.
     #[must_use]
     pub fn lying(deployment: Deployment<C>, account: Address, fault: Fault) -> Self {
-        Self { deployment, account, fault: Some(fault) }
+        Self {
+            deployment,
+            account,
+            fault: Some(fault),
+        }
     }
 
     /// The account it acts from.
@@ -70,7 +78,10 @@ impl<C: Chain> Challenger<C> {
             Verdict::Agree
         } else {
             warn!(round, posted = %posted, computed = hex_digest(&trace.output_root()), "posted result differs from re-execution");
-            Verdict::Disagree { posted: posted.to_string(), computed: hex_digest(&trace.output_root()) }
+            Verdict::Disagree {
+                posted: posted.to_string(),
+                computed: hex_digest(&trace.output_root()),
+            }
         };
         Ok((verdict, Arc::new(trace)))
     }
@@ -80,10 +91,17 @@ impl<C: Chain> Challenger<C> {
     /// # Errors
     /// The window is closed, the round is not disputable, or chain access fails.
     pub async fn challenge(&self, round: u64) -> Result<(u64, TxReceipt)> {
-        let (game, receipt) = self.deployment.challenge(self.account, round).await.map_err(|e| match e {
-            contracts::ChainError::Reverted { reason, .. } => ChallengerError::Round { round, message: format!("cannot challenge: {reason}") },
-            other => other.into(),
-        })?;
+        let (game, receipt) = self
+            .deployment
+            .challenge(self.account, round)
+            .await
+            .map_err(|e| match e {
+                contracts::ChainError::Reverted { reason, .. } => ChallengerError::Round {
+                    round,
+                    message: format!("cannot challenge: {reason}"),
+                },
+                other => other.into(),
+            })?;
         info!(round, game, gas = receipt.gas_used, "dispute opened");
         Ok((game, receipt))
     }

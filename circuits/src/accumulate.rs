@@ -69,7 +69,13 @@ impl AccumulateAssignment {
             ctx.constrain_equal(&expected, &ub[l]);
         }
         let mut instances = vec![w];
-        instances.extend(pack(ctx, range, &ux, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        instances.extend(pack(
+            ctx,
+            range,
+            &ux,
+            VALUE_PACK.bits,
+            VALUE_PACK.per_instance,
+        ));
         instances.extend(pack(ctx, range, &ua, ACC_PACK.bits, ACC_PACK.per_instance));
         instances.extend(pack(ctx, range, &ub, ACC_PACK.bits, ACC_PACK.per_instance));
         builder.assigned_instances = vec![instances];

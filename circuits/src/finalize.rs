@@ -38,8 +38,11 @@ pub struct FinalizeAssignment {
 
 fn int_to_fr(v: i128) -> Fr {
     let big = BigInt::from(v);
-    let modulus = BigInt::parse_bytes(b"21888242871839275222246405745257275088548364400416034343698204186575808495617", 10)
-        .unwrap_or_default();
+    let modulus = BigInt::parse_bytes(
+        b"21888242871839275222246405745257275088548364400416034343698204186575808495617",
+        10,
+    )
+    .unwrap_or_default();
     let reduced = ((big % &modulus) + &modulus) % &modulus;
     biguint_to_fe(&reduced.to_biguint().unwrap_or_default())
 }
@@ -92,7 +95,13 @@ impl FinalizeAssignment {
         }
         let mut instances = vec![w];
         instances.extend(pack(ctx, range, &ua, ACC_PACK.bits, ACC_PACK.per_instance));
-        instances.extend(pack(ctx, range, &uo, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        instances.extend(pack(
+            ctx,
+            range,
+            &uo,
+            VALUE_PACK.bits,
+            VALUE_PACK.per_instance,
+        ));
         builder.assigned_instances = vec![instances];
     }
 }

@@ -5,11 +5,11 @@
 //! step-vm's `pack_value_leaf` / `pack_acc_leaf`.
 
 use halo2_base::AssignedValue;
+use halo2_base::Context;
 use halo2_base::QuantumCell::Constant;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::utils::biguint_to_fe;
-use halo2_base::Context;
 use num_bigint::BigUint;
 use step_vm::{Instance, LANES};
 
@@ -31,7 +31,12 @@ pub(crate) fn offset_limb(v: i64, bits: u32) -> Fr {
 }
 
 /// Loads 32 limbs and range-checks each to `bits`.
-pub(crate) fn load_limbs(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, limbs: &[Fr; LANES], bits: usize) -> Vec<AssignedValue<Fr>> {
+pub(crate) fn load_limbs(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    limbs: &[Fr; LANES],
+    bits: usize,
+) -> Vec<AssignedValue<Fr>> {
     limbs
         .iter()
         .map(|l| {
@@ -43,13 +48,21 @@ pub(crate) fn load_limbs(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, limbs: &[
 }
 
 /// Packs limbs into instances, `per` limbs of `bits` bits each, big-endian within a group.
-pub(crate) fn pack(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, limbs: &[AssignedValue<Fr>], bits: u32, per: usize) -> Vec<AssignedValue<Fr>> {
+pub(crate) fn pack(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    limbs: &[AssignedValue<Fr>],
+    bits: u32,
+    per: usize,
+) -> Vec<AssignedValue<Fr>> {
     limbs
         .chunks(per)
         .map(|group| {
             let m = group.len() as u32;
             let coeffs: Vec<_> = (0..m).map(|t| Constant(pow2(bits * (m - 1 - t)))).collect();
-            range.gate().inner_product(ctx, group.iter().copied(), coeffs)
+            range
+                .gate()
+                .inner_product(ctx, group.iter().copied(), coeffs)
         })
         .collect()
 }

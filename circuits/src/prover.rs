@@ -5,7 +5,9 @@ use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::SerdeFormat;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof};
+use halo2_base::halo2_proofs::plonk::{
+    ProvingKey, VerifyingKey, create_proof, keygen_pk, keygen_vk, verify_proof,
+};
 use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
 use halo2_base::halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
@@ -18,7 +20,9 @@ use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use step_vm::{Instance, StepInput, StepKind, StepWitness, accumulate, finalize};
 
-use crate::{AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, instance_to_fr};
+use crate::{
+    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, instance_to_fr,
+};
 
 /// Minimum rows halo2-base reserves for blinding; fixed so layouts (and keys) are reproducible.
 const MINIMUM_ROWS: usize = 20;
@@ -85,7 +89,9 @@ pub fn circuit_params(kind: StepKind) -> BaseCircuitParams {
 
 /// A builder in mock mode (constraints checked by `MockProver`), for tests.
 #[cfg(test)]
-pub(crate) fn mock_builder_accumulate(a: &AccumulateAssignment) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
+pub(crate) fn mock_builder_accumulate(
+    a: &AccumulateAssignment,
+) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
     mock(&Assignment::Accumulate(*a))
 }
 
@@ -103,7 +109,10 @@ fn mock(a: &Assignment) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
         .use_instance_columns(1);
     a.synthesize(&mut builder);
     builder.calculate_params(Some(MINIMUM_ROWS));
-    let instances = builder.assigned_instances[0].iter().map(|c| *c.value()).collect();
+    let instances = builder.assigned_instances[0]
+        .iter()
+        .map(|c| *c.value())
+        .collect();
     (builder, instances)
 }
 
@@ -119,12 +128,20 @@ pub struct StepProver {
 
 impl std::fmt::Debug for StepProver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepProver").field("kind", &self.kind).field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("StepProver")
+            .field("kind", &self.kind)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
-fn halo2(stage: &'static str) -> impl FnOnce(halo2_base::halo2_proofs::plonk::Error) -> CircuitError {
-    move |e| CircuitError::Halo2 { stage, message: format!("{e:?}") }
+fn halo2(
+    stage: &'static str,
+) -> impl FnOnce(halo2_base::halo2_proofs::plonk::Error) -> CircuitError {
+    move |e| CircuitError::Halo2 {
+        stage,
+        message: format!("{e:?}"),
+    }
 }
 
 impl StepProver {
@@ -140,7 +157,14 @@ impl StepProver {
         let vk = keygen_vk(&params, &builder).map_err(halo2("keygen"))?;
         let pk = keygen_pk(&params, vk, &builder).map_err(halo2("keygen"))?;
         let break_points = builder.break_points();
-        Ok(Self { kind, params, pk, config, break_points, num_instances })
+        Ok(Self {
+            kind,
+            params,
+            pk,
+            config,
+            break_points,
+            num_instances,
+        })
     }
 
     /// The step kind.
@@ -180,22 +204,40 @@ impl StepProver {
     fn assignment(&self, witness: &StepWitness) -> Result<Assignment> {
         let kind = witness.kind();
         if kind != self.kind {
-            return Err(CircuitError::WrongKind { expected: self.kind.name(), actual: kind.name() });
+            return Err(CircuitError::WrongKind {
+                expected: self.kind.name(),
+                actual: kind.name(),
+            });
         }
-        let unsat = |reason: String| CircuitError::Unsatisfiable { kind: kind.name(), reason };
+        let unsat = |reason: String| CircuitError::Unsatisfiable {
+            kind: kind.name(),
+            reason,
+        };
         match &witness.input {
             StepInput::Accumulate { weight, x, .. } => {
                 if accumulate(&witness.pre.acc, *weight, x) != witness.post.acc {
                     return Err(unsat("acc' is not acc + w·x".into()));
                 }
-                Ok(Assignment::Accumulate(AccumulateAssignment::new(*weight, x, &witness.pre.acc, &witness.post.acc)))
+                Ok(Assignment::Accumulate(AccumulateAssignment::new(
+                    *weight,
+                    x,
+                    &witness.pre.acc,
+                    &witness.post.acc,
+                )))
             }
-            StepInput::Finalize { total_weight, out, .. } => {
-                let computed = finalize(&witness.pre.acc, *total_weight).map_err(|e| unsat(e.to_string()))?;
+            StepInput::Finalize {
+                total_weight, out, ..
+            } => {
+                let computed =
+                    finalize(&witness.pre.acc, *total_weight).map_err(|e| unsat(e.to_string()))?;
                 if computed != *out {
                     return Err(unsat("out is not round_half_up(acc / W)".into()));
                 }
-                Ok(Assignment::Finalize(FinalizeAssignment::new(*total_weight, &witness.pre.acc, out)))
+                Ok(Assignment::Finalize(FinalizeAssignment::new(
+                    *total_weight,
+                    &witness.pre.acc,
+                    out,
+                )))
             }
         }
     }
@@ -207,9 +249,13 @@ impl StepProver {
     /// not compute, or a halo2 failure.
     pub fn prove(&self, witness: &StepWitness) -> Result<StepProof> {
         let assignment = self.assignment(witness)?;
-        let mut builder = BaseCircuitBuilder::prover(self.config.clone(), self.break_points.clone());
+        let mut builder =
+            BaseCircuitBuilder::prover(self.config.clone(), self.break_points.clone());
         assignment.synthesize(&mut builder);
-        let instances: Vec<Fr> = builder.assigned_instances[0].iter().map(|c| *c.value()).collect();
+        let instances: Vec<Fr> = builder.assigned_instances[0]
+            .iter()
+            .map(|c| *c.value())
+            .collect();
         let expected = witness.instances();
         if instances != expected.iter().map(instance_to_fr).collect::<Vec<_>>() {
             return Err(CircuitError::Unsatisfiable {
@@ -218,7 +264,14 @@ impl StepProver {
             });
         }
         let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-        create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, EvmTranscript<_, _, _, _>, _>(
+        create_proof::<
+            KZGCommitmentScheme<Bn256>,
+            ProverSHPLONK<'_, Bn256>,
+            _,
+            _,
+            EvmTranscript<_, _, _, _>,
+            _,
+        >(
             &self.params,
             &self.pk,
             &[builder],
@@ -227,7 +280,11 @@ impl StepProver {
             &mut transcript,
         )
         .map_err(halo2("prove"))?;
-        let proof = StepProof { kind: self.kind, instances: expected, proof: transcript.finalize() };
+        let proof = StepProof {
+            kind: self.kind,
+            instances: expected,
+            proof: transcript.finalize(),
+        };
         self.verify(&proof)?;
         Ok(proof)
     }
@@ -239,21 +296,33 @@ impl StepProver {
     pub fn verify(&self, proof: &StepProof) -> Result<()> {
         let instances: Vec<Fr> = proof.instances.iter().map(instance_to_fr).collect();
         let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof.proof.as_slice());
-        verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, EvmTranscript<_, _, _, _>, _>(
+        verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            _,
+            EvmTranscript<_, _, _, _>,
+            _,
+        >(
             self.params.verifier_params(),
             self.vk(),
             SingleStrategy::new(&self.params),
             &[&[instances.as_slice()]],
             &mut transcript,
         )
-        .map_err(|_| CircuitError::InvalidProof { kind: self.kind.name() })
+        .map_err(|_| CircuitError::InvalidProof {
+            kind: self.kind.name(),
+        })
     }
 
     /// The Solidity verifier of this kind, as contract `<Kind>Verifier` (snark-verifier's
     /// output with the contract renamed and the exact `0.8.19` pragma relaxed to `^0.8.19`).
     #[must_use]
     pub fn solidity_verifier(&self) -> String {
-        let code = gen_evm_verifier_sol_code::<BaseCircuitBuilder<Fr>, SHPLONK>(&self.params, self.vk(), vec![self.num_instances]);
+        let code = gen_evm_verifier_sol_code::<BaseCircuitBuilder<Fr>, SHPLONK>(
+            &self.params,
+            self.vk(),
+            vec![self.num_instances],
+        );
         let header = format!(
             "// Generated by `cargo run -p circuits --bin keygen` from the {} step circuit (k = {K}).\n\
              // Do not edit. Verifying key fingerprint: {}\n",
@@ -263,6 +332,9 @@ impl StepProver {
         header
             + &code
                 .replace("pragma solidity 0.8.19;", "pragma solidity ^0.8.19;")
-                .replace("contract Halo2Verifier", &format!("contract {}Verifier", self.kind.name()))
+                .replace(
+                    "contract Halo2Verifier",
+                    &format!("contract {}Verifier", self.kind.name()),
+                )
     }
 }

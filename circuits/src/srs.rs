@@ -29,8 +29,13 @@ impl Srs {
     /// Reproducible (same keys and verifier contracts on every machine), never for production.
     #[must_use]
     pub fn insecure_dev() -> Self {
-        warn!("using the INSECURE development SRS (fixed public seed): proofs can be forged; load a ceremony file for real use");
-        Self { params: ParamsKZG::setup(K, ChaCha20Rng::seed_from_u64(DEV_SRS_SEED)), insecure: true }
+        warn!(
+            "using the INSECURE development SRS (fixed public seed): proofs can be forged; load a ceremony file for real use"
+        );
+        Self {
+            params: ParamsKZG::setup(K, ChaCha20Rng::seed_from_u64(DEV_SRS_SEED)),
+            insecure: true,
+        }
     }
 
     /// Reads a ceremony file in halo2 params format (k, 2^k G1 points, 2^k Lagrange points,
@@ -39,17 +44,26 @@ impl Srs {
     /// # Errors
     /// The file cannot be read, does not parse, or has fewer than 2^K points.
     pub fn read(path: &Path) -> Result<Self> {
-        let err = |message: String| CircuitError::Srs { path: path.display().to_string(), message };
+        let err = |message: String| CircuitError::Srs {
+            path: path.display().to_string(),
+            message,
+        };
         let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-        let mut params =
-            ParamsKZG::<Bn256>::read(&mut std::io::BufReader::new(file)).map_err(|e| err(format!("not halo2 params: {e}")))?;
+        let mut params = ParamsKZG::<Bn256>::read(&mut std::io::BufReader::new(file))
+            .map_err(|e| err(format!("not halo2 params: {e}")))?;
         if params.k() < K {
-            return Err(err(format!("has degree 2^{}, the step circuits need 2^{K}", params.k())));
+            return Err(err(format!(
+                "has degree 2^{}, the step circuits need 2^{K}",
+                params.k()
+            )));
         }
         if params.k() > K {
             params.downsize(K);
         }
-        Ok(Self { params, insecure: false })
+        Ok(Self {
+            params,
+            insecure: false,
+        })
     }
 
     /// The parameters.

@@ -6,21 +6,32 @@ use std::sync::OnceLock;
 use halo2_base::halo2_proofs::dev::MockProver;
 use proptest::prelude::*;
 use step_vm::{
-    LANES, Participant, RoundContext, StepKind, StepWitness, Trace, Update, accumulate, accumulate_instances,
-    finalize, finalize_instances,
+    LANES, Participant, RoundContext, StepKind, StepWitness, Trace, Update, accumulate,
+    accumulate_instances, finalize, finalize_instances,
 };
 
 use crate::gadgets::pow2;
 use crate::prover::{mock_builder_accumulate, mock_builder_finalize};
-use crate::{AccumulateAssignment, CircuitError, FinalizeAssignment, Fr, K, Srs, StepProver, instance_to_fr};
+use crate::{
+    AccumulateAssignment, CircuitError, FinalizeAssignment, Fr, K, Srs, StepProver, instance_to_fr,
+};
 
-fn mock_ok(builder: &halo2_base::gates::circuit::builder::BaseCircuitBuilder<Fr>, instances: Vec<Fr>) -> bool {
-    MockProver::run(K, builder, vec![instances]).expect("mock prover runs").verify().is_ok()
+fn mock_ok(
+    builder: &halo2_base::gates::circuit::builder::BaseCircuitBuilder<Fr>,
+    instances: Vec<Fr>,
+) -> bool {
+    MockProver::run(K, builder, vec![instances])
+        .expect("mock prover runs")
+        .verify()
+        .is_ok()
 }
 
 fn acc_case(w: u32, x: &[i32; LANES], acc: &[i64; LANES]) -> (AccumulateAssignment, Vec<Fr>) {
     let out = accumulate(acc, w, x);
-    let instances = accumulate_instances(w, x, acc, &out).iter().map(instance_to_fr).collect();
+    let instances = accumulate_instances(w, x, acc, &out)
+        .iter()
+        .map(instance_to_fr)
+        .collect();
     (AccumulateAssignment::new(w, x, acc, &out), instances)
 }
 
@@ -29,12 +40,22 @@ fn acc_case(w: u32, x: &[i32; LANES], acc: &[i64; LANES]) -> (AccumulateAssignme
 fn fin_register(w: u32) -> [i64; LANES] {
     let (x, _) = extremes();
     let w64 = i64::from(w);
-    std::array::from_fn(|l| w64 * i64::from(x[l]) + if x[l] == i32::MAX { 0 } else { (l as i64 * 7919) % w64 })
+    std::array::from_fn(|l| {
+        w64 * i64::from(x[l])
+            + if x[l] == i32::MAX {
+                0
+            } else {
+                (l as i64 * 7919) % w64
+            }
+    })
 }
 
 fn fin_case(w: u32, acc: &[i64; LANES]) -> (FinalizeAssignment, Vec<Fr>) {
     let out = finalize(acc, w).expect("in range");
-    let instances = finalize_instances(w, acc, &out).iter().map(instance_to_fr).collect();
+    let instances = finalize_instances(w, acc, &out)
+        .iter()
+        .map(instance_to_fr)
+        .collect();
     (FinalizeAssignment::new(w, acc, &out), instances)
 }
 
@@ -150,13 +171,24 @@ fn provers() -> &'static (StepProver, StepProver) {
     static P: OnceLock<(StepProver, StepProver)> = OnceLock::new();
     P.get_or_init(|| {
         let srs = Srs::insecure_dev();
-        (StepProver::setup(StepKind::Accumulate, &srs).unwrap(), StepProver::setup(StepKind::Finalize, &srs).unwrap())
+        (
+            StepProver::setup(StepKind::Accumulate, &srs).unwrap(),
+            StepProver::setup(StepKind::Finalize, &srs).unwrap(),
+        )
     })
 }
 
 fn witnesses() -> Vec<StepWitness> {
-    let updates: Vec<Update> = (0..3).map(|c| Update::from_fixed((0..40).map(|v| v * 1000 - c * 77_777).collect())).collect();
-    let participants = updates.iter().map(|u| Participant { update_root: u.root(), weight: 17 }).collect();
+    let updates: Vec<Update> = (0..3)
+        .map(|c| Update::from_fixed((0..40).map(|v| v * 1000 - c * 77_777).collect()))
+        .collect();
+    let participants = updates
+        .iter()
+        .map(|u| Participant {
+            update_root: u.root(),
+            weight: 17,
+        })
+        .collect();
     let ctx = RoundContext::new([3; 20], 1, 40, participants).unwrap();
     let trace = Trace::execute(ctx, updates).unwrap();
     vec![trace.witness(1).unwrap(), trace.witness(3).unwrap()]
@@ -172,7 +204,10 @@ fn real_proofs_verify_and_tampering_is_rejected() {
         prover.verify(&proof).expect("verifies");
         let mut bad = proof.clone();
         bad.instances[1][31] ^= 1;
-        assert!(matches!(prover.verify(&bad), Err(CircuitError::InvalidProof { .. })));
+        assert!(matches!(
+            prover.verify(&bad),
+            Err(CircuitError::InvalidProof { .. })
+        ));
         let mut bad = proof.clone();
         let mid = bad.proof.len() / 2;
         bad.proof[mid] ^= 1;
@@ -181,16 +216,32 @@ fn real_proofs_verify_and_tampering_is_rejected() {
     // A false claim is refused before proving; a witness of the other kind too.
     let mut lie = ws[0].clone();
     lie.post.acc[0] += 1;
-    assert!(matches!(acc.prove(&lie), Err(CircuitError::Unsatisfiable { .. })));
-    assert!(matches!(fin.prove(&ws[0]), Err(CircuitError::WrongKind { .. })));
+    assert!(matches!(
+        acc.prove(&lie),
+        Err(CircuitError::Unsatisfiable { .. })
+    ));
+    assert!(matches!(
+        fin.prove(&ws[0]),
+        Err(CircuitError::WrongKind { .. })
+    ));
 }
 
 #[test]
 fn verifying_keys_match_the_pinned_fingerprints() {
     let (acc, fin) = provers();
     for p in [acc, fin] {
-        let path = format!("{}/keys/{}.vk.keccak", env!("CARGO_MANIFEST_DIR"), p.kind().name());
-        let pinned = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}; run `cargo run -p circuits --bin keygen`"));
-        assert_eq!(pinned.trim(), p.vk_fingerprint(), "{} circuit changed: regenerate with `cargo run -p circuits --bin keygen`", p.kind().name());
+        let path = format!(
+            "{}/keys/{}.vk.keccak",
+            env!("CARGO_MANIFEST_DIR"),
+            p.kind().name()
+        );
+        let pinned = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}; run `cargo run -p circuits --bin keygen`"));
+        assert_eq!(
+            pinned.trim(),
+            p.vk_fingerprint(),
+            "{} circuit changed: regenerate with `cargo run -p circuits --bin keygen`",
+            p.kind().name()
+        );
     }
 }

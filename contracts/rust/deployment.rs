@@ -6,7 +6,9 @@ use std::sync::Arc;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent};
 
-use crate::bindings::{arbiter::LeafArbiter, game::BisectionGame, registry::RoundRegistry, verifiers};
+use crate::bindings::{
+    arbiter::LeafArbiter, game::BisectionGame, registry::RoundRegistry, verifiers,
+};
 use crate::{Chain, ChainError, Result, TxReceipt};
 
 pub use crate::bindings::game::BisectionGame::GameView as GameState;
@@ -69,7 +71,11 @@ pub struct Deployment<C> {
 
 impl<C> Clone for Deployment<C> {
     fn clone(&self) -> Self {
-        Self { chain: Arc::clone(&self.chain), addresses: self.addresses, params: self.params }
+        Self {
+            chain: Arc::clone(&self.chain),
+            addresses: self.addresses,
+            params: self.params,
+        }
     }
 }
 
@@ -89,7 +95,10 @@ fn event<E: SolEvent>(action: &str, receipt: &TxReceipt) -> Result<E> {
         .logs
         .iter()
         .find_map(|log| E::decode_log_data(&log.data).ok())
-        .ok_or(ChainError::MissingEvent { action: action.to_owned(), event: E::SIGNATURE })
+        .ok_or(ChainError::MissingEvent {
+            action: action.to_owned(),
+            event: E::SIGNATURE,
+        })
 }
 
 impl<C: Chain> Deployment<C> {
@@ -99,14 +108,36 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Any failing deployment (e.g. a contract over the size limit).
     pub async fn deploy(chain: Arc<C>, params: DeployParams) -> Result<(Self, Vec<DeployGas>)> {
-        let from = *chain.accounts().first().ok_or(ChainError::UnknownAccount(Address::ZERO))?;
+        let from = *chain
+            .accounts()
+            .first()
+            .ok_or(ChainError::UnknownAccount(Address::ZERO))?;
         let mut gas = Vec::new();
-        let mut deploy = async |contract: &'static str, code: &Bytes, runtime: &Bytes, args: Vec<u8>| -> Result<Address> {
+        let mut deploy = async |contract: &'static str,
+                                code: &Bytes,
+                                runtime: &Bytes,
+                                args: Vec<u8>|
+               -> Result<Address> {
             let mut init = code.to_vec();
             init.extend(args);
-            let receipt = chain.send(&format!("deploy {contract}"), from, None, init.into(), U256::ZERO).await?;
-            gas.push(DeployGas { contract, gas: receipt.gas_used, runtime_bytes: runtime.len() });
-            receipt.created.ok_or(ChainError::MissingEvent { action: format!("deploy {contract}"), event: "contract creation" })
+            let receipt = chain
+                .send(
+                    &format!("deploy {contract}"),
+                    from,
+                    None,
+                    init.into(),
+                    U256::ZERO,
+                )
+                .await?;
+            gas.push(DeployGas {
+                contract,
+                gas: receipt.gas_used,
+                runtime_bytes: runtime.len(),
+            });
+            receipt.created.ok_or(ChainError::MissingEvent {
+                action: format!("deploy {contract}"),
+                event: "contract creation",
+            })
         };
         let accumulate_verifier = deploy(
             "AccumulateVerifier",
@@ -162,19 +193,40 @@ impl<C: Chain> Deployment<C> {
         .await?;
         let this = Self {
             chain,
-            addresses: Addresses { registry, game, arbiter, accumulate_verifier, finalize_verifier },
+            addresses: Addresses {
+                registry,
+                game,
+                arbiter,
+                accumulate_verifier,
+                finalize_verifier,
+            },
             params,
         };
-        let receipt =
-            this.send("setGame", from, registry, RoundRegistry::setGameCall { game_: game }, U256::ZERO).await?;
-        gas.push(DeployGas { contract: "RoundRegistry.setGame", gas: receipt.gas_used, runtime_bytes: 0 });
+        let receipt = this
+            .send(
+                "setGame",
+                from,
+                registry,
+                RoundRegistry::setGameCall { game_: game },
+                U256::ZERO,
+            )
+            .await?;
+        gas.push(DeployGas {
+            contract: "RoundRegistry.setGame",
+            gas: receipt.gas_used,
+            runtime_bytes: 0,
+        });
         Ok((this, gas))
     }
 
     /// Attaches to an existing deployment.
     #[must_use]
     pub fn attach(chain: Arc<C>, addresses: Addresses, params: DeployParams) -> Self {
-        Self { chain, addresses, params }
+        Self {
+            chain,
+            addresses,
+            params,
+        }
     }
 
     /// The chain.
@@ -195,13 +247,28 @@ impl<C: Chain> Deployment<C> {
         self.params
     }
 
-    async fn send<T: SolCall>(&self, action: &str, from: Address, to: Address, call: T, value: U256) -> Result<TxReceipt> {
-        self.chain.send(action, from, Some(to), call.abi_encode().into(), value).await
+    async fn send<T: SolCall>(
+        &self,
+        action: &str,
+        from: Address,
+        to: Address,
+        call: T,
+        value: U256,
+    ) -> Result<TxReceipt> {
+        self.chain
+            .send(action, from, Some(to), call.abi_encode().into(), value)
+            .await
     }
 
     async fn view<T: SolCall>(&self, action: &str, to: Address, call: T) -> Result<T::Return> {
-        let out = self.chain.call(action, to, call.abi_encode().into()).await?;
-        T::abi_decode_returns(&out).map_err(|source| ChainError::Decode { what: action.to_owned(), source })
+        let out = self
+            .chain
+            .call(action, to, call.abi_encode().into())
+            .await?;
+        T::abi_decode_returns(&out).map_err(|source| ChainError::Decode {
+            what: action.to_owned(),
+            source,
+        })
     }
 
     // ------------------------------------------------------------------ registry actions
@@ -218,8 +285,15 @@ impl<C: Chain> Deployment<C> {
         aggregator: Address,
         commit_period: u64,
     ) -> Result<(u64, TxReceipt)> {
-        let call = RoundRegistry::openRoundCall { clients, dim, aggregator, commitPeriod: commit_period };
-        let receipt = self.send("openRound", from, self.addresses.registry, call, U256::ZERO).await?;
+        let call = RoundRegistry::openRoundCall {
+            clients,
+            dim,
+            aggregator,
+            commitPeriod: commit_period,
+        };
+        let receipt = self
+            .send("openRound", from, self.addresses.registry, call, U256::ZERO)
+            .await?;
         let ev: RoundRegistry::RoundOpened = event("openRound", &receipt)?;
         Ok((ev.roundId.saturating_to(), receipt))
     }
@@ -228,18 +302,52 @@ impl<C: Chain> Deployment<C> {
     ///
     /// # Errors
     /// A revert (not the client, late, twice, ...) or transport failure.
-    pub async fn commit_update(&self, from: Address, round: u64, client_index: u32, root: B256, weight: u32) -> Result<TxReceipt> {
-        let call = RoundRegistry::commitUpdateCall { roundId: U256::from(round), clientIndex: client_index, updateRoot: root, weight };
-        self.send("commitUpdate", from, self.addresses.registry, call, U256::ZERO).await
+    pub async fn commit_update(
+        &self,
+        from: Address,
+        round: u64,
+        client_index: u32,
+        root: B256,
+        weight: u32,
+    ) -> Result<TxReceipt> {
+        let call = RoundRegistry::commitUpdateCall {
+            roundId: U256::from(round),
+            clientIndex: client_index,
+            updateRoot: root,
+            weight,
+        };
+        self.send(
+            "commitUpdate",
+            from,
+            self.addresses.registry,
+            call,
+            U256::ZERO,
+        )
+        .await
     }
 
     /// The aggregator posts its output root with the bond.
     ///
     /// # Errors
     /// A revert or transport failure.
-    pub async fn post_result(&self, from: Address, round: u64, output_root: B256) -> Result<TxReceipt> {
-        let call = RoundRegistry::postResultCall { roundId: U256::from(round), outputRoot: output_root };
-        self.send("postResult", from, self.addresses.registry, call, self.params.aggregator_bond).await
+    pub async fn post_result(
+        &self,
+        from: Address,
+        round: u64,
+        output_root: B256,
+    ) -> Result<TxReceipt> {
+        let call = RoundRegistry::postResultCall {
+            roundId: U256::from(round),
+            outputRoot: output_root,
+        };
+        self.send(
+            "postResult",
+            from,
+            self.addresses.registry,
+            call,
+            self.params.aggregator_bond,
+        )
+        .await
     }
 
     /// A challenger disputes the posted result with its bond; returns the game id.
@@ -247,8 +355,18 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// A revert (window closed, already challenged, ...) or transport failure.
     pub async fn challenge(&self, from: Address, round: u64) -> Result<(u64, TxReceipt)> {
-        let call = RoundRegistry::challengeCall { roundId: U256::from(round) };
-        let receipt = self.send("challenge", from, self.addresses.registry, call, self.params.challenger_bond).await?;
+        let call = RoundRegistry::challengeCall {
+            roundId: U256::from(round),
+        };
+        let receipt = self
+            .send(
+                "challenge",
+                from,
+                self.addresses.registry,
+                call,
+                self.params.challenger_bond,
+            )
+            .await?;
         let ev: RoundRegistry::Challenged = event("challenge", &receipt)?;
         Ok((ev.gameId.saturating_to(), receipt))
     }
@@ -258,8 +376,11 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// A revert or transport failure.
     pub async fn finalize(&self, from: Address, round: u64) -> Result<TxReceipt> {
-        let call = RoundRegistry::finalizeCall { roundId: U256::from(round) };
-        self.send("finalize", from, self.addresses.registry, call, U256::ZERO).await
+        let call = RoundRegistry::finalizeCall {
+            roundId: U256::from(round),
+        };
+        self.send("finalize", from, self.addresses.registry, call, U256::ZERO)
+            .await
     }
 
     /// Withdraws the caller's credited bonds.
@@ -267,7 +388,14 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// A revert (nothing to withdraw) or transport failure.
     pub async fn withdraw(&self, from: Address) -> Result<TxReceipt> {
-        self.send("withdraw", from, self.addresses.registry, RoundRegistry::withdrawCall {}, U256::ZERO).await
+        self.send(
+            "withdraw",
+            from,
+            self.addresses.registry,
+            RoundRegistry::withdrawCall {},
+            U256::ZERO,
+        )
+        .await
     }
 
     /// A round's state.
@@ -275,7 +403,14 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Transport failure.
     pub async fn round(&self, round: u64) -> Result<RoundView> {
-        self.view("round", self.addresses.registry, RoundRegistry::roundCall { roundId: U256::from(round) }).await
+        self.view(
+            "round",
+            self.addresses.registry,
+            RoundRegistry::roundCall {
+                roundId: U256::from(round),
+            },
+        )
+        .await
     }
 
     /// A round's client list.
@@ -283,7 +418,14 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Transport failure.
     pub async fn clients(&self, round: u64) -> Result<Vec<Address>> {
-        self.view("clients", self.addresses.registry, RoundRegistry::clientsCall { roundId: U256::from(round) }).await
+        self.view(
+            "clients",
+            self.addresses.registry,
+            RoundRegistry::clientsCall {
+                roundId: U256::from(round),
+            },
+        )
+        .await
     }
 
     /// A client's commitment `(root, weight)`; zero if it has not committed.
@@ -292,7 +434,14 @@ impl<C: Chain> Deployment<C> {
     /// Transport failure.
     pub async fn commitment(&self, round: u64, client_index: u32) -> Result<(B256, u32)> {
         let r = self
-            .view("commitment", self.addresses.registry, RoundRegistry::commitmentCall { roundId: U256::from(round), clientIndex: client_index })
+            .view(
+                "commitment",
+                self.addresses.registry,
+                RoundRegistry::commitmentCall {
+                    roundId: U256::from(round),
+                    clientIndex: client_index,
+                },
+            )
             .await?;
         Ok((r.root, r.weight))
     }
@@ -302,7 +451,12 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Transport failure.
     pub async fn credit(&self, account: Address) -> Result<U256> {
-        self.view("credit", self.addresses.registry, RoundRegistry::creditCall { account }).await
+        self.view(
+            "credit",
+            self.addresses.registry,
+            RoundRegistry::creditCall { account },
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ game actions
@@ -311,18 +465,46 @@ impl<C: Chain> Deployment<C> {
     ///
     /// # Errors
     /// A revert (stale move, clock expired, ...) or transport failure.
-    pub async fn bisect(&self, from: Address, game: u64, lo: u64, hi: u64, h_hi: B256, h_mid: B256) -> Result<TxReceipt> {
-        let call = BisectionGame::bisectCall { gameId: U256::from(game), lo, hi, hHi: h_hi, hMid: h_mid };
-        self.send("bisect", from, self.addresses.game, call, U256::ZERO).await
+    pub async fn bisect(
+        &self,
+        from: Address,
+        game: u64,
+        lo: u64,
+        hi: u64,
+        h_hi: B256,
+        h_mid: B256,
+    ) -> Result<TxReceipt> {
+        let call = BisectionGame::bisectCall {
+            gameId: U256::from(game),
+            lo,
+            hi,
+            hHi: h_hi,
+            hMid: h_mid,
+        };
+        self.send("bisect", from, self.addresses.game, call, U256::ZERO)
+            .await
     }
 
     /// Challenger: agree or disagree with the claim `h_mid` at `mid`.
     ///
     /// # Errors
     /// A revert or transport failure.
-    pub async fn respond(&self, from: Address, game: u64, mid: u64, h_mid: B256, agree: bool) -> Result<TxReceipt> {
-        let call = BisectionGame::respondCall { gameId: U256::from(game), mid, hMid: h_mid, agree };
-        self.send("respond", from, self.addresses.game, call, U256::ZERO).await
+    pub async fn respond(
+        &self,
+        from: Address,
+        game: u64,
+        mid: u64,
+        h_mid: B256,
+        agree: bool,
+    ) -> Result<TxReceipt> {
+        let call = BisectionGame::respondCall {
+            gameId: U256::from(game),
+            mid,
+            hMid: h_mid,
+            agree,
+        };
+        self.send("respond", from, self.addresses.game, call, U256::ZERO)
+            .await
     }
 
     /// Anyone: settle the single disputed step with a leaf proof.
@@ -330,8 +512,12 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// A revert (bad opening, rejected proof, ...) or transport failure.
     pub async fn prove_leaf(&self, from: Address, game: u64, leaf: LeafInput) -> Result<TxReceipt> {
-        let call = BisectionGame::proveLeafCall { gameId: U256::from(game), leaf };
-        self.send("proveLeaf", from, self.addresses.game, call, U256::ZERO).await
+        let call = BisectionGame::proveLeafCall {
+            gameId: U256::from(game),
+            leaf,
+        };
+        self.send("proveLeaf", from, self.addresses.game, call, U256::ZERO)
+            .await
     }
 
     /// Anyone: end a game whose side to move ran out of time.
@@ -339,7 +525,16 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// A revert (clock not expired) or transport failure.
     pub async fn timeout(&self, from: Address, game: u64) -> Result<TxReceipt> {
-        self.send("timeout", from, self.addresses.game, BisectionGame::timeoutCall { gameId: U256::from(game) }, U256::ZERO).await
+        self.send(
+            "timeout",
+            from,
+            self.addresses.game,
+            BisectionGame::timeoutCall {
+                gameId: U256::from(game),
+            },
+            U256::ZERO,
+        )
+        .await
     }
 
     /// A game's state.
@@ -347,7 +542,14 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Transport failure.
     pub async fn game(&self, game: u64) -> Result<GameState> {
-        self.view("game", self.addresses.game, BisectionGame::gameCall { gameId: U256::from(game) }).await
+        self.view(
+            "game",
+            self.addresses.game,
+            BisectionGame::gameCall {
+                gameId: U256::from(game),
+            },
+        )
+        .await
     }
 
     /// Seconds one side has left in a game, as of the latest block.
@@ -355,7 +557,10 @@ impl<C: Chain> Deployment<C> {
     /// # Errors
     /// Transport failure.
     pub async fn remaining_time(&self, game: u64, aggregator_side: bool) -> Result<u64> {
-        let call = BisectionGame::remainingTimeCall { gameId: U256::from(game), aggregatorSide: aggregator_side };
+        let call = BisectionGame::remainingTimeCall {
+            gameId: U256::from(game),
+            aggregatorSide: aggregator_side,
+        };
         self.view("remainingTime", self.addresses.game, call).await
     }
 }

@@ -11,7 +11,9 @@ mod rpc_chain;
 
 pub use bindings::{arbiter, game, registry};
 pub use chain::{Chain, TxReceipt};
-pub use deployment::{Addresses, DeployGas, DeployParams, Deployment, GameState, LeafInput, RoundView};
+pub use deployment::{
+    Addresses, DeployGas, DeployParams, Deployment, GameState, LeafInput, RoundView,
+};
 pub use error::{ChainError, Result};
 pub use revm_chain::{InProcessChain, TX_GAS_LIMIT};
 pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
@@ -30,5 +32,6 @@ pub fn decode_revert(data: &[u8]) -> String {
     if let Ok(e) = arbiter::LeafArbiter::LeafArbiterErrors::abi_decode(data) {
         return format!("LeafArbiter.{e:?}");
     }
-    alloy::sol_types::decode_revert_reason(data).unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))
+    alloy::sol_types::decode_revert_reason(data)
+        .unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))
 }

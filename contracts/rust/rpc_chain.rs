@@ -86,7 +86,7 @@ impl RpcChain {
     /// [`ChainError::Anvil`] if the node does not start.
     pub fn spawn_anvil_with_accounts(binary: &std::path::Path, accounts: usize) -> Result<Self> {
         let anvil = Anvil::at(binary)
-            .args(["--silent", "--accounts", &accounts.max(1).to_string()])
+            .args(["--accounts", &accounts.max(1).to_string()])
             .try_spawn()
             .map_err(|source| ChainError::Anvil {
                 path: binary.display().to_string(),

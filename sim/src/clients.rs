@@ -29,15 +29,27 @@ fn uniform(rng: &mut ChaCha8Rng) -> f32 {
 /// # Errors
 /// Never for the ranges generated here (values stay within ±0.2); the conversion is checked
 /// all the same, as for real client data.
-pub fn generate(seed: u64, count: usize, dim: usize) -> Result<Vec<SyntheticClient>, step_vm::VmError> {
+pub fn generate(
+    seed: u64,
+    count: usize,
+    dim: usize,
+) -> Result<Vec<SyntheticClient>, step_vm::VmError> {
     let mut shared = ChaCha8Rng::seed_from_u64(seed);
     let direction: Vec<f32> = (0..dim).map(|_| 0.1 * uniform(&mut shared)).collect();
     (0..count)
         .map(|c| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(c as u64 + 1)));
-            let values: Vec<f32> = direction.iter().map(|d| d + 0.05 * uniform(&mut rng)).collect();
+            let mut rng = ChaCha8Rng::seed_from_u64(
+                seed ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(c as u64 + 1)),
+            );
+            let values: Vec<f32> = direction
+                .iter()
+                .map(|d| d + 0.05 * uniform(&mut rng))
+                .collect();
             let examples = 50 + rng.next_u32() % 451;
-            Ok(SyntheticClient { update: Update::from_f32(&values)?, examples })
+            Ok(SyntheticClient {
+                update: Update::from_f32(&values)?,
+                examples,
+            })
         })
         .collect()
 }
@@ -50,7 +62,11 @@ mod tests {
     fn same_seed_same_clients() {
         let a = generate(7, 3, 100).unwrap();
         let b = generate(7, 3, 100).unwrap();
-        assert!(a.iter().zip(&b).all(|(x, y)| x.update == y.update && x.examples == y.examples));
+        assert!(
+            a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.update == y.update && x.examples == y.examples)
+        );
         let c = generate(8, 3, 100).unwrap();
         assert_ne!(a[0].update, c[0].update);
     }

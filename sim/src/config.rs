@@ -82,10 +82,18 @@ impl SimArgs {
     /// The first invalid field.
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=step_vm::MAX_PARTICIPANTS).contains(&self.clients) {
-            return Err(format!("--clients must be 1..={}, got {}", step_vm::MAX_PARTICIPANTS, self.clients));
+            return Err(format!(
+                "--clients must be 1..={}, got {}",
+                step_vm::MAX_PARTICIPANTS,
+                self.clients
+            ));
         }
         if !(1..=step_vm::MAX_DIM).contains(&self.dim) {
-            return Err(format!("--dim must be 1..={}, got {}", step_vm::MAX_DIM, self.dim));
+            return Err(format!(
+                "--dim must be 1..={}, got {}",
+                step_vm::MAX_DIM,
+                self.dim
+            ));
         }
         let steps = step_vm::chunk_count(self.dim) as u64 * (self.clients as u64 + 1);
         if let Some(step) = self.corrupt_step {
@@ -109,7 +117,11 @@ impl SimArgs {
     #[must_use]
     pub fn scenario_list(&self) -> Vec<ScenarioName> {
         if self.scenarios.is_empty() {
-            vec![ScenarioName::Honest, ScenarioName::AggregatorLies, ScenarioName::ChallengerLies]
+            vec![
+                ScenarioName::Honest,
+                ScenarioName::AggregatorLies,
+                ScenarioName::ChallengerLies,
+            ]
         } else {
             self.scenarios.clone()
         }

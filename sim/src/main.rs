@@ -8,7 +8,9 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> eyre::Result<()> {
     let args = SimArgs::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let json = args.json;

@@ -119,12 +119,23 @@ impl SimReport {
             self.clients,
             self.dim,
             self.seed,
-            if self.insecure_dev_srs { " (INSECURE development SRS)" } else { "" }
+            if self.insecure_dev_srs {
+                " (INSECURE development SRS)"
+            } else {
+                ""
+            }
         );
-        let _ = writeln!(s, "Step circuit keys generated in {:.2} s", self.keygen_seconds);
+        let _ = writeln!(
+            s,
+            "Step circuit keys generated in {:.2} s",
+            self.keygen_seconds
+        );
         let _ = writeln!(s, "Contracts (runtime bytes, deployment gas):");
         for (name, gas) in &self.deploy_gas {
-            let bytes = self.runtime_bytes.get(name).map_or(String::new(), |b| format!("{b:>6} B"));
+            let bytes = self
+                .runtime_bytes
+                .get(name)
+                .map_or(String::new(), |b| format!("{b:>6} B"));
             let _ = writeln!(s, "  {name:<22} {bytes:>8}  {gas:>10} gas");
         }
         for sc in &self.scenarios {
@@ -139,7 +150,11 @@ impl SimReport {
                 sc.moves
             );
             if let Some(c) = sc.corrupted_step {
-                let _ = writeln!(s, "  corrupted step {c}, dispute narrowed to step {}", sc.disputed_step.map_or("-".into(), |d| d.to_string()));
+                let _ = writeln!(
+                    s,
+                    "  corrupted step {c}, dispute narrowed to step {}",
+                    sc.disputed_step.map_or("-".into(), |d| d.to_string())
+                );
             }
             let _ = writeln!(
                 s,
@@ -147,7 +162,13 @@ impl SimReport {
                 sc.aggregate_seconds, sc.prove_seconds, sc.wall_seconds
             );
             for (action, g) in &sc.gas {
-                let _ = writeln!(s, "  {action:<14} x{:<3} mean {:>9} gas   max {:>9}", g.calls, g.mean(), g.max);
+                let _ = writeln!(
+                    s,
+                    "  {action:<14} x{:<3} mean {:>9} gas   max {:>9}",
+                    g.calls,
+                    g.mean(),
+                    g.max
+                );
             }
             for (role, net) in &sc.bond_net_wei {
                 let _ = writeln!(s, "  bond net {role:<11} {net} wei");

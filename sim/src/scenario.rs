@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
 use aggregator::Aggregator;
+use alloy::primitives::{Address, B256, Bytes, U256};
 use arbiter::LeafProver;
 use challenger::{Challenger, GamePlayer, Turn, Verdict};
 use circuits::Srs;
@@ -76,7 +76,9 @@ pub struct Simulation<C> {
 
 impl<C> std::fmt::Debug for Simulation<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulation").field("roles", &self.roles).finish_non_exhaustive()
+        f.debug_struct("Simulation")
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
     }
 }
 
@@ -85,7 +87,10 @@ fn spinner(msg: String, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     pb.set_message(msg);
     pb
@@ -99,7 +104,10 @@ fn spinner(msg: String, quiet: bool) -> ProgressBar {
 pub async fn run(args: SimArgs) -> Result<SimReport, SimError> {
     args.validate().map_err(SimError::Config)?;
     let started = Instant::now();
-    let pb = spinner("generating the step circuits' proving keys".into(), args.json);
+    let pb = spinner(
+        "generating the step circuits' proving keys".into(),
+        args.json,
+    );
     let srs = match &args.srs {
         Some(path) => Srs::read(path)?,
         None => Srs::insecure_dev(),
@@ -114,7 +122,11 @@ pub async fn run(args: SimArgs) -> Result<SimReport, SimError> {
 ///
 /// # Errors
 /// As [`run`].
-pub async fn run_with_prover(args: SimArgs, prover: Arc<LeafProver>, keygen_seconds: f64) -> Result<SimReport, SimError> {
+pub async fn run_with_prover(
+    args: SimArgs,
+    prover: Arc<LeafProver>,
+    keygen_seconds: f64,
+) -> Result<SimReport, SimError> {
     args.validate().map_err(SimError::Config)?;
     let accounts = args.clients + 3;
     let insecure = args.srs.is_none();
@@ -122,10 +134,21 @@ pub async fn run_with_prover(args: SimArgs, prover: Arc<LeafProver>, keygen_seco
         let chain = RpcChain::spawn_anvil_with_accounts(bin, accounts)?;
         run_on(Arc::new(chain), args, prover, keygen_seconds, insecure).await
     } else if let Some(url) = &args.chain.rpc_url {
-        let chain = RpcChain::connect_mnemonic(url, &args.chain.mnemonic, u32::try_from(accounts).unwrap_or(u32::MAX))?;
+        let chain = RpcChain::connect_mnemonic(
+            url,
+            &args.chain.mnemonic,
+            u32::try_from(accounts).unwrap_or(u32::MAX),
+        )?;
         run_on(Arc::new(chain), args, prover, keygen_seconds, insecure).await
     } else {
-        run_on(Arc::new(InProcessChain::new(accounts)), args, prover, keygen_seconds, insecure).await
+        run_on(
+            Arc::new(InProcessChain::new(accounts)),
+            args,
+            prover,
+            keygen_seconds,
+            insecure,
+        )
+        .await
     }
 }
 
@@ -162,7 +185,11 @@ struct Deployed<C> {
 }
 
 impl<C: Chain + 'static> Simulation<C> {
-    async fn deploy(chain: Arc<C>, args: SimArgs, prover: Arc<LeafProver>) -> Result<Deployed<C>, SimError> {
+    async fn deploy(
+        chain: Arc<C>,
+        args: SimArgs,
+        prover: Arc<LeafProver>,
+    ) -> Result<Deployed<C>, SimError> {
         let accounts = chain.accounts().to_vec();
         if accounts.len() < args.clients + 3 {
             return Err(SimError::Config(format!(
@@ -175,7 +202,15 @@ impl<C: Chain + 'static> Simulation<C> {
         let ether = U256::from(10u64).pow(U256::from(18u64));
         for a in &accounts[1..] {
             if chain.balance(*a).await? < ether * U256::from(5u64) {
-                chain.send("fund account", accounts[0], Some(*a), Bytes::new(), ether * U256::from(10u64)).await?;
+                chain
+                    .send(
+                        "fund account",
+                        accounts[0],
+                        Some(*a),
+                        Bytes::new(),
+                        ether * U256::from(10u64),
+                    )
+                    .await?;
             }
         }
         let (deployment, gas) = Deployment::deploy(chain, DeployParams::default()).await?;
@@ -195,7 +230,16 @@ impl<C: Chain + 'static> Simulation<C> {
         };
         let clients = generate(args.seed, args.clients, args.dim)?;
         info!(registry = %deployment.addresses().registry, "contracts deployed");
-        Ok(Deployed { sim: Self { deployment, prover, clients, roles, args }, deploy_report: (deploy_gas, runtime_bytes) })
+        Ok(Deployed {
+            sim: Self {
+                deployment,
+                prover,
+                clients,
+                roles,
+                args,
+            },
+            deploy_report: (deploy_gas, runtime_bytes),
+        })
     }
 
     fn steps(&self) -> u64 {
@@ -207,26 +251,50 @@ impl<C: Chain + 'static> Simulation<C> {
     fn aggregator_fault(&self) -> Fault {
         let step = self.args.corrupt_step.unwrap_or(self.steps() / 2);
         #[allow(clippy::cast_possible_truncation)]
-        Fault { step, lane: (self.args.seed % LANES as u64) as usize, delta: 1 + (self.args.seed % 7) as i32 }
+        Fault {
+            step,
+            lane: (self.args.seed % LANES as u64) as usize,
+            delta: 1 + (self.args.seed % 7) as i32,
+        }
     }
 
     /// The lying challenger's fault: a seed-derived step.
     fn challenger_fault(&self) -> Fault {
         let step = self.args.seed.wrapping_mul(7919).wrapping_add(13) % self.steps();
         #[allow(clippy::cast_possible_truncation)]
-        Fault { step, lane: ((self.args.seed / 3) % LANES as u64) as usize, delta: -1 - (self.args.seed % 5) as i32 }
+        Fault {
+            step,
+            lane: ((self.args.seed / 3) % LANES as u64) as usize,
+            delta: -1 - (self.args.seed % 5) as i32,
+        }
     }
 
     /// Opens a round and has every client commit.
     async fn open_round(&self, rep: &mut ScenarioReport) -> Result<u64, SimError> {
         let d = &self.deployment;
-        let dim = u32::try_from(self.args.dim).map_err(|_| SimError::Config("--dim does not fit u32".into()))?;
-        let (round, r) =
-            d.open_round(self.roles.coordinator, self.roles.clients.clone(), dim, self.roles.aggregator, COMMIT_PERIOD).await?;
+        let dim = u32::try_from(self.args.dim)
+            .map_err(|_| SimError::Config("--dim does not fit u32".into()))?;
+        let (round, r) = d
+            .open_round(
+                self.roles.coordinator,
+                self.roles.clients.clone(),
+                dim,
+                self.roles.aggregator,
+                COMMIT_PERIOD,
+            )
+            .await?;
         rep.record("openRound", r.gas_used);
         for (i, (client, account)) in self.clients.iter().zip(&self.roles.clients).enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);
-            let r = d.commit_update(*account, round, index, B256::from(client.update.root()), client.examples).await?;
+            let r = d
+                .commit_update(
+                    *account,
+                    round,
+                    index,
+                    B256::from(client.update.root()),
+                    client.examples,
+                )
+                .await?;
             rep.record("commitUpdate", r.gas_used);
         }
         Ok(round)
@@ -236,21 +304,38 @@ impl<C: Chain + 'static> Simulation<C> {
         self.clients.iter().map(|c| c.update.clone()).collect()
     }
 
-    async fn withdraw(&self, rep: &mut ScenarioReport, role: &str, account: Address, posted: U256) -> Result<(), SimError> {
+    async fn withdraw(
+        &self,
+        rep: &mut ScenarioReport,
+        role: &str,
+        account: Address,
+        posted: U256,
+    ) -> Result<(), SimError> {
         let credit = self.deployment.credit(account).await?;
         if credit > U256::ZERO {
             let r = self.deployment.withdraw(account).await?;
             rep.record("withdraw", r.gas_used);
         }
-        let net = if credit >= posted { format!("+{}", credit - posted) } else { format!("-{}", posted - credit) };
+        let net = if credit >= posted {
+            format!("+{}", credit - posted)
+        } else {
+            format!("-{}", posted - credit)
+        };
         rep.bond_net_wei.insert(role.to_owned(), net);
         Ok(())
     }
 
-    async fn finalize_after_window(&self, rep: &mut ScenarioReport, round: u64) -> Result<(), SimError> {
+    async fn finalize_after_window(
+        &self,
+        rep: &mut ScenarioReport,
+        round: u64,
+    ) -> Result<(), SimError> {
         let window = self.deployment.params().challenge_window;
         self.deployment.chain().advance_time(window + 1).await?;
-        let r = self.deployment.finalize(self.roles.aggregator, round).await?;
+        let r = self
+            .deployment
+            .finalize(self.roles.aggregator, round)
+            .await?;
         rep.record("finalize", r.gas_used);
         Ok(())
     }
@@ -274,7 +359,10 @@ impl<C: Chain + 'static> Simulation<C> {
                             rep.prove_seconds += t.as_secs_f64();
                         }
                         let v = aggregator.view().await?;
-                        pb.set_message(format!("{}: bisection at [{}, {}] after {} moves", rep.name, v.lo, v.hi, rep.moves));
+                        pb.set_message(format!(
+                            "{}: bisection at [{}, {}] after {} moves",
+                            rep.name, v.lo, v.hi, rep.moves
+                        ));
                         moved = true;
                     }
                     Turn::Resolved { aggregator_won } => {
@@ -289,10 +377,16 @@ impl<C: Chain + 'static> Simulation<C> {
                 // Neither side can move: the side to move has nothing honest to say, so its
                 // clock runs out and the other side claims the game.
                 let v = aggregator.view().await?;
-                self.deployment.chain().advance_time(v.mover_time_left + 1).await?;
+                self.deployment
+                    .chain()
+                    .advance_time(v.mover_time_left + 1)
+                    .await?;
             }
         }
-        Err(SimError::Violation { scenario: "game", message: format!("no resolution after {MAX_GAME_ROUNDS} rounds") })
+        Err(SimError::Violation {
+            scenario: "game",
+            message: format!("no resolution after {MAX_GAME_ROUNDS} rounds"),
+        })
     }
 
     async fn round_status(&self, round: u64) -> Result<u8, SimError> {
@@ -324,7 +418,10 @@ impl<C: Chain + 'static> Simulation<C> {
         let params = d.params();
         let round = self.open_round(&mut rep).await?;
         rep.round = round;
-        let violation = |message: String| SimError::Violation { scenario: name.as_str(), message };
+        let violation = |message: String| SimError::Violation {
+            scenario: name.as_str(),
+            message,
+        };
 
         let aggregator = match name {
             ScenarioName::AggregatorLies => {
@@ -352,14 +449,22 @@ impl<C: Chain + 'static> Simulation<C> {
         match (name, &verdict) {
             (ScenarioName::Honest, Verdict::Agree) => {
                 self.finalize_after_window(&mut rep, round).await?;
-                self.withdraw(&mut rep, "aggregator", self.roles.aggregator, params.aggregator_bond).await?;
+                self.withdraw(
+                    &mut rep,
+                    "aggregator",
+                    self.roles.aggregator,
+                    params.aggregator_bond,
+                )
+                .await?;
                 if self.round_status(round).await? != 3 {
                     return Err(violation("the round did not finalise".into()));
                 }
                 rep.outcome = Outcome::Finalized;
             }
             (ScenarioName::Honest, Verdict::Disagree { posted, computed }) => {
-                return Err(violation(format!("honest parties disagree: posted {posted}, re-executed {computed}")));
+                return Err(violation(format!(
+                    "honest parties disagree: posted {posted}, re-executed {computed}"
+                )));
             }
             (_, Verdict::Agree) => {
                 return Err(violation("the corrupted execution went unnoticed".into()));
@@ -367,7 +472,8 @@ impl<C: Chain + 'static> Simulation<C> {
             (_, Verdict::Disagree { .. }) => {
                 let (game, r) = challenger.challenge(round).await?;
                 rep.record("challenge", r.gas_used);
-                let agg_player = aggregator.defender(game, Arc::clone(&posted.trace), Arc::clone(&self.prover));
+                let agg_player =
+                    aggregator.defender(game, Arc::clone(&posted.trace), Arc::clone(&self.prover));
                 let ch_player = GamePlayer::new(
                     d.clone(),
                     challenger.account(),
@@ -376,14 +482,23 @@ impl<C: Chain + 'static> Simulation<C> {
                     challenger_trace,
                     Arc::clone(&self.prover),
                 );
-                let aggregator_won = self.play_game(&mut rep, &agg_player, &ch_player, &pb).await?;
+                let aggregator_won = self
+                    .play_game(&mut rep, &agg_player, &ch_player, &pb)
+                    .await?;
                 match (name, aggregator_won) {
                     (ScenarioName::AggregatorLies, false) => {
                         if self.round_status(round).await? != 4 {
                             return Err(violation("the disproven round was not rejected".into()));
                         }
-                        self.withdraw(&mut rep, "challenger", self.roles.challenger, params.challenger_bond).await?;
-                        rep.bond_net_wei.insert("aggregator".into(), format!("-{}", params.aggregator_bond));
+                        self.withdraw(
+                            &mut rep,
+                            "challenger",
+                            self.roles.challenger,
+                            params.challenger_bond,
+                        )
+                        .await?;
+                        rep.bond_net_wei
+                            .insert("aggregator".into(), format!("-{}", params.aggregator_bond));
                         rep.outcome = Outcome::AggregatorSlashed;
                     }
                     (ScenarioName::ChallengerLies, true) => {
@@ -391,19 +506,33 @@ impl<C: Chain + 'static> Simulation<C> {
                         if self.round_status(round).await? != 3 {
                             return Err(violation("the defended round did not finalise".into()));
                         }
-                        self.withdraw(&mut rep, "aggregator", self.roles.aggregator, params.aggregator_bond).await?;
-                        rep.bond_net_wei.insert("challenger".into(), format!("-{}", params.challenger_bond));
+                        self.withdraw(
+                            &mut rep,
+                            "aggregator",
+                            self.roles.aggregator,
+                            params.aggregator_bond,
+                        )
+                        .await?;
+                        rep.bond_net_wei
+                            .insert("challenger".into(), format!("-{}", params.challenger_bond));
                         rep.outcome = Outcome::ChallengerSlashed;
                     }
                     (_, won) => {
-                        return Err(violation(format!("the dishonest side won the game (aggregator won: {won})")));
+                        return Err(violation(format!(
+                            "the dishonest side won the game (aggregator won: {won})"
+                        )));
                     }
                 }
             }
         }
         pb.finish_and_clear();
         rep.wall_seconds = started.elapsed().as_secs_f64();
-        info!(scenario = rep.name, outcome = rep.outcome.as_str(), moves = rep.moves, "scenario done");
+        info!(
+            scenario = rep.name,
+            outcome = rep.outcome.as_str(),
+            moves = rep.moves,
+            "scenario done"
+        );
         Ok(rep)
     }
 }

@@ -10,7 +10,9 @@ fn round(n: usize, dim: usize) -> (RoundContext, Vec<Update>) {
         .map(|c| {
             Update::from_fixed(
                 (0..dim)
-                    .map(|v| i32::try_from((v * 7919 + c * 104_729) % 2_000_001).unwrap_or(0) - 1_000_000)
+                    .map(|v| {
+                        i32::try_from((v * 7919 + c * 104_729) % 2_000_001).unwrap_or(0) - 1_000_000
+                    })
                     .collect(),
             )
         })
@@ -18,9 +20,15 @@ fn round(n: usize, dim: usize) -> (RoundContext, Vec<Update>) {
     let participants = updates
         .iter()
         .enumerate()
-        .map(|(c, u)| Participant { update_root: u.root(), weight: u32::try_from(c).unwrap_or(0) + 1 })
+        .map(|(c, u)| Participant {
+            update_root: u.root(),
+            weight: u32::try_from(c).unwrap_or(0) + 1,
+        })
         .collect();
-    (RoundContext::new([1; 20], 1, dim, participants).expect("valid round"), updates)
+    (
+        RoundContext::new([1; 20], 1, dim, participants).expect("valid round"),
+        updates,
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -28,7 +36,9 @@ fn bench(c: &mut Criterion) {
         let (ctx, updates) = round(n, dim);
         let mut g = c.benchmark_group(format!("fedavg_n{n}_d{dim}"));
         g.sample_size(10);
-        g.bench_function("native (no commitments)", |b| b.iter(|| fedavg_native(&ctx, &updates).expect("aggregates")));
+        g.bench_function("native (no commitments)", |b| {
+            b.iter(|| fedavg_native(&ctx, &updates).expect("aggregates"))
+        });
         g.bench_function("committed (output tree)", |b| {
             b.iter_batched(
                 || updates.clone(),
@@ -36,11 +46,17 @@ fn bench(c: &mut Criterion) {
                 BatchSize::LargeInput,
             );
         });
-        g.bench_function("ingestion (check update roots)", |b| b.iter(|| check_update_roots(&ctx, &updates).expect("roots match")));
+        g.bench_function("ingestion (check update roots)", |b| {
+            b.iter(|| check_update_roots(&ctx, &updates).expect("roots match"))
+        });
         let trace = Trace::execute(ctx.clone(), updates.clone()).expect("aggregates");
         let mid = trace.steps() / 2 + 3;
-        g.bench_function("state hash on demand (one step)", |b| b.iter(|| trace.state_hash(mid).expect("in range")));
-        g.bench_function("step witness on demand", |b| b.iter(|| trace.witness(mid).expect("in range")));
+        g.bench_function("state hash on demand (one step)", |b| {
+            b.iter(|| trace.state_hash(mid).expect("in range"))
+        });
+        g.bench_function("step witness on demand", |b| {
+            b.iter(|| trace.witness(mid).expect("in range"))
+        });
         g.finish();
     }
 }

@@ -5,12 +5,26 @@ use proptest::prelude::*;
 use step_vm::{Participant, RoundContext, Trace, Update};
 
 fn context(updates: &[Update], weights: &[u32]) -> RoundContext {
-    let participants = updates.iter().zip(weights).map(|(u, &weight)| Participant { update_root: u.root(), weight }).collect();
+    let participants = updates
+        .iter()
+        .zip(weights)
+        .map(|(u, &weight)| Participant {
+            update_root: u.root(),
+            weight,
+        })
+        .collect();
     RoundContext::new([9; 20], 1, updates[0].dim(), participants).expect("valid round")
 }
 
-fn run_on_threads(threads: usize, ctx: &RoundContext, updates: &[Update]) -> (Vec<i32>, [u8; 32], [u8; 32]) {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
+fn run_on_threads(
+    threads: usize,
+    ctx: &RoundContext,
+    updates: &[Update],
+) -> (Vec<i32>, [u8; 32], [u8; 32]) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
     pool.install(|| {
         let t = Trace::execute(ctx.clone(), updates.to_vec()).expect("executes");
         let mid = t.state_hash(t.steps() / 2).expect("in range");
@@ -21,7 +35,10 @@ fn run_on_threads(threads: usize, ctx: &RoundContext, updates: &[Update]) -> (Ve
 fn round_strategy() -> impl Strategy<Value = (Vec<Update>, Vec<u32>)> {
     (1usize..6, 1usize..150).prop_flat_map(|(n, dim)| {
         (
-            prop::collection::vec(prop::collection::vec(any::<i32>(), dim).prop_map(Update::from_fixed), n),
+            prop::collection::vec(
+                prop::collection::vec(any::<i32>(), dim).prop_map(Update::from_fixed),
+                n,
+            ),
             prop::collection::vec(1u32..=(u32::MAX / 8), n),
         )
     })

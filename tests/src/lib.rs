@@ -12,5 +12,7 @@ use circuits::Srs;
 /// If key generation fails, which fails every dependent test anyway.
 pub fn prover() -> Arc<LeafProver> {
     static PROVER: OnceLock<Arc<LeafProver>> = OnceLock::new();
-    Arc::clone(PROVER.get_or_init(|| Arc::new(LeafProver::setup(&Srs::insecure_dev()).expect("step circuit keygen"))))
+    Arc::clone(PROVER.get_or_init(|| {
+        Arc::new(LeafProver::setup(&Srs::insecure_dev()).expect("step circuit keygen"))
+    }))
 }

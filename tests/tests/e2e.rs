@@ -12,7 +12,9 @@ async fn scenario(extra: &[&str]) -> ScenarioReport {
     let mut argv = vec!["sim", "--clients", CLIENTS, "--dim", DIM, "--json"];
     argv.extend_from_slice(extra);
     let args = SimArgs::parse_from(argv);
-    let mut report = run_with_prover(args, fl_tests::prover(), 0.0).await.expect("simulation runs");
+    let mut report = run_with_prover(args, fl_tests::prover(), 0.0)
+        .await
+        .expect("simulation runs");
     assert_eq!(report.scenarios.len(), 1);
     report.scenarios.remove(0)
 }
@@ -20,8 +22,16 @@ async fn scenario(extra: &[&str]) -> ScenarioReport {
 fn assert_bounded_game(rep: &ScenarioReport) {
     // 2 moves per halving plus the leaf proof.
     let depth = u64::from(64 - (STEPS - 1).leading_zeros());
-    assert!(u64::from(rep.moves) <= 2 * depth + 1, "{} moves for {STEPS} steps", rep.moves);
-    assert!(rep.gas.contains_key("proveLeaf"), "the game ended by a leaf proof: {:?}", rep.gas.keys());
+    assert!(
+        u64::from(rep.moves) <= 2 * depth + 1,
+        "{} moves for {STEPS} steps",
+        rep.moves
+    );
+    assert!(
+        rep.gas.contains_key("proveLeaf"),
+        "the game ended by a leaf proof: {:?}",
+        rep.gas.keys()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,10 +44,20 @@ async fn honest_round_finalizes_and_returns_the_bond() {
 }
 
 async fn aggregator_corrupts(step: u64) {
-    let rep = scenario(&["--scenario", "aggregator-lies", "--corrupt-step", &step.to_string()]).await;
+    let rep = scenario(&[
+        "--scenario",
+        "aggregator-lies",
+        "--corrupt-step",
+        &step.to_string(),
+    ])
+    .await;
     assert_eq!(rep.outcome, Outcome::AggregatorSlashed);
     assert_eq!(rep.corrupted_step, Some(step));
-    assert_eq!(rep.disputed_step, Some(step), "the game narrows to exactly the corrupted step");
+    assert_eq!(
+        rep.disputed_step,
+        Some(step),
+        "the game narrows to exactly the corrupted step"
+    );
     assert!(rep.bond_net_wei["challenger"].starts_with('+'));
     assert_bounded_game(&rep);
 }
@@ -77,9 +97,27 @@ async fn lying_challenger_is_slashed() {
 #[ignore = "needs ANVIL_BIN (run scripts/test.sh, which installs Anvil from npm)"]
 async fn full_flow_on_anvil() {
     let anvil = std::env::var("ANVIL_BIN").expect("ANVIL_BIN must point at the anvil binary");
-    let args = SimArgs::parse_from(["sim", "--clients", CLIENTS, "--dim", DIM, "--json", "--anvil", &anvil]);
-    let report = run_with_prover(args, fl_tests::prover(), 0.0).await.expect("simulation runs on anvil");
+    let args = SimArgs::parse_from([
+        "sim",
+        "--clients",
+        CLIENTS,
+        "--dim",
+        DIM,
+        "--json",
+        "--anvil",
+        &anvil,
+    ]);
+    let report = run_with_prover(args, fl_tests::prover(), 0.0)
+        .await
+        .expect("simulation runs on anvil");
     let outcomes: Vec<Outcome> = report.scenarios.iter().map(|s| s.outcome).collect();
-    assert_eq!(outcomes, [Outcome::Finalized, Outcome::AggregatorSlashed, Outcome::ChallengerSlashed]);
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Finalized,
+            Outcome::AggregatorSlashed,
+            Outcome::ChallengerSlashed
+        ]
+    );
     assert!(report.chain.starts_with("json-rpc"));
 }

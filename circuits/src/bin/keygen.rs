@@ -29,12 +29,16 @@ struct Args {
 }
 
 fn main() -> eyre::Result<()> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
     let srs = match &args.srs {
         Some(path) => Srs::read(path)?,
         None => {
-            eprintln!("WARNING: INSECURE development SRS (public seed): for development and tests only");
+            eprintln!(
+                "WARNING: INSECURE development SRS (public seed): for development and tests only"
+            );
             Srs::insecure_dev()
         }
     };
@@ -44,8 +48,14 @@ fn main() -> eyre::Result<()> {
         let prover = StepProver::setup(kind, &srs)?;
         let keygen = started.elapsed();
         let files = [
-            (args.out.join(format!("{}Verifier.sol", kind.name())), prover.solidity_verifier()),
-            (args.keys.join(format!("{}.vk.keccak", kind.name())), format!("{}\n", prover.vk_fingerprint())),
+            (
+                args.out.join(format!("{}Verifier.sol", kind.name())),
+                prover.solidity_verifier(),
+            ),
+            (
+                args.keys.join(format!("{}.vk.keccak", kind.name())),
+                format!("{}\n", prover.vk_fingerprint()),
+            ),
         ];
         for (path, content) in files {
             if args.check {
@@ -55,9 +65,11 @@ fn main() -> eyre::Result<()> {
                 }
             } else {
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
+                    std::fs::create_dir_all(dir)
+                        .wrap_err_with(|| format!("creating {}", dir.display()))?;
                 }
-                std::fs::write(&path, content).wrap_err_with(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, content)
+                    .wrap_err_with(|| format!("writing {}", path.display()))?;
             }
         }
         eprintln!(
@@ -71,7 +83,10 @@ fn main() -> eyre::Result<()> {
         );
     }
     if !stale.is_empty() {
-        bail!("generated files are stale (run `cargo run -p circuits --bin keygen`): {}", stale.join(", "));
+        bail!(
+            "generated files are stale (run `cargo run -p circuits --bin keygen`): {}",
+            stale.join(", ")
+        );
     }
     Ok(())
 }
