@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 echo "==> installing the Solidity toolchain from npm (contracts/node_modules)"
 ./scripts/setup.sh
 
+echo "==> generated verifiers and pinned verifying keys are up to date"
+cargo run --quiet -p circuits --bin keygen -- --check
+
 echo "==> forge tests"
 contracts/tools/forge.sh test
 
-echo "==> Rust tests (workspace, including the Anvil full-flow test)"
+echo "==> Rust tests (workspace, including the Anvil full-flow test and the artifact freshness check)"
 export ANVIL_BIN="$PWD/contracts/node_modules/.bin/anvil"
 cargo test --workspace --no-fail-fast -- --include-ignored
