@@ -76,10 +76,7 @@ impl<C: Chain> Aggregator<C> {
         let ctx = committed_context(&self.deployment, round).await?;
         check_update_roots(&ctx, &updates)?;
         let started = Instant::now();
-        let trace = match self.fault {
-            None => Trace::execute(ctx.clone(), updates)?,
-            Some(f) => Trace::execute_with_fault(ctx.clone(), updates, f)?,
-        };
+        let trace = Trace::execute_as(ctx.clone(), updates, self.fault)?;
         let aggregate_time = started.elapsed();
         let root = trace.output_root();
         info!(

@@ -68,10 +68,7 @@ impl<C: Chain> Challenger<C> {
     pub async fn check(&self, round: u64, updates: Vec<Update>) -> Result<(Verdict, Arc<Trace>)> {
         let ctx = round_context(&self.deployment, round).await?;
         check_update_roots(&ctx, &updates)?;
-        let trace = match self.fault {
-            None => Trace::execute(ctx, updates)?,
-            Some(f) => Trace::execute_with_fault(ctx, updates, f)?,
-        };
+        let trace = Trace::execute_as(ctx, updates, self.fault)?;
         let posted = self.deployment.round(round).await?.outputRoot;
         let verdict = if posted.0 == trace.output_root() {
             info!(round, root = %posted, "re-execution agrees with the posted result");

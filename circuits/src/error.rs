@@ -5,10 +5,29 @@ use thiserror::Error;
 /// Result alias for this crate.
 pub type Result<T, E = CircuitError> = std::result::Result<T, E>;
 
-/// Failures of setup and proving.
+/// Failures of setup, proving and verification.
 #[derive(Debug, Error)]
 pub enum CircuitError {
-    /// The witness contradicts the step's semantics: no valid proof exists.
+    /// The claimed post-state differs from what the step computes in one lane: no valid proof
+    /// exists (a dishonest trace at its corrupted step).
+    #[error(
+        "{kind} step: lane {lane} of {register} is claimed as {claimed}, the step computes {computed}; no proof of this claim exists"
+    )]
+    ClaimMismatch {
+        /// Step kind.
+        kind: &'static str,
+        /// `acc'` (Accumulate) or `out` (Finalize).
+        register: &'static str,
+        /// First lane that differs.
+        lane: usize,
+        /// The witness's claim.
+        claimed: i64,
+        /// What the step yields.
+        computed: i128,
+    },
+    /// The witness contradicts the step's semantics in a way no lane comparison expresses
+    /// (a zero total weight, an accumulator leaving the i64 range, a finalised value leaving
+    /// i32): no valid proof exists.
     #[error("{kind} step witness is not satisfiable: {reason}")]
     Unsatisfiable {
         /// Step kind.
@@ -24,13 +43,22 @@ pub enum CircuitError {
         /// Witness kind.
         actual: &'static str,
     },
+    /// A public input is not a canonical field element (`>= r`).
+    #[error(
+        "public input {index} is not below the BN254 scalar modulus r; honest instances are below 2^224"
+    )]
+    InstanceNotInField {
+        /// Position among the proof's public inputs.
+        index: usize,
+    },
     /// halo2 key generation or proving failed.
-    #[error("halo2 {stage} failed: {message}")]
+    #[error("halo2 {stage} failed")]
     Halo2 {
-        /// keygen, prove or verify.
+        /// keygen or prove.
         stage: &'static str,
-        /// halo2's message.
-        message: String,
+        /// halo2's error.
+        #[source]
+        source: halo2_base::halo2_proofs::plonk::Error,
     },
     /// A proof did not verify.
     #[error("{kind} proof does not verify against the verifying key")]
@@ -38,12 +66,34 @@ pub enum CircuitError {
         /// Step kind.
         kind: &'static str,
     },
-    /// The ceremony file could not be read or is too small.
-    #[error("SRS file {path}: {message}")]
-    Srs {
+    /// The ceremony file could not be read or does not parse as halo2 KZG params.
+    #[error("SRS file {path}: cannot read halo2 KZG params (k, 2^k G1, 2^k Lagrange G1, g2, s·g2)")]
+    SrsRead {
+        /// File.
+        path: String,
+        /// The I/O or decoding error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The ceremony file parses but is unusable.
+    #[error("SRS file {path}: {field} is {actual}, expected {expected}")]
+    SrsInvalid {
         /// File.
         path: String,
         /// What is wrong.
-        message: String,
+        field: &'static str,
+        /// What is required.
+        expected: String,
+        /// What the file has.
+        actual: String,
+    },
+    /// The generated Solidity no longer has the shape the post-processing expects (a
+    /// snark-verifier upgrade changed its template).
+    #[error(
+        "the generated Solidity verifier does not contain `{expected}` exactly once; update circuits' post-processing"
+    )]
+    SolidityTemplate {
+        /// The text looked for.
+        expected: &'static str,
     },
 }

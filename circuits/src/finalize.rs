@@ -11,17 +11,43 @@
 //! | `W`                         | range 32 bits; instance 0                           |
 //! | packed `ua` (11), `uo` (5)  | instances 1..=16                                    |
 //!
-//! Both sides stay below 2^66 in magnitude, so equality in the field is integer equality.
+//! Both sides stay below 2^66 in magnitude, so equality in the field is integer equality, and
+//! with `0 <= r < 2W` the quotient is unique: `out = floor((2acc + W) / 2W)`, step-vm's
+//! round-half-up. A negative remainder would be the field element `r − |r|`, far above 2^33.
+//!
+//! Physical layout (pinned in `circuit_params`, `k = 13`): as `Accumulate`, one advice column
+//! with in-column lookups, one fixed column (17 constants), one instance column of 17 rows.
+//! 2,664 advice cells, 612 of them looked up.
 
 use halo2_base::QuantumCell::Constant;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use halo2_base::utils::biguint_to_fe;
-use num_bigint::BigInt;
-use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf};
+use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf, VmError, finalize};
 
-use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
+use crate::gadgets::{load_limbs, offset_limb, pack, pow2, signed_fr};
+use crate::{CircuitError, Result};
+
+/// Native reference of the circuit: step-vm's [`finalize`], refused for `W = 0` (no remainder
+/// satisfies `0 <= r < 2W`; step-vm would divide by zero) and where a quotient leaves i32.
+///
+/// # Errors
+/// [`CircuitError::Unsatisfiable`] with the reason.
+pub fn finalize_reference(total_weight: u32, acc: &AccLeaf) -> Result<ValueLeaf> {
+    let unsat = |reason: String| CircuitError::Unsatisfiable {
+        kind: "Finalize",
+        reason,
+    };
+    if total_weight == 0 {
+        return Err(unsat("W is 0; the circuit requires 1 <= W < 2^32".into()));
+    }
+    finalize(acc, total_weight).map_err(|e| match e {
+        VmError::Overflow { lane, value } => unsat(format!(
+            "lane {lane}: the quotient {value} does not fit i32"
+        )),
+        other => unsat(other.to_string()),
+    })
+}
 
 /// Raw cell values of a `Finalize` step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +62,6 @@ pub struct FinalizeAssignment {
     pub remainder: [Fr; LANES],
 }
 
-fn int_to_fr(v: i128) -> Fr {
-    let big = BigInt::from(v);
-    let modulus = BigInt::parse_bytes(
-        b"21888242871839275222246405745257275088548364400416034343698204186575808495617",
-        10,
-    )
-    .unwrap_or_default();
-    let reduced = ((big % &modulus) + &modulus) % &modulus;
-    biguint_to_fe(&reduced.to_biguint().unwrap_or_default())
-}
-
 impl FinalizeAssignment {
     /// The assignment of a step with these values; the remainder follows from the claim.
     #[must_use]
@@ -54,7 +69,7 @@ impl FinalizeAssignment {
         let w = i128::from(total_weight);
         let mut remainder = [Fr::from(0u64); LANES];
         for (r, (&a, &o)) in remainder.iter_mut().zip(acc.iter().zip(out)) {
-            *r = int_to_fr(2 * i128::from(a) + w - i128::from(o) * 2 * w);
+            *r = signed_fr(2 * i128::from(a) + w - i128::from(o) * 2 * w);
         }
         Self {
             total_weight: Fr::from(u64::from(total_weight)),

@@ -2,17 +2,41 @@
 //! step VM, with the EVM verifier generator.
 //!
 //! One circuit per step kind ([`step_vm::StepKind`]); each proves the step's *arithmetic* over
-//! public inputs that are the step's packed reads and writes (ARCHITECTURE §5). The hashing —
-//! the pre-state preimage, the Merkle openings, the post-state commitment — stays on-chain in
-//! keccak, where it costs ~10k gas per opening; in-circuit Poseidon measured ~35× more cells and
-//! 7–14 s per proof (FIELD-NOTES §2), in-circuit keccak far more. So a proof costs a fraction
-//! of a second and the on-chain verifier stays a fixed ~300k gas whatever the step computes.
+//! public inputs that are the step's packed reads and writes (ARCHITECTURE §5):
 //!
-//! A native reference (step-vm's `accumulate`/`finalize`) sits beside each circuit; the prover
-//! refuses a witness the reference contradicts, so an unsatisfiable claim is an error, never a
-//! panic or an invalid proof.
+//! | kind | relation | public inputs |
+//! |---|---|---|
+//! | `Accumulate` | `acc'_l = acc_l + w·x_l` | `w`, `x` (5), `acc` (11), `acc'` (11) |
+//! | `Finalize` | `2·acc_l + W = out_l·2W + r_l`, `0 <= r_l < 2W` | `W`, `acc` (11), `out` (5) |
 //!
-//! Pure: no I/O except reading a ceremony file on request ([`Srs::read`]).
+//! **Why the arithmetic is in the circuit and the hashing on-chain.** The leaf arbiter contract
+//! already has every value in calldata: it checks the pre-state preimage and the Merkle openings
+//! with keccak (~10k gas per opening) and packs the values into the public inputs with shifts
+//! and a XOR mask. The circuit then only has to prove the 32-lane arithmetic and the range
+//! checks, ~2.5k cells at `k = 13`. Hashing in the circuit instead would take Poseidon (~2.3k
+//! cells per permutation, `k = 17`, 7–14 s per proof in FIELD-NOTES §2) or keccak (far more),
+//! and the contract would still have to bind those hashes to the keccak state commitments. The
+//! verifier's cost stays ~300k gas whatever a step computes.
+//!
+//! **Soundness in one line per circuit.** Every value is carried as an offset limb (sign bit
+//! flipped) and range-checked to its width, so the field equations equal the integer ones
+//! (all magnitudes are below 2^98) and the big-endian packing into instances is injective.
+//!
+//! **Errors, never panics, never invalid proofs.** A native reference sits beside each circuit
+//! ([`accumulate_reference`], [`finalize_reference`], step-vm's functions plus the circuit's
+//! extra conditions); [`StepProver::prove`] refuses a witness the reference contradicts
+//! ([`CircuitError::ClaimMismatch`] names the lane) and verifies every proof natively before
+//! returning it.
+//!
+//! **Reproducible keys.** The configuration is pinned ([`circuit_params`]), the layout does not
+//! depend on the witness, and the development SRS comes from a fixed public seed
+//! ([`Srs::insecure_dev`], INSECURE: for development and tests only). The verifying keys'
+//! fingerprints are pinned in `circuits/keys/`, the generated verifiers in
+//! `contracts/src/generated/`; `cargo run -p circuits --bin keygen -- --check` and the tests
+//! catch any drift.
+//!
+//! Pure: no network, no async; the one file access is [`Srs::read`] (a ceremony file named by
+//! a binary's `--srs` flag).
 
 mod accumulate;
 mod error;
@@ -21,11 +45,11 @@ mod gadgets;
 mod prover;
 mod srs;
 
-pub use accumulate::AccumulateAssignment;
+pub use accumulate::{AccumulateAssignment, accumulate_reference};
 pub use error::{CircuitError, Result};
-pub use finalize::FinalizeAssignment;
-pub use gadgets::instance_to_fr;
-pub use prover::{StepProof, StepProver, circuit_params};
+pub use finalize::{FinalizeAssignment, finalize_reference};
+pub use gadgets::{fr_to_instance, instance_to_fr};
+pub use prover::{LayoutStats, StepProof, StepProver, circuit_params, layout_stats};
 pub use srs::{DEV_SRS_SEED, K, Srs};
 
 /// Re-exported field and curve types.

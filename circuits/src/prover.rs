@@ -18,13 +18,16 @@ use rand_core::SeedableRng;
 use snark_verifier_sdk::SHPLONK;
 use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use step_vm::{Instance, StepInput, StepKind, StepWitness, accumulate, finalize};
+use step_vm::{Instance, LANES, StepInput, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, instance_to_fr,
+    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, accumulate_reference,
+    finalize_reference, instance_to_fr,
 };
 
-/// Minimum rows halo2-base reserves for blinding; fixed so layouts (and keys) are reproducible.
+/// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check
+/// that the pinned configuration fits; the circuit itself reserves what halo2 requires).
+#[cfg(test)]
 const MINIMUM_ROWS: usize = 20;
 
 /// A step proof: the public inputs (32-byte big-endian words, in circuit order) and the proof
@@ -49,12 +52,41 @@ impl StepProof {
     }
 }
 
-enum Assignment {
+/// The cell values of one step circuit.
+pub(crate) enum Assignment {
     Accumulate(AccumulateAssignment),
     Finalize(FinalizeAssignment),
 }
 
 impl Assignment {
+    /// Checks `witness` against the native reference of its kind and returns the assignment.
+    pub(crate) fn of_witness(witness: &StepWitness) -> Result<Self> {
+        let kind = witness.kind();
+        match &witness.input {
+            StepInput::Accumulate { weight, x, .. } => {
+                let computed = accumulate_reference(*weight, x, &witness.pre.acc)?;
+                first_mismatch(kind, "acc'", &witness.post.acc, &computed)?;
+                Ok(Self::Accumulate(AccumulateAssignment::new(
+                    *weight,
+                    x,
+                    &witness.pre.acc,
+                    &witness.post.acc,
+                )))
+            }
+            StepInput::Finalize {
+                total_weight, out, ..
+            } => {
+                let computed = finalize_reference(*total_weight, &witness.pre.acc)?;
+                first_mismatch(kind, "out", out, &computed)?;
+                Ok(Self::Finalize(FinalizeAssignment::new(
+                    *total_weight,
+                    &witness.pre.acc,
+                    out,
+                )))
+            }
+        }
+    }
+
     fn dummy(kind: StepKind) -> Self {
         match kind {
             StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::dummy()),
@@ -71,49 +103,99 @@ impl Assignment {
     }
 }
 
-fn keygen_builder(kind: StepKind) -> BaseCircuitBuilder<Fr> {
-    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
-        .use_k(K as usize)
-        .use_lookup_bits(K as usize - 1)
-        .use_instance_columns(1);
-    Assignment::dummy(kind).synthesize(&mut builder);
+/// The pinned circuit configuration of a step kind. Both kinds use the same shape: `2^K` rows,
+/// one advice column (which, being the only one, carries the range lookups itself, enabled by
+/// a selector), one fixed column for constants, a `2^(K-1)`-row lookup table and one instance
+/// column. Keys depend only on this and the layout, which is the same for every witness
+/// (`pinned_params_fit_the_layout` checks the layout still fits).
+#[must_use]
+pub fn circuit_params(kind: StepKind) -> BaseCircuitParams {
+    // Same for both kinds today; kept per kind so one can grow without touching the other.
+    let _ = kind;
+    BaseCircuitParams {
+        k: K as usize,
+        num_advice_per_phase: vec![1],
+        num_fixed: 1,
+        num_lookup_advice_per_phase: vec![1, 0, 0],
+        lookup_bits: Some(K as usize - 1),
+        num_instance_columns: 1,
+    }
+}
+
+/// Cell counts of a step circuit's layout (the same for every witness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LayoutStats {
+    /// Advice cells (the single advice column's used rows).
+    pub advice_cells: usize,
+    /// Of those, cells looked up in the range table.
+    pub lookup_cells: usize,
+    /// Distinct constants (fixed cells).
+    pub fixed_cells: usize,
+    /// Public inputs.
+    pub instances: usize,
+}
+
+/// The layout statistics of a step kind.
+#[must_use]
+pub fn layout_stats(kind: StepKind) -> LayoutStats {
+    let mut builder = builder(CircuitBuilderStage::Keygen, kind, &Assignment::dummy(kind));
+    let stats = builder.statistics();
+    let layout = LayoutStats {
+        advice_cells: stats.gate.total_advice_per_phase.iter().sum(),
+        lookup_cells: stats.total_lookup_advice_per_phase.iter().sum(),
+        fixed_cells: stats.gate.total_fixed,
+        instances: builder.assigned_instances[0].len(),
+    };
+    // Never synthesized: clear it, or halo2-base warns on drop about unassigned cells.
+    builder.clear();
+    layout
+}
+
+/// A builder at `stage` with the pinned configuration, laid out with `assignment`.
+fn builder(
+    stage: CircuitBuilderStage,
+    kind: StepKind,
+    assignment: &Assignment,
+) -> BaseCircuitBuilder<Fr> {
+    let mut builder = BaseCircuitBuilder::from_stage(stage).use_params(circuit_params(kind));
+    assignment.synthesize(&mut builder);
     builder
 }
 
-/// The fixed circuit configuration of a step kind (columns, lookup bits), derived from its
-/// value-independent layout.
-#[must_use]
-pub fn circuit_params(kind: StepKind) -> BaseCircuitParams {
-    keygen_builder(kind).calculate_params(Some(MINIMUM_ROWS))
-}
-
-/// A builder in mock mode (constraints checked by `MockProver`), for tests.
+/// A builder in mock mode (constraints checked by `MockProver`) and the instances it exposes.
 #[cfg(test)]
 pub(crate) fn mock_builder_accumulate(
     a: &AccumulateAssignment,
 ) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    mock(&Assignment::Accumulate(*a))
+    mock(StepKind::Accumulate, &Assignment::Accumulate(*a))
 }
 
 /// A builder in mock mode for a `Finalize` assignment, for tests.
 #[cfg(test)]
 pub(crate) fn mock_builder_finalize(a: &FinalizeAssignment) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    mock(&Assignment::Finalize(*a))
+    mock(StepKind::Finalize, &Assignment::Finalize(*a))
 }
 
 #[cfg(test)]
-fn mock(a: &Assignment) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
-    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Mock)
-        .use_k(K as usize)
-        .use_lookup_bits(K as usize - 1)
-        .use_instance_columns(1);
-    a.synthesize(&mut builder);
-    builder.calculate_params(Some(MINIMUM_ROWS));
+pub(crate) fn mock(kind: StepKind, a: &Assignment) -> (BaseCircuitBuilder<Fr>, Vec<Fr>) {
+    let builder = builder(CircuitBuilderStage::Mock, kind, a);
     let instances = builder.assigned_instances[0]
         .iter()
         .map(|c| *c.value())
         .collect();
     (builder, instances)
+}
+
+/// The configuration halo2-base derives from the layout at `K` (tests compare it with the
+/// pinned one).
+#[cfg(test)]
+pub(crate) fn derived_params(kind: StepKind) -> BaseCircuitParams {
+    let mut builder = BaseCircuitBuilder::from_stage(CircuitBuilderStage::Keygen)
+        .use_k(K as usize)
+        .use_lookup_bits(K as usize - 1)
+        .use_instance_columns(1);
+    Assignment::dummy(kind).synthesize(&mut builder);
+    builder.calculate_params(Some(MINIMUM_ROWS))
 }
 
 /// Proving and verifying keys of one step kind.
@@ -138,20 +220,41 @@ impl std::fmt::Debug for StepProver {
 fn halo2(
     stage: &'static str,
 ) -> impl FnOnce(halo2_base::halo2_proofs::plonk::Error) -> CircuitError {
-    move |e| CircuitError::Halo2 {
-        stage,
-        message: format!("{e:?}"),
+    move |source| CircuitError::Halo2 { stage, source }
+}
+
+/// The first lane where `claimed` differs from `computed`, as a [`CircuitError::ClaimMismatch`].
+fn first_mismatch<T: Copy + Into<i64>>(
+    kind: StepKind,
+    register: &'static str,
+    claimed: &[T; LANES],
+    computed: &[T; LANES],
+) -> Result<()> {
+    match claimed
+        .iter()
+        .zip(computed)
+        .position(|(c, v)| (*c).into() != (*v).into())
+    {
+        None => Ok(()),
+        Some(lane) => Err(CircuitError::ClaimMismatch {
+            kind: kind.name(),
+            register,
+            lane,
+            claimed: claimed[lane].into(),
+            computed: i128::from(computed[lane].into()),
+        }),
     }
 }
 
 impl StepProver {
-    /// Generates the keys of `kind` from `srs`. Deterministic: the same SRS gives the same keys.
+    /// Generates the keys of `kind` from `srs`. Deterministic: the same SRS gives the same keys
+    /// (the layout is made from a dummy witness and does not depend on values).
     ///
     /// # Errors
     /// halo2 key generation failure.
     pub fn setup(kind: StepKind, srs: &Srs) -> Result<Self> {
-        let mut builder = keygen_builder(kind);
-        let config = builder.calculate_params(Some(MINIMUM_ROWS));
+        let builder = builder(CircuitBuilderStage::Keygen, kind, &Assignment::dummy(kind));
+        let config = circuit_params(kind);
         let num_instances = builder.assigned_instances[0].len();
         let params = srs.params().clone();
         let vk = keygen_vk(&params, &builder).map_err(halo2("keygen"))?;
@@ -201,54 +304,25 @@ impl StepProver {
         step_vm::hex_digest(&step_vm::keccak256(&[&bytes]))
     }
 
-    fn assignment(&self, witness: &StepWitness) -> Result<Assignment> {
-        let kind = witness.kind();
-        if kind != self.kind {
-            return Err(CircuitError::WrongKind {
-                expected: self.kind.name(),
-                actual: kind.name(),
-            });
-        }
-        let unsat = |reason: String| CircuitError::Unsatisfiable {
-            kind: kind.name(),
-            reason,
-        };
-        match &witness.input {
-            StepInput::Accumulate { weight, x, .. } => {
-                if accumulate(&witness.pre.acc, *weight, x) != witness.post.acc {
-                    return Err(unsat("acc' is not acc + w·x".into()));
-                }
-                Ok(Assignment::Accumulate(AccumulateAssignment::new(
-                    *weight,
-                    x,
-                    &witness.pre.acc,
-                    &witness.post.acc,
-                )))
-            }
-            StepInput::Finalize {
-                total_weight, out, ..
-            } => {
-                let computed =
-                    finalize(&witness.pre.acc, *total_weight).map_err(|e| unsat(e.to_string()))?;
-                if computed != *out {
-                    return Err(unsat("out is not round_half_up(acc / W)".into()));
-                }
-                Ok(Assignment::Finalize(FinalizeAssignment::new(
-                    *total_weight,
-                    &witness.pre.acc,
-                    out,
-                )))
-            }
-        }
-    }
-
     /// Proves one step, and checks the proof natively before returning it.
     ///
+    /// The witness is first checked against the native reference, so a false claim is a
+    /// [`CircuitError::ClaimMismatch`] naming the lane, at no proving cost (halo2 would
+    /// otherwise produce a proof that merely fails to verify). The proof is then verified
+    /// natively (~10 ms), so an `Ok` proof is one the verifier contract accepts.
+    ///
     /// # Errors
-    /// [`CircuitError::WrongKind`], [`CircuitError::Unsatisfiable`] for a claim the step does
-    /// not compute, or a halo2 failure.
+    /// [`CircuitError::WrongKind`], [`CircuitError::ClaimMismatch`] or
+    /// [`CircuitError::Unsatisfiable`] for a claim the step does not compute, or a halo2
+    /// failure.
     pub fn prove(&self, witness: &StepWitness) -> Result<StepProof> {
-        let assignment = self.assignment(witness)?;
+        if witness.kind() != self.kind {
+            return Err(CircuitError::WrongKind {
+                expected: self.kind.name(),
+                actual: witness.kind().name(),
+            });
+        }
+        let assignment = Assignment::of_witness(witness)?;
         let mut builder =
             BaseCircuitBuilder::prover(self.config.clone(), self.break_points.clone());
         assignment.synthesize(&mut builder);
@@ -257,7 +331,12 @@ impl StepProver {
             .map(|c| *c.value())
             .collect();
         let expected = witness.instances();
-        if instances != expected.iter().map(instance_to_fr).collect::<Vec<_>>() {
+        let packed = expected
+            .iter()
+            .enumerate()
+            .map(|(i, w)| instance_to_fr(i, w))
+            .collect::<Result<Vec<_>>>()?;
+        if instances != packed {
             return Err(CircuitError::Unsatisfiable {
                 kind: self.kind.name(),
                 reason: "circuit instances differ from the VM's packing".into(),
@@ -289,12 +368,25 @@ impl StepProver {
         Ok(proof)
     }
 
-    /// Verifies a proof natively (the same check the verifier contract makes).
+    /// Verifies a proof natively (the same check the verifier contract makes, except that
+    /// public inputs `>= r` are refused instead of reduced).
     ///
     /// # Errors
+    /// [`CircuitError::WrongKind`], [`CircuitError::InstanceNotInField`] or
     /// [`CircuitError::InvalidProof`].
     pub fn verify(&self, proof: &StepProof) -> Result<()> {
-        let instances: Vec<Fr> = proof.instances.iter().map(instance_to_fr).collect();
+        if proof.kind != self.kind {
+            return Err(CircuitError::WrongKind {
+                expected: self.kind.name(),
+                actual: proof.kind.name(),
+            });
+        }
+        let instances = proof
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(i, w)| instance_to_fr(i, w))
+            .collect::<Result<Vec<_>>>()?;
         let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof.proof.as_slice());
         verify_proof::<
             KZGCommitmentScheme<Bn256>,
@@ -314,27 +406,40 @@ impl StepProver {
         })
     }
 
-    /// The Solidity verifier of this kind, as contract `<Kind>Verifier` (snark-verifier's
-    /// output with the contract renamed and the exact `0.8.19` pragma relaxed to `^0.8.19`).
-    #[must_use]
-    pub fn solidity_verifier(&self) -> String {
+    /// The Solidity verifier of this kind, as contract `<Kind>Verifier`: snark-verifier's
+    /// SHPLONK verifier (calldata = the public inputs as 32-byte big-endian words, then the
+    /// proof bytes), with the contract renamed (two `Halo2Verifier`s would clash in one forge
+    /// project) and the exact `0.8.19` pragma relaxed to `^0.8.19`. Byte-identical across runs.
+    ///
+    /// # Errors
+    /// [`CircuitError::SolidityTemplate`] if snark-verifier's output no longer has the pragma or
+    /// the contract name this rewrites.
+    pub fn solidity_verifier(&self) -> Result<String> {
         let code = gen_evm_verifier_sol_code::<BaseCircuitBuilder<Fr>, SHPLONK>(
             &self.params,
             self.vk(),
             vec![self.num_instances],
         );
+        let code = replace_once(&code, "pragma solidity 0.8.19;", "pragma solidity ^0.8.19;")?;
+        let code = replace_once(
+            &code,
+            "contract Halo2Verifier",
+            &format!("contract {}Verifier", self.kind.name()),
+        )?;
         let header = format!(
             "// Generated by `cargo run -p circuits --bin keygen` from the {} step circuit (k = {K}).\n\
              // Do not edit. Verifying key fingerprint: {}\n",
             self.kind.name(),
             self.vk_fingerprint()
         );
-        header
-            + &code
-                .replace("pragma solidity 0.8.19;", "pragma solidity ^0.8.19;")
-                .replace(
-                    "contract Halo2Verifier",
-                    &format!("contract {}Verifier", self.kind.name()),
-                )
+        Ok(header + &code)
+    }
+}
+
+fn replace_once(code: &str, from: &'static str, to: &str) -> Result<String> {
+    if code.matches(from).count() == 1 {
+        Ok(code.replacen(from, to, 1))
+    } else {
+        Err(CircuitError::SolidityTemplate { expected: from })
     }
 }

@@ -35,14 +35,14 @@ impl std::fmt::Debug for RpcChain {
 
 fn rpc_err(action: &str) -> impl FnOnce(TransportError) -> ChainError + '_ {
     move |e| {
-        if let RpcError::ErrorResp(payload) = &e {
-            if let Some(data) = payload.as_revert_data() {
-                return ChainError::Reverted {
-                    action: action.to_owned(),
-                    reason: crate::decode_revert(&data),
-                    data,
-                };
-            }
+        if let RpcError::ErrorResp(payload) = &e
+            && let Some(data) = payload.as_revert_data()
+        {
+            return ChainError::Reverted {
+                action: action.to_owned(),
+                reason: crate::decode_revert(&data),
+                data,
+            };
         }
         ChainError::Rpc {
             action: action.to_owned(),

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use foundry_compilers::artifacts::{BytecodeHash, EvmVersion, Optimizer, Settings, SettingsMetadata};
+use foundry_compilers::artifacts::{
+    BytecodeHash, EvmVersion, Optimizer, Settings, SettingsMetadata,
+};
 use foundry_compilers::solc::{Solc, SolcCompiler, SolcSettings};
 use foundry_compilers::{ConfigurableArtifacts, ProjectBuilder, ProjectPathsConfig};
 
@@ -34,29 +36,54 @@ fn copy_sol(from: &Path, to: &Path, skip: &str) {
 fn compile(sources: &Path, optimize: bool) -> Vec<(String, String, String)> {
     let solc = root().join("tools/solc");
     let solc = Solc::new(&solc).unwrap_or_else(|e| {
-        panic!("{} does not run ({e}); install the toolchain with scripts/setup.sh", solc.display())
+        panic!(
+            "{} does not run ({e}); install the toolchain with scripts/setup.sh",
+            solc.display()
+        )
     });
-    let mut settings = Settings::default();
-    settings.optimizer = Optimizer { enabled: Some(optimize), runs: Some(if optimize { 200 } else { 0 }), details: None };
-    settings.evm_version = Some(EvmVersion::Prague);
-    settings.via_ir = Some(false);
-    settings.metadata = Some(SettingsMetadata::new(BytecodeHash::None, false));
-    let paths = ProjectPathsConfig::builder().sources(sources).build_with_root::<foundry_compilers::solc::SolcLanguage>(sources.parent().expect("parent"));
-    let project = ProjectBuilder::<SolcCompiler, ConfigurableArtifacts>::new(ConfigurableArtifacts::default())
-        .paths(paths)
-        .settings(SolcSettings { settings, ..Default::default() })
-        .ephemeral()
-        .no_artifacts()
-        .offline()
-        .build(SolcCompiler::Specific(solc))
-        .expect("project");
+    let settings = Settings {
+        optimizer: Optimizer {
+            enabled: Some(optimize),
+            runs: Some(if optimize { 200 } else { 0 }),
+            details: None,
+        },
+        evm_version: Some(EvmVersion::Prague),
+        via_ir: Some(false),
+        metadata: Some(SettingsMetadata::new(BytecodeHash::None, false)),
+        ..Settings::default()
+    };
+    let paths = ProjectPathsConfig::builder()
+        .sources(sources)
+        .build_with_root::<foundry_compilers::solc::SolcLanguage>(
+            sources.parent().expect("parent"),
+        );
+    let project = ProjectBuilder::<SolcCompiler, ConfigurableArtifacts>::new(
+        ConfigurableArtifacts::default(),
+    )
+    .paths(paths)
+    .settings(SolcSettings {
+        settings,
+        ..Default::default()
+    })
+    .ephemeral()
+    .no_artifacts()
+    .offline()
+    .build(SolcCompiler::Specific(solc))
+    .expect("project");
     let output = project.compile().expect("compiles");
     assert!(!output.has_compiler_errors(), "{output}");
     output
         .into_artifacts()
         .filter_map(|(id, artifact)| {
             let code = artifact.bytecode.as_ref()?.object.as_bytes()?.to_string();
-            let runtime = artifact.deployed_bytecode.as_ref()?.bytecode.as_ref()?.object.as_bytes()?.to_string();
+            let runtime = artifact
+                .deployed_bytecode
+                .as_ref()?
+                .bytecode
+                .as_ref()?
+                .object
+                .as_bytes()?
+                .to_string();
             Some((id.name, code, runtime))
         })
         .collect()
@@ -68,17 +95,35 @@ fn committed_artifacts_match_a_fresh_compile() {
     let tmp = std::env::temp_dir().join(format!("fl-artifacts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     copy_sol(&root().join("src"), &tmp.join("own/src"), "generated");
-    copy_sol(&root().join("src/generated"), &tmp.join("verifiers/src"), "");
+    copy_sol(
+        &root().join("src/generated"),
+        &tmp.join("verifiers/src"),
+        "",
+    );
     let mut compiled = compile(&tmp.join("own/src"), true);
     compiled.extend(compile(&tmp.join("verifiers/src"), false));
     let _ = std::fs::remove_dir_all(&tmp);
-    for name in ["RoundRegistry", "BisectionGame", "LeafArbiter", "AccumulateVerifier", "FinalizeVerifier"] {
+    for name in [
+        "RoundRegistry",
+        "BisectionGame",
+        "LeafArbiter",
+        "AccumulateVerifier",
+        "FinalizeVerifier",
+    ] {
         let path = root().join(format!("artifacts/{name}.json"));
         let committed: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("artifact")).expect("artifact JSON");
-        let (_, code, runtime) =
-            compiled.iter().find(|(n, _, _)| n == name).unwrap_or_else(|| panic!("{name} not compiled"));
-        let strip = |v: &serde_json::Value| v.as_str().unwrap_or_default().trim_start_matches("0x").to_lowercase();
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("artifact"))
+                .expect("artifact JSON");
+        let (_, code, runtime) = compiled
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .unwrap_or_else(|| panic!("{name} not compiled"));
+        let strip = |v: &serde_json::Value| {
+            v.as_str()
+                .unwrap_or_default()
+                .trim_start_matches("0x")
+                .to_lowercase()
+        };
         assert_eq!(
             strip(&committed["bytecode"]["object"]),
             code.trim_start_matches("0x").to_lowercase(),

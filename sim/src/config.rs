@@ -96,19 +96,19 @@ impl SimArgs {
             ));
         }
         let steps = step_vm::chunk_count(self.dim) as u64 * (self.clients as u64 + 1);
-        if let Some(step) = self.corrupt_step {
-            if step >= steps {
-                return Err(format!(
-                    "--corrupt-step must be below the program length {steps} ({} chunks x {} steps), got {step}",
-                    step_vm::chunk_count(self.dim),
-                    self.clients + 1
-                ));
-            }
+        if let Some(step) = self.corrupt_step
+            && step >= steps
+        {
+            return Err(format!(
+                "--corrupt-step must be below the program length {steps} ({} chunks x {} steps), got {step}",
+                step_vm::chunk_count(self.dim),
+                self.clients + 1
+            ));
         }
-        if let Some(srs) = &self.srs {
-            if !srs.is_file() {
-                return Err(format!("--srs {} is not a readable file", srs.display()));
-            }
+        if let Some(srs) = &self.srs
+            && !srs.is_file()
+        {
+            return Err(format!("--srs {} is not a readable file", srs.display()));
         }
         Ok(())
     }

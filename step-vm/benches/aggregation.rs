@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p step-vm --bench aggregation`; results and ratios are in BENCHMARKS.md.
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_main};
 use step_vm::{Participant, RoundContext, Trace, Update, check_update_roots, fedavg_native};
 
 fn round(n: usize, dim: usize) -> (RoundContext, Vec<Update>) {
@@ -61,5 +61,9 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+use group::benches;
 criterion_main!(benches);

@@ -257,6 +257,22 @@ impl Trace {
         Self::build(ctx, updates, Some(fault))
     }
 
+    /// Runs the program honestly (`None`) or with one corrupted step: the single entry the
+    /// aggregator and challenger roles use, whichever behaviour they were given.
+    ///
+    /// # Errors
+    /// As [`Trace::execute`] and [`Trace::execute_with_fault`].
+    pub fn execute_as(
+        ctx: RoundContext,
+        updates: Vec<Update>,
+        fault: Option<Fault>,
+    ) -> Result<Self> {
+        match fault {
+            None => Self::execute(ctx, updates),
+            Some(f) => Self::execute_with_fault(ctx, updates, f),
+        }
+    }
+
     fn build(ctx: RoundContext, updates: Vec<Update>, fault: Option<Fault>) -> Result<Self> {
         check_dims(&ctx, &updates)?;
         let mut trace = Self {

@@ -41,6 +41,27 @@ async fn honest_round_finalizes_and_returns_the_bond() {
     assert_eq!(rep.moves, 0);
     assert_eq!(rep.bond_net_wei["aggregator"], "+0");
     assert!(rep.gas.contains_key("finalize"));
+    // The --json schema scripts rely on.
+    let json = serde_json::to_value(&rep).expect("serialises");
+    for field in [
+        "name",
+        "outcome",
+        "moves",
+        "gas",
+        "prove_seconds",
+        "wall_seconds",
+    ] {
+        assert!(
+            json.get(field).is_some(),
+            "--json scenario lacks `{field}`: {json}"
+        );
+    }
+    assert_eq!(json["outcome"], "finalized");
+    assert!(
+        json["gas"]["postResult"]["total"]
+            .as_u64()
+            .is_some_and(|g| g > 21_000)
+    );
 }
 
 async fn aggregator_corrupts(step: u64) {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use circuits::{Srs, StepProver};
+use circuits::{Srs, StepProver, layout_stats};
 use clap::Parser;
 use eyre::{WrapErr, bail};
 use step_vm::StepKind;
@@ -37,7 +37,10 @@ fn main() -> eyre::Result<()> {
         Some(path) => Srs::read(path)?,
         None => {
             eprintln!(
-                "WARNING: INSECURE development SRS (public seed): for development and tests only"
+                "WARNING: INSECURE development SRS (fixed public seed {:#x}): anyone can forge proofs \
+                 against these verifiers. For development and tests only; pass --srs <ceremony file> \
+                 for a deployment.",
+                circuits::DEV_SRS_SEED
             );
             Srs::insecure_dev()
         }
@@ -50,17 +53,17 @@ fn main() -> eyre::Result<()> {
         let files = [
             (
                 args.out.join(format!("{}Verifier.sol", kind.name())),
-                prover.solidity_verifier(),
+                prover.solidity_verifier()?,
             ),
             (
                 args.keys.join(format!("{}.vk.keccak", kind.name())),
                 format!("{}\n", prover.vk_fingerprint()),
             ),
         ];
-        for (path, content) in files {
+        for (path, content) in &files {
             if args.check {
-                let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
-                if on_disk != content {
+                let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+                if on_disk != *content {
                     stale.push(path.display().to_string());
                 }
             } else {
@@ -68,17 +71,21 @@ fn main() -> eyre::Result<()> {
                     std::fs::create_dir_all(dir)
                         .wrap_err_with(|| format!("creating {}", dir.display()))?;
                 }
-                std::fs::write(&path, content)
+                std::fs::write(path, content)
                     .wrap_err_with(|| format!("writing {}", path.display()))?;
             }
         }
+        let stats = layout_stats(kind);
         eprintln!(
-            "{:<10} k = {}  advice columns {:?}  instances {}  keygen {:.2} s  vk {}",
+            "{:<10} k = {}  advice columns {:?}  advice cells {} (lookups {})  instances {}  keygen {:.2} s  Solidity {} bytes  vk {}",
             kind.name(),
             prover.config().k,
             prover.config().num_advice_per_phase,
+            stats.advice_cells,
+            stats.lookup_cells,
             prover.num_instances(),
             keygen.as_secs_f64(),
+            files[0].1.len(),
             prover.vk_fingerprint()
         );
     }

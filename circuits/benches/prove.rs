@@ -1,0 +1,50 @@
+//! Step proving: key generation, proving and native verification per step kind, with the
+//! native execution of the same step (the VM's `checked_post_commitment`) as the in-run
+//! baseline. `cargo bench -p circuits --bench prove`; results in BENCHMARKS.md.
+
+use circuits::{Srs, StepProver};
+use criterion::{Criterion, criterion_main};
+use step_vm::{Participant, RoundContext, StepKind, Trace, Update};
+
+fn bench(c: &mut Criterion) {
+    let updates: Vec<Update> = (0..4)
+        .map(|k| Update::from_fixed((0..256).map(|v| v * 977 - k * 31_337).collect()))
+        .collect();
+    let participants = updates
+        .iter()
+        .map(|u| Participant {
+            update_root: u.root(),
+            weight: 100,
+        })
+        .collect();
+    let ctx = RoundContext::new([1; 20], 1, 256, participants).expect("valid round");
+    let trace = Trace::execute(ctx.clone(), updates).expect("executes");
+    let srs = Srs::insecure_dev();
+    let mut g = c.benchmark_group("step_proof");
+    g.sample_size(10);
+    for (kind, step) in [(StepKind::Accumulate, 1u64), (StepKind::Finalize, 4)] {
+        let witness = trace.witness(step).expect("in range");
+        g.bench_function(format!("{} native step (baseline)", kind.name()), |b| {
+            b.iter(|| witness.checked_post_commitment(&ctx).expect("checks"));
+        });
+        g.bench_function(format!("{} keygen", kind.name()), |b| {
+            b.iter(|| StepProver::setup(kind, &srs).expect("keygen"))
+        });
+        let prover = StepProver::setup(kind, &srs).expect("keygen");
+        g.bench_function(format!("{} prove", kind.name()), |b| {
+            b.iter(|| prover.prove(&witness).expect("proves"))
+        });
+        let proof = prover.prove(&witness).expect("proves");
+        g.bench_function(format!("{} verify (native)", kind.name()), |b| {
+            b.iter(|| prover.verify(&proof).expect("verifies"))
+        });
+    }
+    g.finish();
+}
+
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+use group::benches;
+criterion_main!(benches);
