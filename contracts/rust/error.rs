@@ -83,9 +83,17 @@ pub enum ChainError {
         /// The event expected.
         event: &'static str,
     },
-    /// Compiling the Solidity sources failed.
-    #[error("compiling the contracts failed: {0}")]
-    Compile(String),
+    /// The chain connection is misconfigured (URL, keys, mnemonic).
+    #[error("chain configuration: {0}")]
+    Config(String),
+    /// The node answered something no healthy node answers.
+    #[error("unexpected node response to {action}: {message}")]
+    Node {
+        /// What was asked.
+        action: &'static str,
+        /// What was wrong.
+        message: String,
+    },
 }
 
 impl ChainError {

@@ -72,7 +72,7 @@ impl RpcChain {
                     .index(i)
                     .and_then(|b| b.build())
                     .map_err(|e| {
-                        ChainError::Compile(format!("invalid mnemonic for account {i}: {e}"))
+                        ChainError::Config(format!("invalid mnemonic for account {i}: {e}"))
                     })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -106,14 +106,14 @@ impl RpcChain {
         let mut signers = signers.into_iter();
         let first = signers
             .next()
-            .ok_or_else(|| ChainError::Compile("at least one signing key is needed".into()))?;
+            .ok_or_else(|| ChainError::Config("at least one signing key is needed".into()))?;
         let mut wallet = EthereumWallet::new(first);
         for s in signers {
             wallet.register_signer(s);
         }
         let parsed = url
             .parse()
-            .map_err(|e| ChainError::Compile(format!("invalid RPC URL {url:?}: {e}")))?;
+            .map_err(|e| ChainError::Config(format!("invalid RPC URL {url:?}: {e}")))?;
         let provider = ProviderBuilder::new()
             .wallet(wallet)
             .connect_http(parsed)
@@ -196,7 +196,10 @@ impl Chain for RpcChain {
             .get_block_by_number(BlockNumberOrTag::Latest)
             .await
             .map_err(rpc_err("eth_getBlockByNumber"))?
-            .ok_or_else(|| ChainError::Compile("the node has no latest block".into()))?;
+            .ok_or_else(|| ChainError::Node {
+                action: "eth_getBlockByNumber",
+                message: "no latest block".into(),
+            })?;
         Ok(block.header.timestamp)
     }
 

@@ -159,17 +159,16 @@ async fn run_on<C: Chain + 'static>(
     keygen_seconds: f64,
     insecure_dev_srs: bool,
 ) -> Result<SimReport, SimError> {
-    let sim = Simulation::deploy(chain, args, prover).await?;
-    let (deploy_gas, runtime_bytes) = sim.deploy_report.clone();
+    let (sim, deploy_gas, runtime_bytes) = Simulation::deploy(chain, args, prover).await?;
     let mut scenarios = Vec::new();
-    for name in sim.sim.args.scenario_list() {
-        scenarios.push(sim.sim.play(name).await?);
+    for name in sim.args.scenario_list() {
+        scenarios.push(sim.play(name).await?);
     }
     Ok(SimReport {
-        chain: sim.sim.deployment.chain().name(),
-        clients: sim.sim.args.clients,
-        dim: sim.sim.args.dim,
-        seed: sim.sim.args.seed,
+        chain: sim.deployment.chain().name(),
+        clients: sim.args.clients,
+        dim: sim.args.dim,
+        seed: sim.args.seed,
         insecure_dev_srs,
         keygen_seconds,
         deploy_gas,
@@ -178,18 +177,12 @@ async fn run_on<C: Chain + 'static>(
     })
 }
 
-/// A deployed simulation with its deployment report.
-struct Deployed<C> {
-    sim: Simulation<C>,
-    deploy_report: (BTreeMap<String, u64>, BTreeMap<String, usize>),
-}
-
 impl<C: Chain + 'static> Simulation<C> {
     async fn deploy(
         chain: Arc<C>,
         args: SimArgs,
         prover: Arc<LeafProver>,
-    ) -> Result<Deployed<C>, SimError> {
+    ) -> Result<(Self, BTreeMap<String, u64>, BTreeMap<String, usize>), SimError> {
         let accounts = chain.accounts().to_vec();
         if accounts.len() < args.clients + 3 {
             return Err(SimError::Config(format!(
@@ -230,16 +223,14 @@ impl<C: Chain + 'static> Simulation<C> {
         };
         let clients = generate(args.seed, args.clients, args.dim)?;
         info!(registry = %deployment.addresses().registry, "contracts deployed");
-        Ok(Deployed {
-            sim: Self {
-                deployment,
-                prover,
-                clients,
-                roles,
-                args,
-            },
-            deploy_report: (deploy_gas, runtime_bytes),
-        })
+        let sim = Self {
+            deployment,
+            prover,
+            clients,
+            roles,
+            args,
+        };
+        Ok((sim, deploy_gas, runtime_bytes))
     }
 
     fn steps(&self) -> u64 {
