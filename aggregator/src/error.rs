@@ -14,17 +14,7 @@ pub enum AggregatorError {
     /// The VM rejected the inputs (dimension, roots, ...).
     #[error(transparent)]
     Vm(#[from] step_vm::VmError),
-    /// Reading the round or playing a game failed.
+    /// Reading the round, a VM/registry lockstep mismatch, or playing a game failed.
     #[error(transparent)]
     Game(#[from] challenger::ChallengerError),
-    /// The registry's config hash differs from the VM's: contracts and VM are out of lockstep.
-    #[error("round {round}: on-chain config hash {on_chain}, the VM derives {derived}")]
-    Lockstep {
-        /// Round id.
-        round: u64,
-        /// Registry value.
-        on_chain: String,
-        /// VM value.
-        derived: String,
-    },
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use arbiter::{LeafProver, Role};
-use challenger::{GamePlayer, committed_context};
+use challenger::{GamePlayer, check_config_hash, committed_context};
 use contracts::{Chain, Deployment, TxReceipt};
 use step_vm::{Fault, Trace, Update, check_update_roots, hex_digest};
 use tracing::{info, instrument};
@@ -90,15 +90,9 @@ impl<C: Chain> Aggregator<C> {
             .deployment
             .post_result(self.account, round, B256::from(root))
             .await?;
-        // Lockstep: the registry must derive the same configuration and final state.
+        // Lockstep: the registry must derive the same configuration.
         let view = self.deployment.round(round).await?;
-        if view.configHash.0 != ctx.config_hash() {
-            return Err(AggregatorError::Lockstep {
-                round,
-                on_chain: view.configHash.to_string(),
-                derived: hex_digest(&ctx.config_hash()),
-            });
-        }
+        check_config_hash(round, &ctx, &view)?;
         Ok(Posted {
             trace: Arc::new(trace),
             receipt,

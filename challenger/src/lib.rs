@@ -14,5 +14,5 @@ mod watcher;
 pub use error::{ChallengerError, Result};
 pub use leaf::leaf_input;
 pub use player::{GamePlayer, Turn};
-pub use round::{committed_context, round_context};
+pub use round::{check_config_hash, committed_context, round_context};
 pub use watcher::{Challenger, Verdict};

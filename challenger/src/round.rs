@@ -2,7 +2,7 @@
 //! commitments (lockstep lesson: the VM and the contracts must agree on every encoding).
 
 use alloy::primitives::B256;
-use contracts::{Chain, Deployment};
+use contracts::{Chain, Deployment, RoundView};
 use step_vm::{Participant, RoundContext, hex_digest};
 
 use crate::{ChallengerError, Result};
@@ -23,16 +23,26 @@ pub async fn round_context<C: Chain>(
             message: "no result has been posted yet".into(),
         });
     }
-    let ctx = committed_context(deployment, round).await?;
-    if ctx.config_hash() != view.configHash.0 {
-        return Err(ChallengerError::Lockstep {
-            round,
-            what: "config hash",
-            on_chain: view.configHash.to_string(),
-            derived: hex_digest(&ctx.config_hash()),
-        });
-    }
+    let ctx = context_of(deployment, round, &view).await?;
+    check_config_hash(round, &ctx, &view)?;
     Ok(ctx)
+}
+
+/// Fails unless the registry's config hash (in `view`) is the one the VM derives for `ctx`:
+/// the VM and the contracts are then out of lockstep (a deployment or version mismatch).
+///
+/// # Errors
+/// [`ChallengerError::Lockstep`].
+pub fn check_config_hash(round: u64, ctx: &RoundContext, view: &RoundView) -> Result<()> {
+    if ctx.config_hash() == view.configHash.0 {
+        return Ok(());
+    }
+    Err(ChallengerError::Lockstep {
+        round,
+        what: "config hash",
+        on_chain: view.configHash.to_string(),
+        derived: hex_digest(&ctx.config_hash()),
+    })
 }
 
 /// The VM context formed by the clients that have committed so far (what the registry fixes
@@ -44,7 +54,14 @@ pub async fn committed_context<C: Chain>(
     deployment: &Deployment<C>,
     round: u64,
 ) -> Result<RoundContext> {
-    let view = deployment.round(round).await?;
+    context_of(deployment, round, &deployment.round(round).await?).await
+}
+
+async fn context_of<C: Chain>(
+    deployment: &Deployment<C>,
+    round: u64,
+    view: &RoundView,
+) -> Result<RoundContext> {
     let mut participants = Vec::with_capacity(view.participants as usize);
     for index in 0..view.clientCount {
         let (root, weight) = deployment.commitment(round, index).await?;

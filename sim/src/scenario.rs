@@ -349,11 +349,7 @@ impl<C: Chain + 'static> Simulation<C> {
                         if let Some(t) = prove {
                             rep.prove_seconds += t.as_secs_f64();
                         }
-                        let v = aggregator.view().await?;
-                        pb.set_message(format!(
-                            "{}: bisection at [{}, {}] after {} moves",
-                            rep.name, v.lo, v.hi, rep.moves
-                        ));
+                        pb.set_message(format!("{}: {action}, move {}", rep.name, rep.moves));
                         moved = true;
                     }
                     Turn::Resolved { aggregator_won } => {
