@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IBisectionGame} from "./interfaces/IBisectionGame.sol";
 import {ILeafArbiter} from "./interfaces/ILeafArbiter.sol";
 import {IRoundRegistry} from "./interfaces/IRoundRegistry.sol";
+import {TxGas} from "./lib/TxGas.sol";
 
 /// @title BisectionGame
 /// @notice Two-party bisection over the step trace of a round's program (docs/ARCHITECTURE.md
@@ -17,6 +18,9 @@ import {IRoundRegistry} from "./interfaces/IRoundRegistry.sol";
 ///      move; after every move the opponent's remaining time is raised to at least
 ///      `extension`, so no claim is won at the last second. In the leaf phase the aggregator's
 ///      clock runs (burden of proof); the challenger may prove the leaf at any time.
+///      The base fee the challenger burns on its own moves is metered (`TxGas`) and reported to
+///      the registry at resolution, which makes a winning challenger whole from the slashed
+///      bond.
 contract BisectionGame is IBisectionGame {
     // ---------------------------------------------------------------- types
 
@@ -57,6 +61,7 @@ contract BisectionGame is IBisectionGame {
         uint64 challengerClock;
         uint64 lastMoveAt;
         uint32 moves;
+        uint256 challengerCost;
     }
 
     struct Game {
@@ -73,6 +78,7 @@ contract BisectionGame is IBisectionGame {
         uint64 challengerClock;
         uint64 lastMoveAt;
         uint32 moves;
+        uint256 challengerCost;
     }
 
     // ---------------------------------------------------------------- events
@@ -127,6 +133,12 @@ contract BisectionGame is IBisectionGame {
     uint64 public immutable clock;
     /// @notice Minimum time a side has after its opponent's move.
     uint64 public immutable extension;
+
+    /// @notice Lower bound of the execution after a challenger's cost is measured in `respond`.
+    uint256 private constant RESPOND_TAIL_GAS = 5_000;
+    /// @notice Lower bound of the execution after a challenger's cost is measured in a move
+    ///         that resolves the game (the event and the registry's settlement).
+    uint256 private constant RESOLVE_TAIL_GAS = 30_000;
 
     /// @notice Number of games opened; ids are 1..=gameCount.
     uint256 public gameCount;
@@ -198,6 +210,7 @@ contract BisectionGame is IBisectionGame {
     /// @param hMid The pending claim for it (binds the move).
     /// @param agree Whether the challenger agrees that state `mid` is `hMid`.
     function respond(uint256 gameId, uint64 mid, bytes32 hMid, bool agree) external {
+        uint256 gasAtEntry = gasleft();
         Game storage g = _game(gameId);
         if (msg.sender != g.challenger) revert Unauthorized(msg.sender);
         if (g.status != GameStatus.AwaitingResponse) revert WrongStatus(gameId, g.status);
@@ -218,6 +231,7 @@ contract BisectionGame is IBisectionGame {
         // nonzero slot on the next bisect is ~17k gas cheaper than clearing and re-setting it.
         g.status = hi == lo + 1 ? GameStatus.AwaitingLeaf : GameStatus.AwaitingMid;
         emit Responded(gameId, mid, hMid, agree, lo, hi);
+        g.challengerCost += TxGas.baseFeeCost(gasAtEntry, RESPOND_TAIL_GAS);
     }
 
     /// @notice Settles the single disputed step: the arbiter computes the true post-state from
@@ -227,6 +241,7 @@ contract BisectionGame is IBisectionGame {
     /// @param gameId The game.
     /// @param leaf The pre-state preimage, the step's openings and its proof.
     function proveLeaf(uint256 gameId, ILeafArbiter.LeafInput calldata leaf) external {
+        uint256 gasAtEntry = gasleft();
         Game storage g = _game(gameId);
         if (g.status != GameStatus.AwaitingLeaf) revert WrongStatus(gameId, g.status);
         bytes32 hStar = ILeafArbiter(arbiter).postState(g.roundId, g.lo, g.hLo, leaf);
@@ -237,6 +252,7 @@ contract BisectionGame is IBisectionGame {
         g.lastMoveAt = uint64(block.timestamp);
         ++g.moves;
         emit LeafProven(gameId, g.lo, hStar, g.hHi);
+        _meterChallenger(g, gasAtEntry);
         _resolve(gameId, g, aggregatorWon, Resolution.Leaf);
     }
 
@@ -244,6 +260,7 @@ contract BisectionGame is IBisectionGame {
     ///         Anyone may call it.
     /// @param gameId The game.
     function timeout(uint256 gameId) external {
+        uint256 gasAtEntry = gasleft();
         Game storage g = _game(gameId);
         Side side = _sideToMove(g.status);
         if (side == Side.None) revert WrongStatus(gameId, g.status);
@@ -253,6 +270,7 @@ contract BisectionGame is IBisectionGame {
         if (aggregatorToMove) g.aggregatorClock = 0;
         else g.challengerClock = 0;
         g.lastMoveAt = uint64(block.timestamp);
+        _meterChallenger(g, gasAtEntry);
         _resolve(gameId, g, !aggregatorToMove, Resolution.Timeout);
     }
 
@@ -277,6 +295,7 @@ contract BisectionGame is IBisectionGame {
         v.challengerClock = g.challengerClock;
         v.lastMoveAt = g.lastMoveAt;
         v.moves = g.moves;
+        v.challengerCost = g.challengerCost;
     }
 
     /// @notice Whose move it is (None once the game is resolved).
@@ -337,10 +356,18 @@ contract BisectionGame is IBisectionGame {
         ++g.moves;
     }
 
+    /// Adds the current transaction's base-fee cost to the challenger's account when the
+    /// challenger sends it (anyone may prove a leaf or claim a timeout; only the challenger's
+    /// own moves are its cost).
+    function _meterChallenger(Game storage g, uint256 gasAtEntry) private {
+        if (msg.sender == g.challenger) g.challengerCost += TxGas.baseFeeCost(gasAtEntry, RESOLVE_TAIL_GAS);
+    }
+
     function _resolve(uint256 gameId, Game storage g, bool aggregatorWon, Resolution how) private {
         g.status = aggregatorWon ? GameStatus.AggregatorWon : GameStatus.ChallengerWon;
         uint256 roundId = g.roundId;
         emit GameResolved(gameId, roundId, aggregatorWon, how);
-        IRoundRegistry(registry).resolveGame(gameId, roundId, g.aggregator, g.challenger, aggregatorWon);
+        IRoundRegistry(registry)
+            .resolveGame(gameId, roundId, g.aggregator, g.challenger, aggregatorWon, g.challengerCost);
     }
 }

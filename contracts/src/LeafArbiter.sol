@@ -62,6 +62,8 @@ contract LeafArbiter is ILeafArbiter {
     address public immutable finalizeVerifier;
     /// @notice Gas forwarded to a verifier; an invalid curve point makes a verifier burn all of it.
     uint256 public immutable verifierGasCap;
+    /// @inheritdoc ILeafArbiter
+    bytes32 public immutable stepVerifiersHash;
 
     /// @param registry_ The round registry.
     /// @param accumulateVerifier_ The Accumulate verifier (must have code).
@@ -81,6 +83,7 @@ contract LeafArbiter is ILeafArbiter {
         accumulateVerifier = accumulateVerifier_;
         finalizeVerifier = finalizeVerifier_;
         verifierGasCap = verifierGasCap_;
+        stepVerifiersHash = keccak256(abi.encode(accumulateVerifier_.codehash, finalizeVerifier_.codehash));
     }
 
     /// The step's position and the round values its check needs (kept in memory: the

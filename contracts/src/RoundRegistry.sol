@@ -2,16 +2,26 @@
 pragma solidity ^0.8.24;
 
 import {Commitments} from "./lib/Commitments.sol";
+import {TxGas} from "./lib/TxGas.sol";
 import {IRoundRegistry} from "./interfaces/IRoundRegistry.sol";
 import {IBisectionGame} from "./interfaces/IBisectionGame.sol";
+import {ILeafArbiter} from "./interfaces/ILeafArbiter.sol";
 
 /// @title RoundRegistry
-/// @notice Federated-learning rounds: the client list, the clients' update commitments, the
-///         aggregator's bonded result, the challenge window, finalisation, and every bond as a
-///         pull payment (docs/ARCHITECTURE.md §3, §6).
-/// @dev Bond accounting invariant: the balance always equals the sum of `credit` plus, per
-///      round, the aggregator bond while the round is Posted and one challenger bond per open
-///      game.
+/// @notice Federated-learning rounds through their whole life cycle (docs/ARCHITECTURE.md §3,
+///         §6, §7): the client list and the rule, the clients' deposited update commitments,
+///         data-availability challenges answered by revealing the data on chain, the
+///         aggregator's bonded result bound to the inputs it was computed over, disputes, and
+///         the distribution of every bond as pull payments.
+/// @dev Phases of a round (all windows are deployment parameters):
+///        commit        [open, closed)            closed = commit deadline, or the last commit
+///        availability  [commit, closed + aw)     anyone may challenge a committed update
+///        resolve       challenge + rw            anyone may reveal the challenged segments
+///        post          [closed + aw + rw, + pw)  the set is frozen; the aggregator posts
+///        challenge     [posted, posted + cw)     bonded bisection games
+///      A round never posted by `closed + aw + rw + pw` expires; every deposit and bond stays
+///      claimable. Ether accounting invariant: balance = Σ credit + burnt + held, where held is
+///      every bond and deposit not yet credited or burnt.
 contract RoundRegistry is IRoundRegistry {
     // ---------------------------------------------------------------- types
 
@@ -21,13 +31,56 @@ contract RoundRegistry is IRoundRegistry {
         Committing,
         Posted,
         Finalized,
-        Rejected
+        Rejected,
+        Expired
+    }
+
+    /// @notice How a game of a round stands, as far as its bonds are concerned.
+    enum GameOutcome {
+        None,
+        Open,
+        AggregatorWon,
+        ChallengerWon,
+        Paid
+    }
+
+    /// @notice Deployment parameters.
+    struct Params {
+        /// Bond the aggregator posts with a result.
+        uint256 aggregatorBond;
+        /// Bond a challenger posts per game.
+        uint256 challengerBond;
+        /// Deposit a client posts with its commitment, per data segment of the round's model.
+        uint256 clientDeposit;
+        /// Bond of an availability challenge, per data segment of the round's model.
+        uint256 availabilityBond;
+        /// Seconds after posting during which the result can be challenged.
+        uint64 challengeWindow;
+        /// Seconds after the commit phase during which updates can be challenged for availability.
+        uint64 availabilityWindow;
+        /// Seconds a challenged update has to be revealed.
+        uint64 resolveWindow;
+        /// Seconds the aggregator has to post once the participant set is frozen.
+        uint64 postWindow;
+        /// Share of a slashed aggregator bond always burnt, in basis points (at most 10,000).
+        uint16 burnBps;
     }
 
     /// @notice A client's commitment to its update.
     struct Commitment {
         bytes32 root;
         uint32 weight;
+        bool depositReleased;
+    }
+
+    /// @notice An availability challenge of one client's update.
+    struct Availability {
+        address challenger;
+        uint64 resolveBy;
+        uint32 revealed;
+        bool settled;
+        uint256 bondLeft;
+        uint256 challengeCost;
     }
 
     /// @notice A round as the `round` view returns it.
@@ -36,7 +89,13 @@ contract RoundRegistry is IRoundRegistry {
         address aggregator;
         uint32 dim;
         uint32 chunks;
+        uint32 segments;
+        uint8 rule;
+        bytes32 ruleParamsHash;
         uint64 commitDeadline;
+        uint64 availabilityDeadline;
+        uint64 postOpensAt;
+        uint64 postDeadline;
         uint32 clientCount;
         uint32 committedCount;
         uint32 participants;
@@ -46,6 +105,15 @@ contract RoundRegistry is IRoundRegistry {
         bytes32 outputRoot;
         uint64 postedAt;
         uint32 openGames;
+        bool settled;
+    }
+
+    /// @notice The bond-relevant record of one game.
+    struct GameRecord {
+        uint256 roundId;
+        address challenger;
+        uint256 cost;
+        GameOutcome outcome;
     }
 
     struct Round {
@@ -53,30 +121,43 @@ contract RoundRegistry is IRoundRegistry {
         address aggregator;
         uint32 dim;
         uint32 committedCount;
+        uint8 rule;
         uint64 commitDeadline;
+        uint64 closedAt;
         uint64 postedAt;
         uint64 totalWeight;
         uint32 participants;
         uint32 openGames;
+        uint32 unpaidWinners;
+        bool settled;
+        bytes32 ruleParamsHash;
         bytes32 inputRoot;
         bytes32 configHash;
         bytes32 outputRoot;
+        uint256 forfeited;
+        uint256 winnersCost;
+        uint256 pool;
+        uint256 paid;
         address[] clients;
         mapping(uint256 clientIndex => Commitment) commitments;
+        mapping(uint256 clientIndex => Availability) availability;
+        mapping(uint256 clientIndex => mapping(uint256 segment => bool)) revealed;
         mapping(address challenger => bool) challenged;
     }
 
     // ---------------------------------------------------------------- events
 
-    /// @notice The game contract was set.
-    event GameSet(address indexed game);
+    /// @notice The game contract was set; `verifiersHash` binds the step verifiers' code.
+    event GameSet(address indexed game, bytes32 verifiersHash);
     /// @notice A round was opened.
     event RoundOpened(
         uint256 indexed roundId,
         address indexed aggregator,
         uint32 dim,
         uint32 clientCount,
-        uint64 commitDeadline
+        uint64 commitDeadline,
+        uint8 rule,
+        bytes32 ruleParamsHash
     );
     /// @notice A client committed to its update.
     event UpdateCommitted(
@@ -86,6 +167,19 @@ contract RoundRegistry is IRoundRegistry {
         bytes32 updateRoot,
         uint32 weight
     );
+    /// @notice A client's update was challenged for availability.
+    event AvailabilityChallenged(
+        uint256 indexed roundId, uint32 indexed clientIndex, address indexed challenger, uint64 resolveBy
+    );
+    /// @notice One segment of a challenged update was published: `values` are its big-endian
+    ///         int32 values (the update's values of leaves [segment·L, ...), unpadded).
+    event SegmentRevealed(
+        uint256 indexed roundId, uint32 indexed clientIndex, uint32 segment, address revealer, bytes values
+    );
+    /// @notice Every segment of a challenged update is published; the client stays in.
+    event AvailabilityResolved(uint256 indexed roundId, uint32 indexed clientIndex);
+    /// @notice A challenged update was not published in time; the client is out of the round.
+    event ClientExcluded(uint256 indexed roundId, uint32 indexed clientIndex, uint256 depositBurnt);
     /// @notice The aggregator posted its result and bond.
     event ResultPosted(
         uint256 indexed roundId,
@@ -98,13 +192,19 @@ contract RoundRegistry is IRoundRegistry {
     /// @notice A challenger bonded a dispute of the round's result.
     event Challenged(uint256 indexed roundId, uint256 indexed gameId, address indexed challenger);
     /// @notice A game of the round was settled.
-    event GameSettled(uint256 indexed roundId, uint256 indexed gameId, bool aggregatorWon);
+    event GameSettled(uint256 indexed roundId, uint256 indexed gameId, bool aggregatorWon, uint256 challengerCost);
     /// @notice The round's result was proven wrong.
     event RoundRejected(uint256 indexed roundId, uint256 indexed gameId, address indexed challenger);
+    /// @notice Every game of a rejected round has ended: winners share `pool`, `burnt` is gone.
+    event RejectionSettled(uint256 indexed roundId, uint256 pool, uint256 burnt);
     /// @notice The round's result became final.
     event RoundFinalized(uint256 indexed roundId, bytes32 outputRoot);
+    /// @notice The round was never posted in time.
+    event RoundExpired(uint256 indexed roundId);
     /// @notice `amount` became withdrawable by `account`.
     event Credited(address indexed account, uint256 amount);
+    /// @notice `amount` was burnt (locked in this contract for good).
+    event Burnt(uint256 amount);
     /// @notice `account` withdrew `amount`.
     event Withdrawn(address indexed account, uint256 amount);
 
@@ -112,6 +212,8 @@ contract RoundRegistry is IRoundRegistry {
 
     /// @notice The caller may not do this.
     error Unauthorized(address caller);
+    /// @notice A deployment parameter is out of range.
+    error InvalidParams(string field);
     /// @notice The game contract was already set.
     error GameAlreadySet();
     /// @notice The game contract is not set yet.
@@ -128,30 +230,60 @@ contract RoundRegistry is IRoundRegistry {
     error InvalidDim(uint256 dim);
     /// @notice Commit period zero or past the end of time.
     error InvalidCommitPeriod(uint64 commitPeriod);
+    /// @notice Unknown aggregation rule.
+    error UnknownRule(uint8 rule);
+    /// @notice The rule's parameters are invalid.
+    error InvalidRuleParams(uint8 rule, string reason);
     /// @notice No such round.
     error UnknownRound(uint256 roundId);
     /// @notice The round is not in the status this action needs.
     error WrongRoundStatus(uint256 roundId, RoundStatus status);
     /// @notice The client index is not below the client count.
     error InvalidClientIndex(uint32 clientIndex, uint256 clientCount);
-    /// @notice The commit deadline has passed.
-    error CommitClosed(uint256 roundId, uint64 deadline);
+    /// @notice The commit phase is over.
+    error CommitClosed(uint256 roundId, uint64 closedAt);
     /// @notice This client already committed.
     error AlreadyCommitted(uint256 roundId, uint32 clientIndex);
+    /// @notice This client has not committed.
+    error NotCommitted(uint256 roundId, uint32 clientIndex);
     /// @notice Update roots must be nonzero.
     error ZeroUpdateRoot();
-    /// @notice Weights must be at least 1.
-    error ZeroWeight();
+    /// @notice Weights must be in 1..=MAX_WEIGHT.
+    error InvalidWeight(uint32 weight, uint32 max);
     /// @notice Output roots must be nonzero.
     error ZeroOutputRoot();
-    /// @notice The sent value is not the required bond.
+    /// @notice The sent value is not the required bond or deposit.
     error WrongBond(uint256 sent, uint256 required);
-    /// @notice Not every client committed and the deadline has not passed.
-    error CommitPhaseOpen(uint256 roundId, uint64 deadline);
-    /// @notice The deadline passed without a single commitment.
-    error NoCommitments(uint256 roundId);
-    /// @notice W = Σ w_i exceeds 2^32 - 1.
-    error TotalWeightTooLarge(uint256 totalWeight);
+    /// @notice The availability phase is over.
+    error AvailabilityClosed(uint256 roundId, uint64 closedAt);
+    /// @notice The availability phase (challenges and reveals) is still running.
+    error AvailabilityOpen(uint256 roundId, uint64 opensAt);
+    /// @notice The client's update is already challenged.
+    error AlreadyChallengedUpdate(uint256 roundId, uint32 clientIndex);
+    /// @notice The client's update is not challenged.
+    error NotChallenged(uint256 roundId, uint32 clientIndex);
+    /// @notice The challenge's reveal window has closed.
+    error RevealClosed(uint256 roundId, uint32 clientIndex, uint64 resolveBy);
+    /// @notice The segment index is not below the segment count.
+    error InvalidSegment(uint32 segment, uint256 segments);
+    /// @notice The segment is already revealed.
+    error AlreadyRevealed(uint256 roundId, uint32 clientIndex, uint32 segment);
+    /// @notice A byte field has the wrong length.
+    error BadLength(string field, uint256 expected, uint256 actual);
+    /// @notice The revealed segment does not open the committed update root.
+    error BadReveal(bytes32 expectedRoot, bytes32 actualRoot);
+    /// @notice The client's challenge was answered, or it was already settled.
+    error NothingToSettle(uint256 roundId, uint32 clientIndex);
+    /// @notice The client's deposit was released already, or the client is excluded.
+    error DepositNotReleasable(uint256 roundId, uint32 clientIndex);
+    /// @notice The round's post deadline has passed.
+    error PostClosed(uint256 roundId, uint64 postDeadline);
+    /// @notice The round's post deadline has not passed.
+    error PostOpen(uint256 roundId, uint64 postDeadline);
+    /// @notice No committed update survived the availability phase.
+    error NoParticipants(uint256 roundId);
+    /// @notice The posted config hash is not the one of the round's frozen inputs.
+    error ConfigMismatch(bytes32 posted, bytes32 actual);
     /// @notice The challenge window has closed.
     error ChallengeWindowClosed(uint256 roundId, uint256 closesAt);
     /// @notice The challenge window is still open.
@@ -162,10 +294,28 @@ contract RoundRegistry is IRoundRegistry {
     error AlreadyChallenged(uint256 roundId, address challenger);
     /// @notice Games of the round are still open.
     error GamesOpen(uint256 roundId, uint32 openGames);
+    /// @notice The game has no payout to claim (not won by its challenger, already paid, or
+    ///         its round not settled yet).
+    error NothingToClaim(uint256 gameId);
     /// @notice Nothing to withdraw.
     error NothingToWithdraw();
     /// @notice The payout call failed.
     error WithdrawFailed(address account, uint256 amount);
+
+    // ---------------------------------------------------------------- constants
+
+    /// @notice Largest weight a client may commit: 255 · MAX_WEIGHT = 2^32 - 1, so no set of
+    ///         participants can overflow W.
+    uint32 public constant MAX_WEIGHT = 16_843_009;
+    /// @notice The only rule so far: weighted FedAvg (no parameters).
+    uint8 public constant RULE_FEDAVG = 0;
+    /// @notice Execution after a challenger's cost is measured in `challenge` (the game record
+    ///         and the event); a lower bound.
+    uint256 private constant CHALLENGE_TAIL_GAS = 20_000;
+    /// @notice Execution after a revealer's cost is measured in `revealSegment`; a lower bound.
+    uint256 private constant REVEAL_TAIL_GAS = 10_000;
+    /// @notice Execution after an availability challenger's cost is measured; a lower bound.
+    uint256 private constant DA_CHALLENGE_TAIL_GAS = 5_000;
 
     // ---------------------------------------------------------------- state
 
@@ -173,44 +323,76 @@ contract RoundRegistry is IRoundRegistry {
     uint256 public immutable aggregatorBond;
     /// @notice Bond a challenger posts per game.
     uint256 public immutable challengerBond;
+    /// @notice Client deposit per data segment.
+    uint256 public immutable clientDeposit;
+    /// @notice Availability-challenge bond per data segment.
+    uint256 public immutable availabilityBond;
     /// @notice Seconds after posting during which the result can be challenged.
     uint64 public immutable challengeWindow;
+    /// @notice Seconds after the commit phase during which updates can be challenged.
+    uint64 public immutable availabilityWindow;
+    /// @notice Seconds a challenged update has to be revealed.
+    uint64 public immutable resolveWindow;
+    /// @notice Seconds the aggregator has to post once the participant set is frozen.
+    uint64 public immutable postWindow;
+    /// @notice Share of a slashed aggregator bond always burnt (basis points).
+    uint16 public immutable burnBps;
     /// @notice The account allowed to set the game contract (once).
     address public immutable deployer;
 
     /// @notice The bisection game contract.
     address public game;
+    /// @notice keccak(abi.encode(codehash of each step verifier)): binds the verifying keys.
+    bytes32 public verifiersHash;
     /// @notice Number of rounds opened; round ids are 1..=roundCount.
     uint256 public roundCount;
     /// @notice Withdrawable balance per account.
     mapping(address account => uint256 amount) public credit;
+    /// @notice Ether burnt so far (kept here, withdrawable by nobody).
+    uint256 public burnt;
 
     mapping(uint256 roundId => Round) private _rounds;
+    mapping(uint256 gameId => GameRecord) private _games;
 
-    /// @param aggregatorBond_ Bond the aggregator posts with a result.
-    /// @param challengerBond_ Bond a challenger posts per game.
-    /// @param challengeWindow_ Seconds after posting during which a challenge is accepted.
-    constructor(uint256 aggregatorBond_, uint256 challengerBond_, uint64 challengeWindow_) {
-        aggregatorBond = aggregatorBond_;
-        challengerBond = challengerBond_;
-        challengeWindow = challengeWindow_;
+    /// @param p The deployment parameters.
+    constructor(Params memory p) {
+        if (p.aggregatorBond == 0) revert InvalidParams("aggregatorBond");
+        if (p.challengerBond == 0) revert InvalidParams("challengerBond");
+        if (p.availabilityBond == 0) revert InvalidParams("availabilityBond");
+        if (p.challengeWindow == 0) revert InvalidParams("challengeWindow");
+        if (p.availabilityWindow == 0) revert InvalidParams("availabilityWindow");
+        if (p.resolveWindow == 0) revert InvalidParams("resolveWindow");
+        if (p.postWindow == 0) revert InvalidParams("postWindow");
+        if (p.burnBps > 10_000) revert InvalidParams("burnBps");
+        aggregatorBond = p.aggregatorBond;
+        challengerBond = p.challengerBond;
+        clientDeposit = p.clientDeposit;
+        availabilityBond = p.availabilityBond;
+        challengeWindow = p.challengeWindow;
+        availabilityWindow = p.availabilityWindow;
+        resolveWindow = p.resolveWindow;
+        postWindow = p.postWindow;
+        burnBps = p.burnBps;
         deployer = msg.sender;
     }
 
     // ---------------------------------------------------------------- setup
 
     /// @notice Sets the bisection game contract; deployer only, once. The game is deployed
-    ///         after the registry because it needs the registry's address.
+    ///         after the registry because it needs the registry's address. Reads the step
+    ///         verifiers' binding from the game's arbiter.
     /// @param game_ The game contract.
     function setGame(address game_) external {
         if (msg.sender != deployer) revert Unauthorized(msg.sender);
         if (game != address(0)) revert GameAlreadySet();
         if (game_ == address(0)) revert ZeroAddress();
         game = game_;
-        emit GameSet(game_);
+        bytes32 vh = ILeafArbiter(IBisectionGame(game_).arbiter()).stepVerifiersHash();
+        verifiersHash = vh;
+        emit GameSet(game_, vh);
     }
 
-    // ---------------------------------------------------------------- round life cycle
+    // ---------------------------------------------------------------- commit phase
 
     /// @notice Opens a round. Anyone may open one; the designated aggregator alone may post
     ///         its result.
@@ -218,21 +400,26 @@ contract RoundRegistry is IRoundRegistry {
     /// @param dim The model dimension (1..=2^28).
     /// @param aggregator The designated aggregator (nonzero).
     /// @param commitPeriod Seconds from now during which clients may commit (at least 1).
+    /// @param rule The aggregation rule (`RULE_FEDAVG`).
+    /// @param ruleParams The rule's ABI-encoded parameters (empty for FedAvg).
     /// @return roundId The new round's id (from 1).
-    function openRound(address[] calldata clients, uint32 dim, address aggregator, uint64 commitPeriod)
-        external
-        returns (uint256 roundId)
-    {
+    function openRound(
+        address[] calldata clients,
+        uint32 dim,
+        address aggregator,
+        uint64 commitPeriod,
+        uint8 rule,
+        bytes calldata ruleParams
+    ) external returns (uint256 roundId) {
         uint256 count = clients.length;
         if (count == 0 || count > Commitments.MAX_CLIENTS) revert InvalidClientCount(count);
         if (dim == 0 || dim > Commitments.MAX_DIM) revert InvalidDim(dim);
         if (aggregator == address(0)) revert ZeroAddress();
-        if (commitPeriod == 0 || block.timestamp + commitPeriod > type(uint64).max) {
+        if (commitPeriod == 0 || commitPeriod > type(uint64).max - block.timestamp) {
             revert InvalidCommitPeriod(commitPeriod);
         }
-        // Checked just above: the sum fits 64 bits.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        uint64 deadline = uint64(block.timestamp) + commitPeriod;
+        if (rule != RULE_FEDAVG) revert UnknownRule(rule);
+        if (ruleParams.length != 0) revert InvalidRuleParams(rule, "FedAvg takes no parameters");
         _requireDistinct(clients);
 
         roundId = ++roundCount;
@@ -240,71 +427,217 @@ contract RoundRegistry is IRoundRegistry {
         r.status = RoundStatus.Committing;
         r.aggregator = aggregator;
         r.dim = dim;
-        r.commitDeadline = deadline;
-        r.clients = clients;
-        // At most 255 clients.
+        r.rule = rule;
+        r.ruleParamsHash = keccak256(ruleParams);
+        // Checked above: no overflow.
         // forge-lint: disable-next-line(unsafe-typecast)
-        emit RoundOpened(roundId, aggregator, dim, uint32(count), deadline);
+        r.commitDeadline = uint64(block.timestamp) + commitPeriod;
+        r.clients = clients;
+        // count <= 255.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        emit RoundOpened(roundId, aggregator, dim, uint32(count), r.commitDeadline, rule, r.ruleParamsHash);
     }
 
-    /// @notice Commits the caller's update: the root of its value-leaf tree and its weight.
+    /// @notice Commits the caller's update: the root of its value-leaf tree and its weight,
+    ///         with the client deposit (`clientDeposit` per data segment).
     /// @param roundId The round.
     /// @param clientIndex The caller's index in the round's client list.
     /// @param updateRoot Root of the complete tree over the update's C value leaves (nonzero).
-    /// @param weight The FedAvg weight (example count), at least 1.
-    function commitUpdate(uint256 roundId, uint32 clientIndex, bytes32 updateRoot, uint32 weight) external {
+    /// @param weight The FedAvg weight (example count), 1..=MAX_WEIGHT.
+    function commitUpdate(uint256 roundId, uint32 clientIndex, bytes32 updateRoot, uint32 weight)
+        external
+        payable
+    {
         Round storage r = _round(roundId);
         if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
-        if (block.timestamp >= r.commitDeadline) revert CommitClosed(roundId, r.commitDeadline);
-        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        uint64 closed = _closedAt(r);
+        if (block.timestamp >= closed) revert CommitClosed(roundId, closed);
+        uint256 clientCount = r.clients.length;
+        if (clientIndex >= clientCount) revert InvalidClientIndex(clientIndex, clientCount);
         if (msg.sender != r.clients[clientIndex]) revert Unauthorized(msg.sender);
         Commitment storage c = r.commitments[clientIndex];
         if (c.root != bytes32(0)) revert AlreadyCommitted(roundId, clientIndex);
         if (updateRoot == bytes32(0)) revert ZeroUpdateRoot();
-        if (weight == 0) revert ZeroWeight();
+        if (weight == 0 || weight > MAX_WEIGHT) revert InvalidWeight(weight, MAX_WEIGHT);
+        uint256 deposit = depositFor(r.dim);
+        if (msg.value != deposit) revert WrongBond(msg.value, deposit);
         c.root = updateRoot;
         c.weight = weight;
-        ++r.committedCount;
+        uint32 committed = ++r.committedCount;
+        // The last commit closes the commit phase early: nothing can change the set after it.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (committed == clientCount) r.closedAt = uint64(block.timestamp);
         emit UpdateCommitted(roundId, clientIndex, msg.sender, updateRoot, weight);
     }
 
-    /// @notice Posts the aggregated result with the aggregator bond. Allowed once every client
-    ///         committed, or after the commit deadline with at least one commitment. Fixes the
-    ///         participants (the committed clients in index order), n, W, the input root and
-    ///         the config hash.
+    // ---------------------------------------------------------------- availability phase
+
+    /// @notice Challenges the availability of a committed update, with `availabilityBond` per
+    ///         data segment. Unless every segment is revealed within `resolveWindow`, the client
+    ///         is excluded from the round. Anyone may challenge, once per update.
+    /// @param roundId The round.
+    /// @param clientIndex The challenged client.
+    function challengeAvailability(uint256 roundId, uint32 clientIndex) external payable {
+        uint256 gasAtEntry = gasleft();
+        Round storage r = _round(roundId);
+        if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
+        uint64 deadline = _availabilityDeadline(r);
+        if (block.timestamp >= deadline) revert AvailabilityClosed(roundId, deadline);
+        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        if (r.commitments[clientIndex].root == bytes32(0)) revert NotCommitted(roundId, clientIndex);
+        Availability storage a = r.availability[clientIndex];
+        if (a.challenger != address(0)) revert AlreadyChallengedUpdate(roundId, clientIndex);
+        uint256 bond = availabilityBondFor(r.dim);
+        if (msg.value != bond) revert WrongBond(msg.value, bond);
+        a.challenger = msg.sender;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint64 resolveBy = uint64(block.timestamp) + resolveWindow;
+        a.resolveBy = resolveBy;
+        a.bondLeft = bond;
+        emit AvailabilityChallenged(roundId, clientIndex, msg.sender, resolveBy);
+        a.challengeCost = TxGas.baseFeeCost(gasAtEntry, DA_CHALLENGE_TAIL_GAS);
+    }
+
+    /// @notice Publishes one segment of a challenged update. Anyone holding the data may do it;
+    ///         the revealer's base-fee cost is refunded from the challenger's bond, and once the
+    ///         last segment is out the rest of the bond returns to the challenger.
+    /// @param roundId The round.
+    /// @param clientIndex The challenged client.
+    /// @param segment The segment (leaves [segment·L, (segment+1)·L) of the update tree, L =
+    ///        min(256, 2^depth)).
+    /// @param values The segment's values as big-endian int32, unpadded: exactly the update's
+    ///        values of those leaves (fewer in the last segment).
+    /// @param path Sibling hashes from the segment's subtree root up to the update root.
+    function revealSegment(
+        uint256 roundId,
+        uint32 clientIndex,
+        uint32 segment,
+        bytes calldata values,
+        bytes32[] calldata path
+    ) external {
+        uint256 gasAtEntry = gasleft();
+        Round storage r = _round(roundId);
+        if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
+        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        Availability storage a = r.availability[clientIndex];
+        if (a.challenger == address(0)) revert NotChallenged(roundId, clientIndex);
+        if (block.timestamp >= a.resolveBy) revert RevealClosed(roundId, clientIndex, a.resolveBy);
+        uint256 segments = _checkReveal(r, roundId, clientIndex, segment, values, path);
+        r.revealed[clientIndex][segment] = true;
+        uint32 revealed = ++a.revealed;
+        emit SegmentRevealed(roundId, clientIndex, segment, msg.sender, values);
+        _payReveal(roundId, clientIndex, a, revealed == segments, TxGas.baseFeeCost(gasAtEntry, REVEAL_TAIL_GAS));
+    }
+
+    /// Checks a reveal against the layout and the committed root; returns the segment count.
+    function _checkReveal(
+        Round storage r,
+        uint256 roundId,
+        uint32 clientIndex,
+        uint32 segment,
+        bytes calldata values,
+        bytes32[] calldata path
+    ) private view returns (uint256 segments) {
+        segments = Commitments.segmentCount(r.dim);
+        if (segment >= segments) revert InvalidSegment(segment, segments);
+        if (r.revealed[clientIndex][segment]) revert AlreadyRevealed(roundId, clientIndex, segment);
+        (uint256 width,, uint256 leaves, uint256 valueBytes, uint256 pathLength) =
+            Commitments.segmentLayout(r.dim, segment);
+        if (values.length != valueBytes) revert BadLength("values", valueBytes, values.length);
+        if (path.length != pathLength) revert BadLength("path", pathLength, path.length);
+        bytes32 root = Commitments.segmentRoot(width, leaves, segment, values, path);
+        bytes32 committed = r.commitments[clientIndex].root;
+        if (root != committed) revert BadReveal(committed, root);
+    }
+
+    /// Refunds the revealer from the challenger's bond; the last segment returns the rest.
+    function _payReveal(uint256 roundId, uint32 clientIndex, Availability storage a, bool last, uint256 refund)
+        private
+    {
+        uint256 left = a.bondLeft;
+        if (refund > left) refund = left;
+        left -= refund;
+        if (last) {
+            a.settled = true;
+            a.bondLeft = 0;
+            emit AvailabilityResolved(roundId, clientIndex);
+            if (left != 0) _credit(a.challenger, left);
+        } else {
+            a.bondLeft = left;
+        }
+        if (refund != 0) _credit(msg.sender, refund);
+    }
+
+    /// @notice Settles a challenge that was not answered in time, once the availability phase
+    ///         is over: the client is out of the round; the challenger gets the rest of its
+    ///         bond back and, from the client's deposit, its challenge's base-fee cost and
+    ///         whatever its bond paid to partial revealers; the rest of the deposit is burnt.
+    ///         Anyone may call it.
+    /// @param roundId The round.
+    /// @param clientIndex The excluded client.
+    function settleAvailability(uint256 roundId, uint32 clientIndex) external {
+        Round storage r = _round(roundId);
+        _requireAvailabilityOver(roundId, r);
+        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        Availability storage a = r.availability[clientIndex];
+        if (a.challenger == address(0) || a.settled) revert NothingToSettle(roundId, clientIndex);
+        Commitment storage c = r.commitments[clientIndex];
+        a.settled = true;
+        c.depositReleased = true;
+        uint256 bondLeft = a.bondLeft;
+        a.bondLeft = 0;
+        uint256 deposit = depositFor(r.dim);
+        uint256 owed = a.challengeCost + (availabilityBondFor(r.dim) - bondLeft);
+        uint256 compensation = owed < deposit ? owed : deposit;
+        uint256 burn = deposit - compensation;
+        emit ClientExcluded(roundId, clientIndex, burn);
+        _burn(burn);
+        _credit(a.challenger, bondLeft + compensation);
+    }
+
+    /// @notice Returns a client's deposit once the availability phase is over and its update
+    ///         stayed in (never challenged, or fully revealed). Anyone may call it.
+    /// @param roundId The round.
+    /// @param clientIndex The client.
+    function releaseDeposit(uint256 roundId, uint32 clientIndex) external {
+        Round storage r = _round(roundId);
+        _requireAvailabilityOver(roundId, r);
+        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        Commitment storage c = r.commitments[clientIndex];
+        if (c.root == bytes32(0) || c.depositReleased || _excluded(r, clientIndex)) {
+            revert DepositNotReleasable(roundId, clientIndex);
+        }
+        c.depositReleased = true;
+        _credit(r.clients[clientIndex], depositFor(r.dim));
+    }
+
+    // ---------------------------------------------------------------- post phase
+
+    /// @notice Posts the aggregated result with the aggregator bond, once the availability
+    ///         phase is over and before the post deadline. The participants are the committed
+    ///         clients whose updates stayed in, in index order; the post names the config hash
+    ///         it was computed over and reverts unless it is the round's (a race or a reorg
+    ///         turns into a revert, never into a slashable claim).
     /// @param roundId The round.
     /// @param outputRoot Root of the complete tree over the C output value leaves (nonzero).
-    function postResult(uint256 roundId, bytes32 outputRoot) external payable {
+    /// @param expectedConfigHash The config hash of the inputs the result was computed over.
+    function postResult(uint256 roundId, bytes32 outputRoot, bytes32 expectedConfigHash) external payable {
         Round storage r = _round(roundId);
         if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
         if (msg.sender != r.aggregator) revert Unauthorized(msg.sender);
         if (msg.value != aggregatorBond) revert WrongBond(msg.value, aggregatorBond);
         if (outputRoot == bytes32(0)) revert ZeroOutputRoot();
-        uint256 clientCount = r.clients.length;
-        uint256 n = r.committedCount;
-        if (n < clientCount && block.timestamp < r.commitDeadline) {
-            revert CommitPhaseOpen(roundId, r.commitDeadline);
-        }
-        if (n == 0) revert NoCommitments(roundId);
+        _requireAvailabilityOver(roundId, r);
+        uint64 postDeadline = _postDeadline(r);
+        if (block.timestamp >= postDeadline) revert PostClosed(roundId, postDeadline);
 
-        bytes32[] memory leaves = new bytes32[](n);
-        uint256 totalWeight;
-        uint256 p;
-        for (uint256 c; c < clientCount && p < n; ++c) {
-            Commitment storage cm = r.commitments[c];
-            bytes32 root = cm.root;
-            if (root != bytes32(0)) {
-                uint32 w = cm.weight;
-                leaves[p++] = Commitments.participantLeafHash(root, w);
-                totalWeight += w;
-            }
-        }
-        if (totalWeight > type(uint32).max) revert TotalWeightTooLarge(totalWeight);
-        bytes32 inputRoot = Commitments.rootOf(leaves);
-        bytes32 configHash = Commitments.configHash(address(this), roundId, inputRoot, n, r.dim, totalWeight);
+        (bytes32 inputRoot, uint256 n, uint256 totalWeight) = _participantSet(r);
+        if (n == 0) revert NoParticipants(roundId);
+        bytes32 configHash = _configHash(roundId, r, inputRoot, n, totalWeight);
+        if (configHash != expectedConfigHash) revert ConfigMismatch(expectedConfigHash, configHash);
 
         r.status = RoundStatus.Posted;
-        // n <= 255 and W < 2^32 (checked above); timestamps fit 64 bits.
+        // n <= 255 and W <= 255 · MAX_WEIGHT = 2^32 - 1; timestamps fit 64 bits.
         // forge-lint: disable-next-item(unsafe-typecast)
         (r.participants, r.totalWeight, r.postedAt) =
         (uint32(n), uint64(totalWeight), uint64(block.timestamp));
@@ -314,12 +647,27 @@ contract RoundRegistry is IRoundRegistry {
         emit ResultPosted(roundId, outputRoot, inputRoot, configHash, r.participants, r.totalWeight);
     }
 
+    /// @notice Ends a round whose aggregator did not post by the post deadline. Anyone may call
+    ///         it. Deposits and availability bonds stay claimable as for any round.
+    /// @param roundId The round.
+    function expireRound(uint256 roundId) external {
+        Round storage r = _round(roundId);
+        if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
+        uint64 postDeadline = _postDeadline(r);
+        if (block.timestamp < postDeadline) revert PostOpen(roundId, postDeadline);
+        r.status = RoundStatus.Expired;
+        emit RoundExpired(roundId);
+    }
+
+    // ---------------------------------------------------------------- challenge phase
+
     /// @notice Disputes the round's result with the challenger bond and opens a bisection game
     ///         over the whole program: h0 (zero register, empty output root) against hT (zero
     ///         register, posted output root), T = C·(n+1) steps.
     /// @param roundId The round.
     /// @return gameId The game opened in the game contract.
     function challenge(uint256 roundId) external payable returns (uint256 gameId) {
+        uint256 gasAtEntry = gasleft();
         Round storage r = _round(roundId);
         if (r.status != RoundStatus.Posted) revert WrongRoundStatus(roundId, r.status);
         address game_ = game;
@@ -335,11 +683,17 @@ contract RoundRegistry is IRoundRegistry {
         ++r.openGames;
         (bytes32 h0, bytes32 hT, uint64 t) = _endpoints(r);
         gameId = IBisectionGame(game_).open(roundId, aggregator, msg.sender, h0, hT, t);
+        GameRecord storage g = _games[gameId];
+        g.roundId = roundId;
+        g.challenger = msg.sender;
+        g.outcome = GameOutcome.Open;
         emit Challenged(roundId, gameId, msg.sender);
+        g.cost = TxGas.baseFeeCost(gasAtEntry, CHALLENGE_TAIL_GAS);
     }
 
     /// @notice Makes the round's result final once the challenge window has passed with no open
-    ///         game, and credits the aggregator its bond back. Anyone may call it.
+    ///         game, and credits the aggregator its bond back plus the bonds of the challengers
+    ///         it beat. Anyone may call it.
     /// @param roundId The round.
     function finalize(uint256 roundId) external {
         Round storage r = _round(roundId);
@@ -348,34 +702,68 @@ contract RoundRegistry is IRoundRegistry {
         if (block.timestamp < closesAt) revert ChallengeWindowOpen(roundId, closesAt);
         if (r.openGames != 0) revert GamesOpen(roundId, r.openGames);
         r.status = RoundStatus.Finalized;
+        r.settled = true;
         emit RoundFinalized(roundId, r.outputRoot);
-        _credit(r.aggregator, aggregatorBond);
+        uint256 forfeited = r.forfeited;
+        r.forfeited = 0;
+        _credit(r.aggregator, aggregatorBond + forfeited);
     }
 
     /// @inheritdoc IRoundRegistry
-    /// @dev The winner receives the loser's bond. A challenger win rejects a Posted round and
-    ///      also returns the challenger's bond; once a round is Rejected, every other game of
-    ///      it just returns its challenger's bond, whoever won.
+    /// @dev No bond moves here but for the final settlement of a rejected round: a losing
+    ///      challenger's bond is held (the aggregator gets it if the round finalises; it is
+    ///      burnt if the round is rejected, so a slashed aggregator profits from no game); a
+    ///      winning challenger is recorded with its measured cost. When the last game of a
+    ///      rejected round ends, the slashed bond is split: `burnBps` of it is burnt, the rest
+    ///      pays the winners' costs (pro rata if it does not cover them all) and any remainder
+    ///      is burnt too.
     function resolveGame(
         uint256 gameId,
         uint256 roundId,
-        address aggregator,
+        address, /* aggregator */
         address challenger,
-        bool aggregatorWon
+        bool aggregatorWon,
+        uint256 challengerCost
     ) external {
         if (msg.sender != game) revert Unauthorized(msg.sender);
         Round storage r = _round(roundId);
+        GameRecord storage g = _games[gameId];
         --r.openGames;
-        emit GameSettled(roundId, gameId, aggregatorWon);
-        if (r.status == RoundStatus.Rejected) {
-            _credit(challenger, challengerBond);
-        } else if (aggregatorWon) {
-            _credit(aggregator, challengerBond);
+        uint256 cost = g.cost + challengerCost;
+        g.cost = cost;
+        emit GameSettled(roundId, gameId, aggregatorWon, cost);
+        if (aggregatorWon) {
+            g.outcome = GameOutcome.AggregatorWon;
+            r.forfeited += challengerBond;
         } else {
-            r.status = RoundStatus.Rejected;
-            emit RoundRejected(roundId, gameId, challenger);
-            _credit(challenger, challengerBond + aggregatorBond);
+            g.outcome = GameOutcome.ChallengerWon;
+            ++r.unpaidWinners;
+            r.winnersCost += cost;
+            if (r.status == RoundStatus.Posted) {
+                r.status = RoundStatus.Rejected;
+                emit RoundRejected(roundId, gameId, challenger);
+            }
         }
+        if (r.status == RoundStatus.Rejected && r.openGames == 0) _settleRejected(roundId, r);
+    }
+
+    /// @notice Pays a challenger that won its game of a rejected round, once every game of the
+    ///         round has ended: its bond back plus its measured cost (pro rata if the pool does
+    ///         not cover every winner). Anyone may call it.
+    /// @param gameId The game.
+    function claimGame(uint256 gameId) external {
+        GameRecord storage g = _games[gameId];
+        if (g.outcome != GameOutcome.ChallengerWon) revert NothingToClaim(gameId);
+        Round storage r = _rounds[g.roundId];
+        if (!r.settled) revert NothingToClaim(gameId);
+        g.outcome = GameOutcome.Paid;
+        uint256 total = r.winnersCost;
+        uint256 share = total == 0 ? 0 : (g.cost * r.pool) / total;
+        uint256 paid = r.paid + share;
+        r.paid = paid;
+        // The last winner's claim burns the rounding dust of the pro-rata shares.
+        if (--r.unpaidWinners == 0 && paid < r.pool) _burn(r.pool - paid);
+        _credit(g.challenger, challengerBond + share);
     }
 
     /// @notice Pays out the caller's whole credit.
@@ -399,11 +787,18 @@ contract RoundRegistry is IRoundRegistry {
         v.aggregator = r.aggregator;
         v.dim = r.dim;
         // dim <= 2^28, so at most 2^23 chunks.
-        // forge-lint: disable-next-line(unsafe-typecast)
+        // forge-lint: disable-next-item(unsafe-typecast)
         v.chunks = uint32(Commitments.chunkCount(r.dim));
+        v.segments = uint32(Commitments.segmentCount(r.dim));
+        v.rule = r.rule;
+        v.ruleParamsHash = r.ruleParamsHash;
         v.commitDeadline = r.commitDeadline;
+        if (r.status != RoundStatus.None) {
+            v.availabilityDeadline = _availabilityDeadline(r);
+            v.postOpensAt = v.availabilityDeadline + resolveWindow;
+            v.postDeadline = v.postOpensAt + postWindow;
+        }
         // At most 255 clients.
-        // forge-lint: disable-next-line(unsafe-typecast)
         v.clientCount = uint32(r.clients.length);
         v.committedCount = r.committedCount;
         v.participants = r.participants;
@@ -413,6 +808,7 @@ contract RoundRegistry is IRoundRegistry {
         v.outputRoot = r.outputRoot;
         v.postedAt = r.postedAt;
         v.openGames = r.openGames;
+        v.settled = r.settled;
     }
 
     /// @notice The round's client list, in index order.
@@ -436,6 +832,84 @@ contract RoundRegistry is IRoundRegistry {
         if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
         Commitment storage c = r.commitments[clientIndex];
         return (c.root, c.weight);
+    }
+
+    /// @notice A client's availability challenge (zero challenger if none) and whether the
+    ///         client is, or will be once the phase ends, excluded.
+    /// @param roundId The round.
+    /// @param clientIndex The client's index.
+    /// @return a The challenge.
+    /// @return excluded Challenged and not every segment revealed.
+    function availability(uint256 roundId, uint32 clientIndex)
+        external
+        view
+        returns (Availability memory a, bool excluded)
+    {
+        Round storage r = _round(roundId);
+        if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
+        return (r.availability[clientIndex], _excluded(r, clientIndex));
+    }
+
+    /// @notice Whether a segment of a client's update has been revealed.
+    /// @param roundId The round.
+    /// @param clientIndex The client's index.
+    /// @param segment The segment.
+    /// @return Whether it was revealed on chain.
+    function isRevealed(uint256 roundId, uint32 clientIndex, uint32 segment) external view returns (bool) {
+        return _rounds[roundId].revealed[clientIndex][segment];
+    }
+
+    /// @notice The bond record of a game.
+    /// @param gameId The game.
+    /// @return The record.
+    function gameRecord(uint256 gameId) external view returns (GameRecord memory) {
+        return _games[gameId];
+    }
+
+    /// @notice What a winning challenger of a settled rejected round can claim (0 otherwise).
+    /// @param gameId The game.
+    /// @return The bond plus its share of the pool.
+    function claimable(uint256 gameId) external view returns (uint256) {
+        GameRecord storage g = _games[gameId];
+        Round storage r = _rounds[g.roundId];
+        if (g.outcome != GameOutcome.ChallengerWon || !r.settled) return 0;
+        uint256 total = r.winnersCost;
+        return challengerBond + (total == 0 ? 0 : (g.cost * r.pool) / total);
+    }
+
+    /// @notice Deposit a client of a round of `dim` values posts.
+    /// @param dim The model dimension.
+    /// @return The deposit (wei).
+    function depositFor(uint256 dim) public view returns (uint256) {
+        return clientDeposit * Commitments.segmentCount(dim);
+    }
+
+    /// @notice Bond of an availability challenge in a round of `dim` values.
+    /// @param dim The model dimension.
+    /// @return The bond (wei).
+    function availabilityBondFor(uint256 dim) public view returns (uint256) {
+        return availabilityBond * Commitments.segmentCount(dim);
+    }
+
+    /// @notice What `postResult` would fix if called now: the config hash, input root, count
+    ///         and total weight of the committed clients not excluded so far. Final once the
+    ///         availability phase is over; before that, commits, challenges and reveals change it.
+    /// @param roundId A round still in its commit or availability phase.
+    /// @return configHash The config hash.
+    /// @return inputRoot The input root.
+    /// @return n The number of participants.
+    /// @return totalWeight Their total weight.
+    function pendingConfig(uint256 roundId)
+        external
+        view
+        returns (bytes32 configHash, bytes32 inputRoot, uint32 n, uint64 totalWeight)
+    {
+        Round storage r = _round(roundId);
+        if (r.status != RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
+        (bytes32 root, uint256 count, uint256 w) = _participantSet(r);
+        // count <= 255, w <= 2^32 - 1.
+        // forge-lint: disable-next-item(unsafe-typecast)
+        return (_configHash(roundId, r, root, count, w), root, uint32(count), uint64(w));
     }
 
     /// @inheritdoc IRoundRegistry
@@ -490,7 +964,79 @@ contract RoundRegistry is IRoundRegistry {
     /// A round whose participants are fixed (Posted, Finalized or Rejected).
     function _posted(uint256 roundId) private view returns (Round storage r) {
         r = _round(roundId);
-        if (r.status == RoundStatus.Committing) revert WrongRoundStatus(roundId, r.status);
+        RoundStatus s = r.status;
+        if (s == RoundStatus.Committing || s == RoundStatus.Expired) revert WrongRoundStatus(roundId, s);
+    }
+
+    function _closedAt(Round storage r) private view returns (uint64) {
+        uint64 closed = r.closedAt;
+        return closed != 0 ? closed : r.commitDeadline;
+    }
+
+    function _availabilityDeadline(Round storage r) private view returns (uint64) {
+        return _closedAt(r) + availabilityWindow;
+    }
+
+    function _postDeadline(Round storage r) private view returns (uint64) {
+        return _availabilityDeadline(r) + resolveWindow + postWindow;
+    }
+
+    /// Every challenge has been answered or has run out: the participant set is frozen.
+    function _requireAvailabilityOver(uint256 roundId, Round storage r) private view {
+        uint64 opensAt = _availabilityDeadline(r) + resolveWindow;
+        if (block.timestamp < opensAt) revert AvailabilityOpen(roundId, opensAt);
+    }
+
+    /// Challenged and not every segment revealed (final once the availability phase is over).
+    function _excluded(Round storage r, uint256 clientIndex) private view returns (bool) {
+        Availability storage a = r.availability[clientIndex];
+        return a.challenger != address(0) && a.revealed < Commitments.segmentCount(r.dim);
+    }
+
+    /// The committed clients whose updates are not excluded, in index order: the input root
+    /// over their participant leaves, their count and total weight.
+    function _participantSet(Round storage r)
+        private
+        view
+        returns (bytes32 inputRoot, uint256 n, uint256 totalWeight)
+    {
+        uint256 clientCount = r.clients.length;
+        bytes32[] memory leaves = new bytes32[](r.committedCount);
+        for (uint256 c; c < clientCount; ++c) {
+            Commitment storage cm = r.commitments[c];
+            bytes32 root = cm.root;
+            if (root != bytes32(0) && !_excluded(r, c)) {
+                uint32 w = cm.weight;
+                leaves[n++] = Commitments.participantLeafHash(root, w);
+                totalWeight += w;
+            }
+        }
+        // Shrink the array in place to the participants (n <= committedCount).
+        assembly ("memory-safe") {
+            mstore(leaves, n)
+        }
+        inputRoot = Commitments.rootOf(leaves);
+    }
+
+    function _configHash(uint256 roundId, Round storage r, bytes32 inputRoot, uint256 n, uint256 totalWeight)
+        private
+        view
+        returns (bytes32)
+    {
+        return Commitments.configHash(
+            Commitments.ConfigInput({
+                chainId: block.chainid,
+                registry: address(this),
+                roundId: roundId,
+                rule: r.rule,
+                ruleParamsHash: r.ruleParamsHash,
+                verifiersHash: verifiersHash,
+                inputRoot: inputRoot,
+                participants: n,
+                dim: r.dim,
+                totalWeight: totalWeight
+            })
+        );
     }
 
     function _endpoints(Round storage r) private view returns (bytes32 h0, bytes32 hT, uint64 t) {
@@ -505,9 +1051,33 @@ contract RoundRegistry is IRoundRegistry {
         hT = Commitments.stateHash(config, t, Commitments.ZERO_ACC_HASH, r.outputRoot);
     }
 
+    /// Splits the slashed bond once every game of a rejected round has ended.
+    function _settleRejected(uint256 roundId, Round storage r) private {
+        uint256 bond = aggregatorBond;
+        uint256 burn = (bond * burnBps) / 10_000;
+        uint256 pool = bond - burn;
+        uint256 cost = r.winnersCost;
+        if (cost < pool) {
+            burn += pool - cost;
+            pool = cost;
+        }
+        burn += r.forfeited;
+        r.forfeited = 0;
+        r.pool = pool;
+        r.settled = true;
+        emit RejectionSettled(roundId, pool, burn);
+        _burn(burn);
+    }
+
     function _credit(address account, uint256 amount) private {
         credit[account] += amount;
         emit Credited(account, amount);
+    }
+
+    function _burn(uint256 amount) private {
+        if (amount == 0) return;
+        burnt += amount;
+        emit Burnt(amount);
     }
 
     /// Rejects zero and duplicate addresses with an open-addressing hash set in memory

@@ -67,12 +67,8 @@ contract CommitmentsHarness {
         return Commitments.stateHash(c, s, a, o);
     }
 
-    function configHash(address r, uint256 id, bytes32 root, uint256 n, uint256 dim, uint256 w)
-        external
-        pure
-        returns (bytes32)
-    {
-        return Commitments.configHash(r, id, root, n, dim, w);
+    function configHash(Commitments.ConfigInput memory c) external pure returns (bytes32) {
+        return Commitments.configHash(c);
     }
 }
 

@@ -19,7 +19,10 @@ contract LeafVectorsTest is Test {
 
     function _load(string memory name) internal {
         json = vm.readFile(string.concat(vm.projectRoot(), "/test/vectors/", name, ".json"));
-        registry = new RoundRegistry(1 ether, 0.25 ether, 3600);
+        RoundRegistry.Params memory p;
+        (p.aggregatorBond, p.challengerBond, p.availabilityBond) = (1 ether, 0.25 ether, 0.1 ether);
+        (p.challengeWindow, p.availabilityWindow, p.resolveWindow, p.postWindow) = (3600, 3600, 3600, 3600);
+        registry = new RoundRegistry(p);
         address acc = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
         address fin = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
         arbiter = new LeafArbiter(address(registry), acc, fin, GAS_CAP);
@@ -31,14 +34,16 @@ contract LeafVectorsTest is Test {
             clients[i] = address(uint160(0x1000 + i));
         }
         address aggregator = address(0xA66);
-        roundId = registry.openRound(clients, uint32(vm.parseJsonUint(json, ".dim")), aggregator, 600);
+        roundId = registry.openRound(clients, uint32(vm.parseJsonUint(json, ".dim")), aggregator, 600, 0, "");
         for (uint256 i; i < roots.length; ++i) {
             vm.prank(clients[i]);
             registry.commitUpdate(roundId, uint32(i), roots[i], uint32(weights[i]));
         }
+        vm.warp(registry.round(roundId).postOpensAt);
+        (bytes32 config,,,) = registry.pendingConfig(roundId);
         vm.deal(aggregator, 1 ether);
         vm.prank(aggregator);
-        registry.postResult{value: 1 ether}(roundId, bytes32(uint256(1)));
+        registry.postResult{value: 1 ether}(roundId, bytes32(uint256(1)), config);
     }
 
     function _leaf() internal view returns (ILeafArbiter.LeafInput memory leaf) {

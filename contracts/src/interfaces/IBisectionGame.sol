@@ -20,4 +20,8 @@ interface IBisectionGame {
         bytes32 hT,
         uint64 steps
     ) external returns (uint256 gameId);
+
+    /// @notice The leaf arbiter the game settles single steps with.
+    /// @return The arbiter's address.
+    function arbiter() external view returns (address);
 }

@@ -35,4 +35,9 @@ interface ILeafArbiter {
         external
         view
         returns (bytes32);
+
+    /// @notice keccak(abi.encode(codehash of each step kind's verifier, in step-kind order)):
+    ///         the verifying keys a round's config hash binds.
+    /// @return The hash.
+    function stepVerifiersHash() external view returns (bytes32);
 }

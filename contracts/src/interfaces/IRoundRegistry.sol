@@ -6,7 +6,7 @@ pragma solidity ^0.8.24;
 interface IRoundRegistry {
     /// @notice The program context of a posted round, as the leaf arbiter needs it.
     /// @param roundId The round.
-    /// @return configHash keccak(abi.encode(registry, roundId, inputRoot, n, dim, W)).
+    /// @return configHash The round's config hash (docs/ARCHITECTURE.md §3).
     /// @return inputRoot Root of the participant-leaf tree.
     /// @return n Number of participants.
     /// @return dim Model dimension.
@@ -22,11 +22,13 @@ interface IRoundRegistry {
     /// @param aggregator The round's aggregator.
     /// @param challenger The game's challenger.
     /// @param aggregatorWon Whether the aggregator's claim stood.
+    /// @param challengerCost Base fee (wei) the challenger burnt on its moves in the game.
     function resolveGame(
         uint256 gameId,
         uint256 roundId,
         address aggregator,
         address challenger,
-        bool aggregatorWon
+        bool aggregatorWon,
+        uint256 challengerCost
     ) external;
 }

@@ -21,6 +21,10 @@ library Commitments {
     uint256 internal constant ACC_INSTANCES = 11;
     /// @notice Largest model dimension a round may have.
     uint256 internal constant MAX_DIM = 1 << 28;
+    /// @notice Depth of a data segment's subtree: a segment is 2^8 = 256 value leaves (8,192
+    ///         values, 32 KiB), the unit of data-availability reveals (fewer when the whole
+    ///         tree is smaller).
+    uint256 internal constant SEGMENT_DEPTH = 8;
     /// @notice Largest number of clients (and so participants) of a round.
     uint256 internal constant MAX_CLIENTS = 255;
     /// @notice The BN254 scalar field modulus; every public input must be below it.
@@ -90,16 +94,24 @@ library Commitments {
         return keccak256(abi.encode(configHash_, step, accHash_, outputRoot));
     }
 
-    /// @notice keccak(abi.encode(registry, roundId, inputRoot, n, dim, W)).
-    function configHash(
-        address registry,
-        uint256 roundId,
-        bytes32 inputRoot,
-        uint256 participants,
-        uint256 dim,
-        uint256 totalWeight
-    ) internal pure returns (bytes32) {
-        return keccak256(abi.encode(registry, roundId, inputRoot, participants, dim, totalWeight));
+    /// @notice Everything that decides a round's semantics, hashed into its config hash.
+    struct ConfigInput {
+        uint256 chainId;
+        address registry;
+        uint256 roundId;
+        uint8 rule;
+        bytes32 ruleParamsHash;
+        bytes32 verifiersHash;
+        bytes32 inputRoot;
+        uint256 participants;
+        uint256 dim;
+        uint256 totalWeight;
+    }
+
+    /// @notice keccak(abi.encode(chainId, registry, roundId, rule, keccak(ruleParams),
+    ///         verifiersHash, inputRoot, n, dim, W)): ten 32-byte words.
+    function configHash(ConfigInput memory c) internal pure returns (bytes32) {
+        return keccak256(abi.encode(c));
     }
 
     // ---------------------------------------------------------------- complete Merkle trees
@@ -156,6 +168,77 @@ library Commitments {
             }
         }
         return level[0];
+    }
+
+    // ---------------------------------------------------------------- data segments
+
+    /// @notice Where segment `segment` of an update of `dim` values lies.
+    /// @return width Leaves of the segment's subtree (2^min(8, depth)).
+    /// @return firstLeaf Its first leaf.
+    /// @return leaves Its real (non-padding) leaves.
+    /// @return valueBytes Bytes of its unpadded values (4 per value).
+    /// @return pathLength Siblings from its subtree root to the update root.
+    function segmentLayout(uint256 dim, uint256 segment)
+        internal
+        pure
+        returns (uint256 width, uint256 firstLeaf, uint256 leaves, uint256 valueBytes, uint256 pathLength)
+    {
+        uint256 chunks = chunkCount(dim);
+        uint256 depth = depthFor(chunks);
+        uint256 segDepth = depth < SEGMENT_DEPTH ? depth : SEGMENT_DEPTH;
+        width = uint256(1) << segDepth;
+        firstLeaf = segment * width;
+        uint256 end = firstLeaf + width;
+        if (end > chunks) end = chunks;
+        leaves = end - firstLeaf;
+        uint256 endValue = end * LANES;
+        if (endValue > dim) endValue = dim;
+        valueBytes = (endValue - firstLeaf * LANES) * 4;
+        pathLength = depth - segDepth;
+    }
+
+    /// @notice Number of data segments of an update of `dim` values.
+    function segmentCount(uint256 dim) internal pure returns (uint256) {
+        uint256 chunks = chunkCount(dim);
+        uint256 depth = depthFor(chunks);
+        uint256 width = uint256(1) << (depth < SEGMENT_DEPTH ? depth : SEGMENT_DEPTH);
+        return (chunks + width - 1) / width;
+    }
+
+    /// @notice The update root that segment `segment` with `values` and `path` opens: the value
+    ///         leaves of the segment (the last one zero-padded to 32 lanes, padding leaves
+    ///         `bytes32(0)`) hashed into the segment's subtree, folded up `path`.
+    /// @dev The caller checks `values.length` and `path.length` against `segmentLayout`.
+    function segmentRoot(uint256 width, uint256 leaves, uint256 segment, bytes calldata values, bytes32[] calldata path)
+        internal
+        pure
+        returns (bytes32)
+    {
+        bytes32[] memory level = new bytes32[](width);
+        uint256 len = values.length;
+        uint256 base;
+        assembly ("memory-safe") {
+            base := values.offset
+        }
+        for (uint256 k; k < leaves; ++k) {
+            uint256 offset = k * VALUE_LEAF_BYTES;
+            uint256 take = len - offset;
+            if (take > VALUE_LEAF_BYTES) take = VALUE_LEAF_BYTES;
+            bytes32 h;
+            assembly ("memory-safe") {
+                let p := mload(0x40)
+                mstore8(p, 0x00)
+                // Zero the lanes past the data (the last leaf's padding), then copy the data.
+                mstore(add(p, 1), 0)
+                mstore(add(p, 33), 0)
+                mstore(add(p, 65), 0)
+                mstore(add(p, 97), 0)
+                calldatacopy(add(p, 1), add(base, offset), take)
+                h := keccak256(p, 129)
+            }
+            level[k] = h;
+        }
+        return foldPath(rootOf(level), segment, path);
     }
 
     // ---------------------------------------------------------------- public-input packing

@@ -59,8 +59,7 @@ abstract contract FedAvgFixture is Fixture {
             bytes32 root = Ref.root(hashes);
             updateRoots.push(root);
             participantLeaves.push(Ref.participantLeaf(root, w));
-            vm.prank(_client(c));
-            registry.commitUpdate(roundId, uint32(c), root, w);
+            _commitRoot(roundId, c, root, w);
         }
         for (uint256 j; j < chunks; ++j) {
             int64[32] memory acc = _register(j, n_);
@@ -146,14 +145,12 @@ abstract contract FedAvgFixture is Fixture {
     }
 
     function _postHonest() internal {
-        vm.prank(aggregator);
-        registry.postResult{value: AGG_BOND}(roundId, _outputRoot(chunks, false));
+        _post(roundId, _outputRoot(chunks, false));
         configHash = registry.round(roundId).configHash;
     }
 
     function _postClaimed() internal {
-        vm.prank(aggregator);
-        registry.postResult{value: AGG_BOND}(roundId, _outputRoot(chunks, true));
+        _post(roundId, _outputRoot(chunks, true));
         configHash = registry.round(roundId).configHash;
     }
 }

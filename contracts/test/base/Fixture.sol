@@ -19,6 +19,13 @@ abstract contract Fixture is Test {
     uint64 internal constant EXTENSION = 10 minutes;
     uint64 internal constant COMMIT_PERIOD = 1 hours;
     uint256 internal constant GAS_CAP = 2_000_000;
+    /// Client deposit and availability bond, per data segment.
+    uint256 internal constant DEPOSIT = 0.01 ether;
+    uint256 internal constant DA_BOND = 0.1 ether;
+    uint64 internal constant AVAILABILITY_WINDOW = 2 hours;
+    uint64 internal constant RESOLVE_WINDOW = 1 hours;
+    uint64 internal constant POST_WINDOW = 1 days;
+    uint16 internal constant BURN_BPS = 5_000;
 
     RoundRegistry internal registry;
     BisectionGame internal game;
@@ -33,7 +40,7 @@ abstract contract Fixture is Test {
 
     function setUp() public virtual {
         vm.warp(1_700_000_000);
-        registry = new RoundRegistry(AGG_BOND, CH_BOND, WINDOW);
+        registry = new RoundRegistry(_params());
         accVerifier = new MockStepVerifier(false);
         finVerifier = new MockStepVerifier(true);
         arbiter = new LeafArbiter(address(registry), address(accVerifier), address(finVerifier), GAS_CAP);
@@ -50,6 +57,18 @@ abstract contract Fixture is Test {
         vm.label(challenger, "challenger");
     }
 
+    function _params() internal pure returns (RoundRegistry.Params memory p) {
+        p.aggregatorBond = AGG_BOND;
+        p.challengerBond = CH_BOND;
+        p.clientDeposit = DEPOSIT;
+        p.availabilityBond = DA_BOND;
+        p.challengeWindow = WINDOW;
+        p.availabilityWindow = AVAILABILITY_WINDOW;
+        p.resolveWindow = RESOLVE_WINDOW;
+        p.postWindow = POST_WINDOW;
+        p.burnBps = BURN_BPS;
+    }
+
     function _client(uint256 k) internal pure returns (address) {
         return address(uint160(0x10_0000 + k));
     }
@@ -62,7 +81,7 @@ abstract contract Fixture is Test {
     }
 
     function _open(uint256 count, uint32 dim) internal returns (uint256 roundId) {
-        roundId = registry.openRound(_clients(count), dim, aggregator, COMMIT_PERIOD);
+        roundId = registry.openRound(_clients(count), dim, aggregator, COMMIT_PERIOD, 0, "");
     }
 
     function _updateRoot(uint256 roundId, uint256 k) internal pure returns (bytes32) {
@@ -70,8 +89,30 @@ abstract contract Fixture is Test {
     }
 
     function _commit(uint256 roundId, uint256 k, uint32 weight) internal {
+        _commitRoot(roundId, k, _updateRoot(roundId, k), weight);
+    }
+
+    /// Client k commits `root` with `weight`, paying the round's deposit.
+    function _commitRoot(uint256 roundId, uint256 k, bytes32 root, uint32 weight) internal {
+        uint256 deposit = registry.depositFor(registry.round(roundId).dim);
+        vm.deal(_client(k), _client(k).balance + deposit);
         vm.prank(_client(k));
-        registry.commitUpdate(roundId, uint32(k), _updateRoot(roundId, k), weight);
+        registry.commitUpdate{value: deposit}(roundId, uint32(k), root, weight);
+    }
+
+    /// Moves the clock to the start of the round's post phase.
+    function _toPostPhase(uint256 roundId) internal {
+        uint64 opens = registry.round(roundId).postOpensAt;
+        if (block.timestamp < opens) vm.warp(opens);
+    }
+
+    /// The aggregator posts `outputRoot` over the round's frozen inputs (after moving the
+    /// clock to the post phase).
+    function _post(uint256 roundId, bytes32 outputRoot) internal {
+        _toPostPhase(roundId);
+        (bytes32 config,,,) = registry.pendingConfig(roundId);
+        vm.prank(aggregator);
+        registry.postResult{value: AGG_BOND}(roundId, outputRoot, config);
     }
 
     /// Opens a round of `count` clients, all commit with weight k+1, the aggregator posts `outputRoot`.
@@ -80,8 +121,7 @@ abstract contract Fixture is Test {
         for (uint256 k; k < count; ++k) {
             _commit(roundId, k, uint32(k + 1));
         }
-        vm.prank(aggregator);
-        registry.postResult{value: AGG_BOND}(roundId, outputRoot);
+        _post(roundId, outputRoot);
     }
 
     function _challenge(uint256 roundId, address who) internal returns (uint256 gameId) {

@@ -13,6 +13,7 @@ contract MockArbiter is ILeafArbiter {
     error ArbiterRejects();
 
     bytes32 public answer;
+    bytes32 public constant stepVerifiersHash = keccak256("mock verifiers");
     bool public rejects;
     bool public checkQuery;
     uint256 public expectedRound;

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title TxGas
+/// @notice What the current transaction burns in base fee, measured on chain, so an honest
+///         party can be made whole from a slashed bond without the bond ever flowing back to
+///         the party that was slashed (docs/ARCHITECTURE.md §7).
+/// @dev Gas is priced at `block.basefee`, the part of the fee EIP-1559 burns: refunding it
+///      from a slashed bond moves to a sybil exactly what that sybil destroyed, so a coalition
+///      of sybils recovers nothing. Priority fees (which a block-producing attacker could
+///      collect) are never refunded.
+///
+///      Charged gas = max(standard, floor) as EIP-7623 defines it:
+///        standard = 21,000 + 4·zero bytes + 16·nonzero bytes + execution gas
+///        floor    = 21,000 + 10·(zero bytes + 4·nonzero bytes)
+///      Execution gas is measured from the caller's `gasAtEntry` (taken first thing in the
+///      external function) plus `tail`, a lower bound of what runs after the measurement.
+///      Dispatch before the entry is not counted, so the charge is a slight under-estimate:
+///      the difference is measured against real receipts in BENCHMARKS.md.
+///
+///      Calldata is counted only when the caller is the transaction's sender (a direct call by
+///      an EOA): a contract could otherwise hand us padded calldata it built in memory for a
+///      fraction of what we would credit.
+library TxGas {
+    /// @notice Intrinsic gas of every transaction.
+    uint256 internal constant TX_BASE = 21_000;
+
+    /// @notice Wei of base fee the current transaction burns up to this point, plus `tail`.
+    /// @param gasAtEntry `gasleft()` taken at the start of the external function.
+    /// @param tail Lower bound of the execution gas still to come after this call.
+    function baseFeeCost(uint256 gasAtEntry, uint256 tail) internal view returns (uint256) {
+        return chargedGas(gasAtEntry, tail) * block.basefee;
+    }
+
+    /// @notice Gas the current transaction is charged, as far as it can be measured.
+    /// @param gasAtEntry `gasleft()` taken at the start of the external function.
+    /// @param tail Lower bound of the execution gas still to come after this call.
+    function chargedGas(uint256 gasAtEntry, uint256 tail) internal view returns (uint256) {
+        uint256 exec = gasAtEntry - gasleft() + tail;
+        if (msg.sender != tx.origin) return exec;
+        (uint256 zeros, uint256 nonzeros) = calldataBytes();
+        uint256 standard = TX_BASE + 4 * zeros + 16 * nonzeros + exec;
+        uint256 floor = TX_BASE + 10 * (zeros + 4 * nonzeros);
+        return standard > floor ? standard : floor;
+    }
+
+    /// @notice Zero and nonzero bytes of `msg.data`, a word at a time: OR-folding each byte
+    ///         into its lowest bit and summing those bits with one multiplication.
+    function calldataBytes() internal pure returns (uint256 zeros, uint256 nonzeros) {
+        assembly ("memory-safe") {
+            let len := calldatasize()
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            for { let off := 0 } lt(off, len) { off := add(off, 32) } {
+                let w := calldataload(off)
+                // Bytes past the end read as zero; they are not part of the calldata.
+                let x := or(w, shr(1, w))
+                x := or(x, shr(2, x))
+                x := or(x, shr(4, x))
+                x := and(x, ones)
+                // Each byte of x is 0 or 1; their sum (at most 32) lands in the top byte.
+                nonzeros := add(nonzeros, shr(248, mul(x, ones)))
+            }
+            zeros := sub(len, nonzeros)
+        }
+    }
+}
