@@ -14,6 +14,17 @@ pub enum AggregatorError {
     /// The VM rejected the inputs (dimension, roots, ...).
     #[error(transparent)]
     Vm(#[from] step_vm::VmError),
+    /// The chain's participant set changed between reading it and posting (a racing commit
+    /// or reveal, or a reorg): the post reverted instead of making a wrong claim.
+    #[error("round {round}: the inputs changed before the post landed (posted config {posted}, chain's {actual}); re-read and post again")]
+    StaleInputs {
+        /// Round id.
+        round: u64,
+        /// Config hash the post named.
+        posted: String,
+        /// The chain's config hash.
+        actual: String,
+    },
     /// Reading the round, a VM/registry lockstep mismatch, or playing a game failed.
     #[error(transparent)]
     Game(#[from] challenger::ChallengerError),

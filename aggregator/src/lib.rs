@@ -1,20 +1,44 @@
-//! The aggregator: runs the aggregation in the step VM over the clients' committed updates,
-//! posts the Merkle-committed result with its bond, defends it in any dispute (with the
+//! The aggregator: answers availability challenges on the updates its clients uploaded, runs
+//! the aggregation in the step VM over the participant set the chain froze, posts the
+//! Merkle-committed result with its bond (bound to the inputs it was computed over), discovers
+//! every dispute of its result by itself and defends them all concurrently (with the
 //! role-agnostic game player of the challenger crate), and finalises.
 
 mod error;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
+use alloy::sol_types::SolInterface;
 use arbiter::{LeafProver, Role};
-use challenger::{GamePlayer, check_config_hash, committed_context};
-use contracts::{Chain, Deployment, TxReceipt};
-use step_vm::{Fault, Trace, Update, check_update_roots, hex_digest};
-use tracing::{info, instrument};
+use challenger::{GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs};
+use contracts::registry::RoundRegistry::RoundRegistryErrors;
+use contracts::{Chain, ChainError, Deployment, TxReceipt};
+use step_vm::{Fault, Trace, check_update_roots, hex_digest};
+use tracing::{info, instrument, warn};
 
 pub use error::{AggregatorError, Result};
+
+/// A result computed over the chain's frozen inputs, ready to post.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The round.
+    pub round: u64,
+    /// The executed program (result, commitments, states on demand).
+    pub trace: Arc<Trace>,
+    /// Time spent aggregating and committing (excluding input checks).
+    pub aggregate_time: Duration,
+}
+
+impl Prepared {
+    /// The config hash of the inputs the result was computed over.
+    #[must_use]
+    pub fn config_hash(&self) -> B256 {
+        B256::from(self.trace.context().config_hash())
+    }
+}
 
 /// A posted result.
 #[derive(Debug, Clone)]
@@ -63,54 +87,105 @@ impl<C: Chain> Aggregator<C> {
         self.account
     }
 
-    /// Aggregates the committed updates of `round` and posts the output root with the bond.
-    ///
-    /// `updates` are the committed clients' updates in client-index order; each is checked
-    /// against its on-chain root before use.
+    /// Reveals on chain every challenged segment of the updates it holds in `uploads`, so that
+    /// no honest client is excluded for want of data. Returns the receipts.
     ///
     /// # Errors
-    /// Data that does not match the commitments, a round not ready for posting, chain access,
-    /// or a registry whose commitments disagree with the VM's.
+    /// Chain access or a reverted reveal.
+    pub async fn answer_availability(
+        &self,
+        round: u64,
+        uploads: &dyn UpdateSource,
+    ) -> Result<Vec<TxReceipt>> {
+        Ok(answer_challenges(&self.deployment, self.account, uploads, round).await?)
+    }
+
+    /// Aggregates the round over the participants the chain fixes now (final once the
+    /// availability phase is over), with their updates from `uploads` or from on-chain reveals,
+    /// each checked against its committed root.
+    ///
+    /// # Errors
+    /// A participant's data unavailable, chain access, or a VM/registry lockstep failure.
     #[instrument(skip_all, fields(round))]
-    pub async fn aggregate_and_post(&self, round: u64, updates: Vec<Update>) -> Result<Posted> {
-        let ctx = committed_context(&self.deployment, round).await?;
-        check_update_roots(&ctx, &updates)?;
+    pub async fn prepare(&self, round: u64, uploads: &dyn UpdateSource) -> Result<Prepared> {
+        let inputs = pending_inputs(&self.deployment, round).await?;
+        let updates = gather_updates(&self.deployment, uploads, round, &inputs).await?;
+        check_update_roots(&inputs.ctx, &updates)?;
         let started = Instant::now();
-        let trace = Trace::execute_as(ctx.clone(), updates, self.fault)?;
+        let trace = Trace::execute_as(inputs.ctx, updates, self.fault)?;
         let aggregate_time = started.elapsed();
-        let root = trace.output_root();
         info!(
             round,
-            root = hex_digest(&root),
+            root = hex_digest(&trace.output_root()),
+            participants = trace.context().participants().len(),
             steps = trace.steps(),
             ms = aggregate_time.as_millis(),
             "aggregated"
         );
-        let receipt = self
-            .deployment
-            .post_result(self.account, round, B256::from(root))
-            .await?;
-        // Lockstep: the registry must derive the same configuration.
-        let view = self.deployment.round(round).await?;
-        check_config_hash(round, &ctx, &view)?;
-        Ok(Posted {
+        Ok(Prepared {
+            round,
             trace: Arc::new(trace),
-            receipt,
             aggregate_time,
         })
     }
 
-    /// The player that defends `trace`'s claims in `game`.
+    /// Posts a prepared result with the bond, naming the config hash it was computed over.
+    ///
+    /// # Errors
+    /// [`AggregatorError::StaleInputs`] if the chain's inputs changed since `prepare` (the
+    /// post reverted; nothing is at stake), or any other revert or chain failure.
+    pub async fn post(&self, prepared: &Prepared) -> Result<Posted> {
+        let round = prepared.round;
+        let receipt = self
+            .deployment
+            .post_result(
+                self.account,
+                round,
+                B256::from(prepared.trace.output_root()),
+                prepared.config_hash(),
+            )
+            .await
+            .map_err(|e| stale_inputs(round, e))?;
+        Ok(Posted {
+            trace: Arc::clone(&prepared.trace),
+            receipt,
+            aggregate_time: prepared.aggregate_time,
+        })
+    }
+
+    /// Prepares and posts; if the inputs changed in between (the post reverted with a config
+    /// mismatch), prepares again over the new inputs and posts once more.
+    ///
+    /// # Errors
+    /// As [`Self::prepare`] and [`Self::post`].
+    pub async fn aggregate_and_post(
+        &self,
+        round: u64,
+        uploads: &dyn UpdateSource,
+    ) -> Result<Posted> {
+        let prepared = self.prepare(round, uploads).await?;
+        match self.post(&prepared).await {
+            Err(AggregatorError::StaleInputs { .. }) => {
+                warn!(round, "inputs changed before the post landed; aggregating again");
+                let prepared = self.prepare(round, uploads).await?;
+                self.post(&prepared).await
+            }
+            other => other,
+        }
+    }
+
+    /// The defence of `trace`'s result in every game opened on `round`.
     #[must_use]
-    pub fn defender(&self, game: u64, trace: Arc<Trace>, prover: Arc<LeafProver>) -> GamePlayer<C> {
-        GamePlayer::new(
-            self.deployment.clone(),
-            self.account,
-            Role::Aggregator,
-            game,
+    pub fn defence(&self, round: u64, trace: Arc<Trace>, prover: Arc<LeafProver>) -> RoundDefence<C> {
+        RoundDefence {
+            deployment: self.deployment.clone(),
+            account: self.account,
+            round,
             trace,
             prover,
-        )
+            players: BTreeMap::new(),
+            outcomes: BTreeMap::new(),
+        }
     }
 
     /// Finalises `round` once its window has passed with no open game.
@@ -127,5 +202,118 @@ impl<C: Chain> Aggregator<C> {
     /// Nothing to withdraw, or chain access fails.
     pub async fn withdraw(&self) -> Result<TxReceipt> {
         Ok(self.deployment.withdraw(self.account).await?)
+    }
+}
+
+/// A reverted post whose reason is `ConfigMismatch` becomes [`AggregatorError::StaleInputs`].
+fn stale_inputs(round: u64, e: ChainError) -> AggregatorError {
+    if let ChainError::Reverted { data, .. } = &e
+        && let Ok(RoundRegistryErrors::ConfigMismatch(m)) = RoundRegistryErrors::abi_decode(data)
+    {
+        return AggregatorError::StaleInputs {
+            round,
+            posted: m.posted.to_string(),
+            actual: m.actual.to_string(),
+        };
+    }
+    e.into()
+}
+
+/// The aggregator's side of every game on one round: discovers games from the chain's
+/// `Challenged` logs (no one has to tell it) and moves in all of them concurrently.
+pub struct RoundDefence<C> {
+    deployment: Deployment<C>,
+    account: Address,
+    round: u64,
+    trace: Arc<Trace>,
+    prover: Arc<LeafProver>,
+    players: BTreeMap<u64, GamePlayer<C>>,
+    outcomes: BTreeMap<u64, bool>,
+}
+
+impl<C> std::fmt::Debug for RoundDefence<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoundDefence")
+            .field("round", &self.round)
+            .field("games", &self.players.keys().collect::<Vec<_>>())
+            .field("outcomes", &self.outcomes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Chain> RoundDefence<C> {
+    /// Picks up games opened since the last call; returns the new game ids.
+    ///
+    /// # Errors
+    /// Chain access.
+    pub async fn discover(&mut self) -> Result<Vec<u64>> {
+        let mut new = Vec::new();
+        for (game, challenger) in self.deployment.challenged_games(self.round).await? {
+            if self.players.contains_key(&game) {
+                continue;
+            }
+            info!(round = self.round, game, %challenger, "defending a new game");
+            self.players.insert(
+                game,
+                GamePlayer::new(
+                    self.deployment.clone(),
+                    self.account,
+                    Role::Aggregator,
+                    game,
+                    Arc::clone(&self.trace),
+                    Arc::clone(&self.prover),
+                ),
+            );
+            new.push(game);
+        }
+        Ok(new)
+    }
+
+    /// Discovers new games, then makes at most one move in every unresolved game, all games
+    /// concurrently. Returns each game's turn.
+    ///
+    /// # Errors
+    /// Chain access or a failed move.
+    pub async fn step(&mut self) -> Result<Vec<(u64, Turn)>> {
+        self.discover().await?;
+        let pending: Vec<(u64, &GamePlayer<C>)> = self
+            .players
+            .iter()
+            .filter(|(g, _)| !self.outcomes.contains_key(g))
+            .map(|(g, p)| (*g, p))
+            .collect();
+        let turns = futures::future::join_all(
+            pending
+                .into_iter()
+                .map(|(g, p)| async move { (g, p.step().await) }),
+        )
+        .await;
+        let mut out = Vec::with_capacity(turns.len());
+        for (game, turn) in turns {
+            let turn = turn?;
+            if let Turn::Resolved { aggregator_won } = turn {
+                self.outcomes.insert(game, aggregator_won);
+            }
+            out.push((game, turn));
+        }
+        Ok(out)
+    }
+
+    /// Games seen so far.
+    #[must_use]
+    pub fn games(&self) -> Vec<u64> {
+        self.players.keys().copied().collect()
+    }
+
+    /// Resolved games and whether the aggregator won each.
+    #[must_use]
+    pub fn outcomes(&self) -> &BTreeMap<u64, bool> {
+        &self.outcomes
+    }
+
+    /// Whether every game seen so far is resolved.
+    #[must_use]
+    pub fn all_resolved(&self) -> bool {
+        self.outcomes.len() == self.players.len()
     }
 }

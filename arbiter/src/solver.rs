@@ -83,6 +83,11 @@ pub fn solve(role: Role, game: &GameView, trace: &impl TraceProvider) -> Result<
     if mover == Some(role.opponent()) && game.mover_time_left == 0 {
         return Ok(Action::ClaimTimeout);
     }
+    // The own clock ran out: any move would revert (a leaf the aggregator would win is
+    // refused too), so wait for the opponent to claim the game.
+    if mover == Some(role) && game.mover_time_left == 0 {
+        return Ok(Action::Wait);
+    }
     Ok(match (role, game.status) {
         (Role::Aggregator, GameStatus::AwaitingMid) => {
             let mid = game.mid();
@@ -271,6 +276,28 @@ mod tests {
             mover_time_left: 0,
         };
         assert_eq!(solve(Role::Aggregator, &g, &t).unwrap(), Action::Wait);
+    }
+
+    #[test]
+    fn expired_own_clock_waits_and_the_opponent_claims() {
+        let t = Toy {
+            steps: 4,
+            diverge: None,
+        };
+        let mut g = GameView {
+            lo: 0,
+            hi: 4,
+            h_lo: t.state_hash(0).unwrap(),
+            h_hi: t.state_hash(4).unwrap(),
+            pending_mid: [0; 32],
+            status: GameStatus::AwaitingMid,
+            mover_time_left: 0,
+        };
+        assert_eq!(solve(Role::Aggregator, &g, &t).unwrap(), Action::Wait);
+        assert_eq!(solve(Role::Challenger, &g, &t).unwrap(), Action::ClaimTimeout);
+        g.status = GameStatus::AwaitingResponse;
+        assert_eq!(solve(Role::Challenger, &g, &t).unwrap(), Action::Wait);
+        assert_eq!(solve(Role::Aggregator, &g, &t).unwrap(), Action::ClaimTimeout);
     }
 
     #[test]

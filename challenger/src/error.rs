@@ -25,6 +25,16 @@ pub enum ChallengerError {
         /// What is wrong.
         message: String,
     },
+    /// A participant's update can be obtained neither off chain nor from on-chain reveals.
+    #[error("round {round}: update of client {client} is unavailable: {reason}")]
+    Unavailable {
+        /// Round id.
+        round: u64,
+        /// Client index.
+        client: u32,
+        /// Why.
+        reason: String,
+    },
     /// The chain's commitments disagree with what the VM derives from the same data: the
     /// VM and the contracts are out of lockstep (a deployment or version mismatch).
     #[error("round {round}: on-chain {what} is {on_chain}, the VM derives {derived}")]

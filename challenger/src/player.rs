@@ -20,6 +20,8 @@ pub enum Turn {
         action: &'static str,
         /// Its gas.
         gas: u64,
+        /// Its fee (wei).
+        fee: alloy::primitives::U256,
         /// Proving time, for `proveLeaf`.
         prove: Option<Duration>,
     },
@@ -196,6 +198,7 @@ impl<C: Chain> GamePlayer<C> {
         Ok(Turn::Moved {
             action,
             gas: receipt.gas_used,
+            fee: receipt.fee(),
             prove,
         })
     }

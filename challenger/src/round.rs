@@ -2,20 +2,40 @@
 //! commitments (lockstep lesson: the VM and the contracts must agree on every encoding).
 
 use alloy::primitives::B256;
-use contracts::{Chain, Deployment, RoundView};
-use step_vm::{Participant, RoundContext, hex_digest};
+use contracts::{Chain, Deployment, RoundView, expected_verifiers_hash};
+use step_vm::{Participant, RoundConfig, RoundContext, Rule, hex_digest};
 
 use crate::{ChallengerError, Result};
 
-/// The VM context of a posted round: the committed clients in index order, their weights and
-/// roots. Fails if the registry's config hash differs from the VM's.
+/// Round status codes of the registry (`RoundRegistry.RoundStatus`).
+pub mod status {
+    /// Clients commit; updates can be challenged for availability and revealed.
+    pub const COMMITTING: u8 = 1;
+    /// A result is posted and can be challenged.
+    pub const POSTED: u8 = 2;
+    /// The result is final.
+    pub const FINALIZED: u8 = 3;
+    /// The result was proven wrong.
+    pub const REJECTED: u8 = 4;
+    /// No result was posted in time.
+    pub const EXPIRED: u8 = 5;
+}
+
+/// The inputs of a round as the chain fixes them: the VM context and, for each participant,
+/// its index in the round's client list.
+#[derive(Debug, Clone)]
+pub struct RoundInputs {
+    /// The VM context (participants in client-index order, config hash).
+    pub ctx: RoundContext,
+    /// Client index of each participant.
+    pub clients: Vec<u32>,
+}
+
+/// The inputs of a posted round. Fails if the registry's config hash differs from the VM's.
 ///
 /// # Errors
 /// The round is not posted yet, chain access fails, or the commitments are out of lockstep.
-pub async fn round_context<C: Chain>(
-    deployment: &Deployment<C>,
-    round: u64,
-) -> Result<RoundContext> {
+pub async fn round_inputs<C: Chain>(deployment: &Deployment<C>, round: u64) -> Result<RoundInputs> {
     let view = deployment.round(round).await?;
     if view.configHash == B256::ZERO {
         return Err(ChallengerError::Round {
@@ -23,65 +43,113 @@ pub async fn round_context<C: Chain>(
             message: "no result has been posted yet".into(),
         });
     }
-    let ctx = context_of(deployment, round, &view).await?;
-    check_config_hash(round, &ctx, &view)?;
-    Ok(ctx)
+    let inputs = inputs_of(deployment, round, &view).await?;
+    check_config_hash(round, &inputs.ctx, view.configHash)?;
+    Ok(inputs)
 }
 
-/// Fails unless the registry's config hash (in `view`) is the one the VM derives for `ctx`:
-/// the VM and the contracts are then out of lockstep (a deployment or version mismatch).
+/// The inputs `postResult` would fix now (the committed clients not excluded so far), checked
+/// against the registry's own `pendingConfig`. Final once the availability phase is over.
+///
+/// # Errors
+/// No participant, the round is not committing, chain access, or a lockstep failure.
+pub async fn pending_inputs<C: Chain>(
+    deployment: &Deployment<C>,
+    round: u64,
+) -> Result<RoundInputs> {
+    let view = deployment.round(round).await?;
+    let inputs = inputs_of(deployment, round, &view).await?;
+    let (config_hash, ..) = deployment.pending_config(round).await?;
+    check_config_hash(round, &inputs.ctx, config_hash)?;
+    Ok(inputs)
+}
+
+/// Fails unless `on_chain` is the config hash the VM derives for `ctx`: the VM and the
+/// contracts are then out of lockstep (a deployment or version mismatch).
 ///
 /// # Errors
 /// [`ChallengerError::Lockstep`].
-pub fn check_config_hash(round: u64, ctx: &RoundContext, view: &RoundView) -> Result<()> {
-    if ctx.config_hash() == view.configHash.0 {
+pub fn check_config_hash(round: u64, ctx: &RoundContext, on_chain: B256) -> Result<()> {
+    if ctx.config_hash() == on_chain.0 {
         return Ok(());
     }
     Err(ChallengerError::Lockstep {
         round,
         what: "config hash",
-        on_chain: view.configHash.to_string(),
+        on_chain: on_chain.to_string(),
         derived: hex_digest(&ctx.config_hash()),
     })
 }
 
-/// The VM context formed by the clients that have committed so far (what the registry fixes
-/// when the result is posted), without checking it against a posted config hash.
+/// What the round's semantics depend on besides its participants, read from the chain; the
+/// deployed step verifiers must be the ones this build proves for.
 ///
 /// # Errors
-/// No client has committed, or chain access fails.
-pub async fn committed_context<C: Chain>(
-    deployment: &Deployment<C>,
-    round: u64,
-) -> Result<RoundContext> {
-    context_of(deployment, round, &deployment.round(round).await?).await
-}
-
-async fn context_of<C: Chain>(
+/// An unknown rule, verifiers other than this build's, or chain access.
+pub async fn round_config<C: Chain>(
     deployment: &Deployment<C>,
     round: u64,
     view: &RoundView,
-) -> Result<RoundContext> {
-    let mut participants = Vec::with_capacity(view.participants as usize);
+) -> Result<RoundConfig> {
+    let verifiers_hash = deployment.verifiers_hash().await?;
+    let expected = expected_verifiers_hash();
+    if verifiers_hash != expected {
+        return Err(ChallengerError::Lockstep {
+            round,
+            what: "step verifiers hash (the deployed verifiers are not this build's)",
+            on_chain: verifiers_hash.to_string(),
+            derived: expected.to_string(),
+        });
+    }
+    let rule = match view.rule {
+        0 => Rule::FedAvg,
+        other => {
+            return Err(ChallengerError::Round {
+                round,
+                message: format!("rule {other} is not supported by this build (0 = FedAvg)"),
+            });
+        }
+    };
+    Ok(RoundConfig {
+        chain_id: deployment.chain().chain_id().await?,
+        registry: deployment.addresses().registry.0.0,
+        round_id: round,
+        rule,
+        verifiers_hash: verifiers_hash.0,
+        dim: view.dim as usize,
+    })
+}
+
+async fn inputs_of<C: Chain>(
+    deployment: &Deployment<C>,
+    round: u64,
+    view: &RoundView,
+) -> Result<RoundInputs> {
+    let config = round_config(deployment, round, view).await?;
+    let mut participants = Vec::with_capacity(view.committedCount as usize);
+    let mut clients = Vec::with_capacity(view.committedCount as usize);
     for index in 0..view.clientCount {
         let (root, weight) = deployment.commitment(round, index).await?;
-        if root != B256::ZERO {
+        if root == B256::ZERO {
+            continue;
+        }
+        let (_, excluded) = deployment.availability(round, index).await?;
+        if !excluded {
             participants.push(Participant {
                 update_root: root.0,
                 weight,
             });
+            clients.push(index);
         }
     }
     if participants.is_empty() {
         return Err(ChallengerError::Round {
             round,
-            message: "no client has committed an update".into(),
+            message: "no committed update is available to aggregate".into(),
         });
     }
-    Ok(RoundContext::new(
-        deployment.addresses().registry.0.0,
-        round,
-        view.dim as usize,
-        participants,
-    )?)
+    Ok(RoundInputs {
+        ctx: RoundContext::new(config, participants)?,
+        clients,
+    })
 }

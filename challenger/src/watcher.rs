@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use alloy::primitives::Address;
 use contracts::{Chain, Deployment, TxReceipt};
-use step_vm::{Fault, Trace, Update, check_update_roots, hex_digest};
+use step_vm::{Fault, Trace, check_update_roots, hex_digest};
 use tracing::{info, warn};
 
-use crate::{ChallengerError, Result, round_context};
+use crate::{ChallengerError, Result, UpdateSource, gather_updates, round_inputs};
 
 /// The challenger's conclusion about a posted result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,15 +60,27 @@ impl<C: Chain> Challenger<C> {
         self.account
     }
 
-    /// Re-executes round `round` from the clients' update data (checked against their on-chain
-    /// roots) and compares with the posted output root.
+    /// The deployment it acts on.
+    #[must_use]
+    pub fn deployment(&self) -> &Deployment<C> {
+        &self.deployment
+    }
+
+    /// Re-executes round `round` over the participants the chain fixed, with their updates
+    /// from `source` or from on-chain reveals (each checked against its committed root), and
+    /// compares with the posted output root.
     ///
     /// # Errors
-    /// Update data that does not match the commitments, chain access, lockstep failures.
-    pub async fn check(&self, round: u64, updates: Vec<Update>) -> Result<(Verdict, Arc<Trace>)> {
-        let ctx = round_context(&self.deployment, round).await?;
-        check_update_roots(&ctx, &updates)?;
-        let trace = Trace::execute_as(ctx, updates, self.fault)?;
+    /// A participant's data unavailable, chain access, lockstep failures.
+    pub async fn check(
+        &self,
+        round: u64,
+        source: &dyn UpdateSource,
+    ) -> Result<(Verdict, Arc<Trace>)> {
+        let inputs = round_inputs(&self.deployment, round).await?;
+        let updates = gather_updates(&self.deployment, source, round, &inputs).await?;
+        check_update_roots(&inputs.ctx, &updates)?;
+        let trace = Trace::execute_as(inputs.ctx, updates, self.fault)?;
         let posted = self.deployment.round(round).await?.outputRoot;
         let verdict = if posted.0 == trace.output_root() {
             info!(round, root = %posted, "re-execution agrees with the posted result");
@@ -101,5 +113,20 @@ impl<C: Chain> Challenger<C> {
             })?;
         info!(round, game, gas = receipt.gas_used, "dispute opened");
         Ok((game, receipt))
+    }
+
+    /// Claims the payout of `game` if its round is settled and the challenger won it; returns
+    /// the amount credited (zero if nothing was claimable).
+    ///
+    /// # Errors
+    /// Chain access or a reverted claim.
+    pub async fn claim(&self, game: u64) -> Result<alloy::primitives::U256> {
+        let amount = self.deployment.claimable(game).await?;
+        if amount.is_zero() {
+            return Ok(amount);
+        }
+        let receipt = self.deployment.claim_game(self.account, game).await?;
+        info!(game, %amount, gas = receipt.gas_used, "claimed the game's payout");
+        Ok(amount)
     }
 }

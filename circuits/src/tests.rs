@@ -105,7 +105,10 @@ fn trace() -> Trace {
             weight: 17 + c as u32 * 1_000_003,
         })
         .collect();
-    let ctx = RoundContext::new([3; 20], 1, 40, participants).unwrap();
+    let ctx = RoundContext::new(
+            step_vm::RoundConfig::fedavg(1, [3; 20], 1, [0; 32], 40),
+            participants,
+        ).unwrap();
     Trace::execute(ctx, updates).unwrap()
 }
 

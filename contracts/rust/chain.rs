@@ -7,7 +7,7 @@
 
 use std::future::Future;
 
-use alloy::primitives::{Address, Bytes, Log, U256};
+use alloy::primitives::{Address, B256, Bytes, Log, U256};
 
 use crate::Result;
 
@@ -20,6 +20,39 @@ pub struct TxReceipt {
     pub logs: Vec<Log>,
     /// Address created, for a deployment.
     pub created: Option<Address>,
+    /// Price paid per unit of gas (wei): base fee plus tip.
+    pub effective_gas_price: u128,
+}
+
+impl TxReceipt {
+    /// Wei the sender paid for gas.
+    #[must_use]
+    pub fn fee(&self) -> U256 {
+        U256::from(self.gas_used) * U256::from(self.effective_gas_price)
+    }
+}
+
+/// A log as read back from the chain, with the block it was emitted in.
+#[derive(Debug, Clone)]
+pub struct ChainLog {
+    /// Block number.
+    pub block_number: u64,
+    /// The log.
+    pub log: Log,
+}
+
+/// Which logs to read: one event of one contract, optionally filtered on its first indexed
+/// argument, from a block on.
+#[derive(Debug, Clone, Copy)]
+pub struct LogQuery {
+    /// Emitting contract.
+    pub address: Address,
+    /// Event signature hash (topic 0).
+    pub event: B256,
+    /// First indexed argument (topic 1), if filtered.
+    pub topic1: Option<B256>,
+    /// First block to read.
+    pub from_block: u64,
 }
 
 /// A chain the system can deploy to, transact on and advance the clock of.
@@ -57,4 +90,13 @@ pub trait Chain: Send + Sync {
 
     /// Balance of an account.
     fn balance(&self, account: Address) -> impl Future<Output = Result<U256>> + Send;
+
+    /// EIP-155 chain id.
+    fn chain_id(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Number of the latest block.
+    fn block_number(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Logs matching `query`, oldest first, up to the latest block.
+    fn logs(&self, query: LogQuery) -> impl Future<Output = Result<Vec<ChainLog>>> + Send;
 }

@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256, Bytes, U256};
-use alloy::sol_types::{SolCall, SolConstructor, SolEvent};
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
     arbiter::LeafArbiter, game::BisectionGame, registry::RoundRegistry, verifiers,
 };
-use crate::{Chain, ChainError, Result, TxReceipt};
+use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
 pub use crate::bindings::game::BisectionGame::GameView as GameState;
 pub use crate::bindings::game::ILeafArbiter::LeafInput;
-pub use crate::bindings::registry::RoundRegistry::RoundView;
+pub use crate::bindings::registry::RoundRegistry::{Availability, GameRecord, RoundView};
 
 /// Parameters of a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,8 +22,20 @@ pub struct DeployParams {
     pub aggregator_bond: U256,
     /// Bond a challenger posts to open a game (wei).
     pub challenger_bond: U256,
+    /// Deposit a client posts with its commitment, per data segment of the model (wei).
+    pub client_deposit: U256,
+    /// Bond of an availability challenge, per data segment of the model (wei).
+    pub availability_bond: U256,
     /// Seconds after posting during which a result can be challenged.
     pub challenge_window: u64,
+    /// Seconds after the commit phase during which updates can be challenged for availability.
+    pub availability_window: u64,
+    /// Seconds a challenged update has to be revealed.
+    pub resolve_window: u64,
+    /// Seconds the aggregator has to post once the participant set is frozen.
+    pub post_window: u64,
+    /// Share of a slashed aggregator bond always burnt (basis points).
+    pub burn_bps: u16,
     /// Chess-clock budget per side and game (seconds).
     pub clock: u64,
     /// Minimum time a side gets to answer after the opponent moves (seconds).
@@ -34,16 +46,47 @@ pub struct DeployParams {
 
 impl Default for DeployParams {
     fn default() -> Self {
-        let ether = U256::from(10u64).pow(U256::from(18u64));
+        let milli = U256::from(10u64).pow(U256::from(15u64));
         Self {
-            aggregator_bond: ether,
-            challenger_bond: ether / U256::from(4u64),
+            aggregator_bond: milli * U256::from(1_000u64),
+            challenger_bond: milli * U256::from(250u64),
+            client_deposit: milli * U256::from(10u64),
+            availability_bond: milli * U256::from(50u64),
             challenge_window: 3_600,
+            availability_window: 600,
+            resolve_window: 600,
+            post_window: 3_600,
+            burn_bps: 5_000,
             clock: 1_800,
             extension: 300,
             verifier_gas_cap: 500_000,
         }
     }
+}
+
+impl DeployParams {
+    fn registry_params(&self) -> RoundRegistry::Params {
+        RoundRegistry::Params {
+            aggregatorBond: self.aggregator_bond,
+            challengerBond: self.challenger_bond,
+            clientDeposit: self.client_deposit,
+            availabilityBond: self.availability_bond,
+            challengeWindow: self.challenge_window,
+            availabilityWindow: self.availability_window,
+            resolveWindow: self.resolve_window,
+            postWindow: self.post_window,
+            burnBps: self.burn_bps,
+        }
+    }
+}
+
+/// `keccak(abi.encode(codehash of each step kind's verifier))` for the verifiers this build
+/// ships: what a registry deployed from this build binds into every config hash.
+#[must_use]
+pub fn expected_verifiers_hash() -> B256 {
+    let acc = keccak256(&verifiers::AccumulateVerifier::DEPLOYED_BYTECODE);
+    let fin = keccak256(&verifiers::FinalizeVerifier::DEPLOYED_BYTECODE);
+    keccak256((acc, fin).abi_encode())
 }
 
 /// Addresses of a deployed system.
@@ -158,9 +201,7 @@ impl<C: Chain> Deployment<C> {
             &RoundRegistry::BYTECODE,
             &RoundRegistry::DEPLOYED_BYTECODE,
             RoundRegistry::constructorCall {
-                aggregatorBond_: params.aggregator_bond,
-                challengerBond_: params.challenger_bond,
-                challengeWindow_: params.challenge_window,
+                p: params.registry_params(),
             }
             .abi_encode(),
         )
@@ -273,10 +314,14 @@ impl<C: Chain> Deployment<C> {
 
     // ------------------------------------------------------------------ registry actions
 
-    /// Opens a round; returns its id.
+    fn registry(&self) -> Address {
+        self.addresses.registry
+    }
+
+    /// Opens a round of `rule` (its on-chain id and ABI-encoded parameters); returns its id.
     ///
     /// # Errors
-    /// A revert (bad client list, dimension, ...) or transport failure.
+    /// A revert (bad client list, dimension, rule, ...) or transport failure.
     pub async fn open_round(
         &self,
         from: Address,
@@ -284,24 +329,27 @@ impl<C: Chain> Deployment<C> {
         dim: u32,
         aggregator: Address,
         commit_period: u64,
+        rule: (u8, Bytes),
     ) -> Result<(u64, TxReceipt)> {
         let call = RoundRegistry::openRoundCall {
             clients,
             dim,
             aggregator,
             commitPeriod: commit_period,
+            rule: rule.0,
+            ruleParams: rule.1,
         };
         let receipt = self
-            .send("openRound", from, self.addresses.registry, call, U256::ZERO)
+            .send("openRound", from, self.registry(), call, U256::ZERO)
             .await?;
         let ev: RoundRegistry::RoundOpened = event("openRound", &receipt)?;
         Ok((ev.roundId.saturating_to(), receipt))
     }
 
-    /// A client commits the root of its update and its weight.
+    /// A client commits the root of its update and its weight, with the round's deposit.
     ///
     /// # Errors
-    /// A revert (not the client, late, twice, ...) or transport failure.
+    /// A revert (not the client, late, twice, weight out of range, ...) or transport failure.
     pub async fn commit_update(
         &self,
         from: Address,
@@ -310,44 +358,136 @@ impl<C: Chain> Deployment<C> {
         root: B256,
         weight: u32,
     ) -> Result<TxReceipt> {
+        let dim = self.round(round).await?.dim;
+        let deposit = self.deposit_for(dim).await?;
         let call = RoundRegistry::commitUpdateCall {
             roundId: U256::from(round),
             clientIndex: client_index,
             updateRoot: root,
             weight,
         };
-        self.send(
-            "commitUpdate",
-            from,
-            self.addresses.registry,
-            call,
-            U256::ZERO,
-        )
-        .await
+        self.send("commitUpdate", from, self.registry(), call, deposit)
+            .await
     }
 
-    /// The aggregator posts its output root with the bond.
+    /// Challenges the availability of a client's update, with the round's availability bond.
     ///
     /// # Errors
-    /// A revert or transport failure.
+    /// A revert (phase over, not committed, already challenged) or transport failure.
+    pub async fn challenge_availability(
+        &self,
+        from: Address,
+        round: u64,
+        client_index: u32,
+    ) -> Result<TxReceipt> {
+        let dim = self.round(round).await?.dim;
+        let bond = self.availability_bond_for(dim).await?;
+        let call = RoundRegistry::challengeAvailabilityCall {
+            roundId: U256::from(round),
+            clientIndex: client_index,
+        };
+        self.send("challengeAvailability", from, self.registry(), call, bond)
+            .await
+    }
+
+    /// Publishes one segment of a challenged update: its values (big-endian `i32`, unpadded)
+    /// and the path from its subtree root to the update root.
+    ///
+    /// # Errors
+    /// A revert (not challenged, too late, bad data) or transport failure.
+    pub async fn reveal_segment(
+        &self,
+        from: Address,
+        round: u64,
+        client_index: u32,
+        segment: u32,
+        values: Bytes,
+        path: Vec<B256>,
+    ) -> Result<TxReceipt> {
+        let call = RoundRegistry::revealSegmentCall {
+            roundId: U256::from(round),
+            clientIndex: client_index,
+            segment,
+            values,
+            path,
+        };
+        self.send("revealSegment", from, self.registry(), call, U256::ZERO)
+            .await
+    }
+
+    /// Settles an unanswered availability challenge after the phase (excludes the client).
+    ///
+    /// # Errors
+    /// A revert (phase not over, nothing to settle) or transport failure.
+    pub async fn settle_availability(
+        &self,
+        from: Address,
+        round: u64,
+        client_index: u32,
+    ) -> Result<TxReceipt> {
+        let call = RoundRegistry::settleAvailabilityCall {
+            roundId: U256::from(round),
+            clientIndex: client_index,
+        };
+        self.send("settleAvailability", from, self.registry(), call, U256::ZERO)
+            .await
+    }
+
+    /// Returns a non-excluded client's deposit after the availability phase.
+    ///
+    /// # Errors
+    /// A revert (phase not over, released already, excluded) or transport failure.
+    pub async fn release_deposit(
+        &self,
+        from: Address,
+        round: u64,
+        client_index: u32,
+    ) -> Result<TxReceipt> {
+        let call = RoundRegistry::releaseDepositCall {
+            roundId: U256::from(round),
+            clientIndex: client_index,
+        };
+        self.send("releaseDeposit", from, self.registry(), call, U256::ZERO)
+            .await
+    }
+
+    /// The aggregator posts its output root with the bond, naming the config hash of the
+    /// inputs it aggregated (the post reverts if the chain's frozen inputs differ).
+    ///
+    /// # Errors
+    /// A revert (`ConfigMismatch`, wrong phase, ...) or transport failure.
     pub async fn post_result(
         &self,
         from: Address,
         round: u64,
         output_root: B256,
+        config_hash: B256,
     ) -> Result<TxReceipt> {
         let call = RoundRegistry::postResultCall {
             roundId: U256::from(round),
             outputRoot: output_root,
+            expectedConfigHash: config_hash,
         };
         self.send(
             "postResult",
             from,
-            self.addresses.registry,
+            self.registry(),
             call,
             self.params.aggregator_bond,
         )
         .await
+    }
+
+    /// Ends a round never posted by its deadline.
+    ///
+    /// # Errors
+    /// A revert (deadline not passed, not committing) or transport failure.
+    pub async fn expire_round(&self, from: Address, round: u64) -> Result<TxReceipt> {
+        let call = RoundRegistry::expireRoundCall {
+            roundId: U256::from(round),
+        };
+        self.send("expireRound", from, self.registry(), call, U256::ZERO)
+            .await
     }
 
     /// A challenger disputes the posted result with its bond; returns the game id.
@@ -362,7 +502,7 @@ impl<C: Chain> Deployment<C> {
             .send(
                 "challenge",
                 from,
-                self.addresses.registry,
+                self.registry(),
                 call,
                 self.params.challenger_bond,
             )
@@ -379,7 +519,19 @@ impl<C: Chain> Deployment<C> {
         let call = RoundRegistry::finalizeCall {
             roundId: U256::from(round),
         };
-        self.send("finalize", from, self.addresses.registry, call, U256::ZERO)
+        self.send("finalize", from, self.registry(), call, U256::ZERO)
+            .await
+    }
+
+    /// Credits a winning challenger of a settled rejected round its bond and cost share.
+    ///
+    /// # Errors
+    /// A revert (nothing to claim) or transport failure.
+    pub async fn claim_game(&self, from: Address, game: u64) -> Result<TxReceipt> {
+        let call = RoundRegistry::claimGameCall {
+            gameId: U256::from(game),
+        };
+        self.send("claimGame", from, self.registry(), call, U256::ZERO)
             .await
     }
 
@@ -391,12 +543,14 @@ impl<C: Chain> Deployment<C> {
         self.send(
             "withdraw",
             from,
-            self.addresses.registry,
+            self.registry(),
             RoundRegistry::withdrawCall {},
             U256::ZERO,
         )
         .await
     }
+
+    // ------------------------------------------------------------------ registry views
 
     /// A round's state.
     ///
@@ -405,7 +559,7 @@ impl<C: Chain> Deployment<C> {
     pub async fn round(&self, round: u64) -> Result<RoundView> {
         self.view(
             "round",
-            self.addresses.registry,
+            self.registry(),
             RoundRegistry::roundCall {
                 roundId: U256::from(round),
             },
@@ -420,7 +574,7 @@ impl<C: Chain> Deployment<C> {
     pub async fn clients(&self, round: u64) -> Result<Vec<Address>> {
         self.view(
             "clients",
-            self.addresses.registry,
+            self.registry(),
             RoundRegistry::clientsCall {
                 roundId: U256::from(round),
             },
@@ -436,7 +590,7 @@ impl<C: Chain> Deployment<C> {
         let r = self
             .view(
                 "commitment",
-                self.addresses.registry,
+                self.registry(),
                 RoundRegistry::commitmentCall {
                     roundId: U256::from(round),
                     clientIndex: client_index,
@@ -446,6 +600,124 @@ impl<C: Chain> Deployment<C> {
         Ok((r.root, r.weight))
     }
 
+    /// A client's availability challenge and whether the client is (or, once the phase ends,
+    /// will be) excluded.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn availability(&self, round: u64, client_index: u32) -> Result<(Availability, bool)> {
+        let r = self
+            .view(
+                "availability",
+                self.registry(),
+                RoundRegistry::availabilityCall {
+                    roundId: U256::from(round),
+                    clientIndex: client_index,
+                },
+            )
+            .await?;
+        Ok((r.a, r.excluded))
+    }
+
+    /// What `postResult` would fix now: `(configHash, inputRoot, n, W)`.
+    ///
+    /// # Errors
+    /// The round is not committing, or transport failure.
+    pub async fn pending_config(&self, round: u64) -> Result<(B256, B256, u32, u64)> {
+        let r = self
+            .view(
+                "pendingConfig",
+                self.registry(),
+                RoundRegistry::pendingConfigCall {
+                    roundId: U256::from(round),
+                },
+            )
+            .await?;
+        Ok((r.configHash, r.inputRoot, r.n, r.totalWeight))
+    }
+
+    /// The bond record of a game.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn game_record(&self, game: u64) -> Result<GameRecord> {
+        self.view(
+            "gameRecord",
+            self.registry(),
+            RoundRegistry::gameRecordCall {
+                gameId: U256::from(game),
+            },
+        )
+        .await
+    }
+
+    /// What a winning challenger can claim for `game` now (0 if nothing).
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn claimable(&self, game: u64) -> Result<U256> {
+        self.view(
+            "claimable",
+            self.registry(),
+            RoundRegistry::claimableCall {
+                gameId: U256::from(game),
+            },
+        )
+        .await
+    }
+
+    /// The client deposit of a round of `dim` values.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn deposit_for(&self, dim: u32) -> Result<U256> {
+        self.view(
+            "depositFor",
+            self.registry(),
+            RoundRegistry::depositForCall {
+                dim: U256::from(dim),
+            },
+        )
+        .await
+    }
+
+    /// The availability bond of a round of `dim` values.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn availability_bond_for(&self, dim: u32) -> Result<U256> {
+        self.view(
+            "availabilityBondFor",
+            self.registry(),
+            RoundRegistry::availabilityBondForCall {
+                dim: U256::from(dim),
+            },
+        )
+        .await
+    }
+
+    /// The step verifiers' binding the registry puts in every config hash.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn verifiers_hash(&self) -> Result<B256> {
+        self.view(
+            "verifiersHash",
+            self.registry(),
+            RoundRegistry::verifiersHashCall {},
+        )
+        .await
+    }
+
+    /// Ether burnt by the registry so far.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn burnt(&self) -> Result<U256> {
+        self.view("burnt", self.registry(), RoundRegistry::burntCall {})
+            .await
+    }
+
     /// Credited (withdrawable) balance of an account.
     ///
     /// # Errors
@@ -453,10 +725,72 @@ impl<C: Chain> Deployment<C> {
     pub async fn credit(&self, account: Address) -> Result<U256> {
         self.view(
             "credit",
-            self.addresses.registry,
+            self.registry(),
             RoundRegistry::creditCall { account },
         )
         .await
+    }
+
+    /// Every game opened on `round`, as `(game id, challenger)`, from the `Challenged` logs
+    /// (how a defender discovers all its games by itself).
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn challenged_games(&self, round: u64) -> Result<Vec<(u64, Address)>> {
+        let logs = self
+            .chain
+            .logs(LogQuery {
+                address: self.registry(),
+                event: RoundRegistry::Challenged::SIGNATURE_HASH,
+                topic1: Some(B256::from(U256::from(round))),
+                from_block: 0,
+            })
+            .await?;
+        logs.iter()
+            .map(|l| {
+                let ev = RoundRegistry::Challenged::decode_log_data(&l.log.data).map_err(
+                    |source| ChainError::Decode {
+                        what: "Challenged log".into(),
+                        source,
+                    },
+                )?;
+                Ok((ev.gameId.saturating_to(), ev.challenger))
+            })
+            .collect()
+    }
+
+    /// The segments of a client's update revealed on chain, as `(segment, values)`, from the
+    /// `SegmentRevealed` logs.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn revealed_segments(
+        &self,
+        round: u64,
+        client_index: u32,
+    ) -> Result<Vec<(usize, Vec<u8>)>> {
+        let logs = self
+            .chain
+            .logs(LogQuery {
+                address: self.registry(),
+                event: RoundRegistry::SegmentRevealed::SIGNATURE_HASH,
+                topic1: Some(B256::from(U256::from(round))),
+                from_block: 0,
+            })
+            .await?;
+        let mut out = Vec::new();
+        for l in &logs {
+            let ev = RoundRegistry::SegmentRevealed::decode_log_data(&l.log.data).map_err(
+                |source| ChainError::Decode {
+                    what: "SegmentRevealed log".into(),
+                    source,
+                },
+            )?;
+            if ev.clientIndex == client_index {
+                out.push((ev.segment as usize, ev.values.to_vec()));
+            }
+        }
+        Ok(out)
     }
 
     // ------------------------------------------------------------------ game actions

@@ -10,12 +10,13 @@ mod revm_chain;
 mod rpc_chain;
 
 pub use bindings::{arbiter, game, registry};
-pub use chain::{Chain, TxReceipt};
+pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
-    Addresses, DeployGas, DeployParams, Deployment, GameState, LeafInput, RoundView,
+    Addresses, Availability, DeployGas, DeployParams, Deployment, GameRecord, GameState,
+    LeafInput, RoundView, expected_verifiers_hash,
 };
 pub use error::{ChainError, Result};
-pub use revm_chain::{InProcessChain, TX_GAS_LIMIT};
+pub use revm_chain::{BASE_FEE, InProcessChain, TX_GAS_LIMIT};
 pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
 
 /// Best-effort human-readable revert reason: a known custom error of the project's

@@ -15,7 +15,7 @@ use revm::primitives::TxKind;
 use revm::state::AccountInfo;
 use revm::{DatabaseRef, ExecuteCommitEvm, ExecuteEvm};
 
-use crate::chain::{Chain, TxReceipt};
+use crate::chain::{Chain, ChainLog, LogQuery, TxReceipt};
 use crate::{ChainError, Result};
 
 type Db = CacheDB<EmptyDB>;
@@ -24,6 +24,12 @@ type Db = CacheDB<EmptyDB>;
 pub const TX_GAS_LIMIT: u64 = 1 << 24;
 const CHAIN_ID: u64 = 31_337;
 const GENESIS_TIME: u64 = 1_700_000_000;
+/// Base fee of every block (1 gwei), and the price every transaction pays: gas costs real
+/// ether here, so "nobody is out of pocket" is checked against real balances.
+pub const BASE_FEE: u64 = 1_000_000_000;
+/// The account read-only calls come from (never sends, so its nonce stays 0; funded so the
+/// gas price of a call can be covered).
+const CALLER: Address = address!("0x00000000000000000000000000000000000ca11e");
 
 /// World state and the current block. The EVM itself is not `Send` (its interpreter memory is
 /// reference-counted), so one is built per transaction over the shared state: cheap next to
@@ -31,6 +37,7 @@ const GENESIS_TIME: u64 = 1_700_000_000;
 struct World {
     db: Db,
     block: BlockEnv,
+    logs: Vec<ChainLog>,
 }
 
 impl World {
@@ -56,7 +63,7 @@ impl World {
             .data(data)
             .value(value)
             .gas_limit(TX_GAS_LIMIT)
-            .gas_price(0)
+            .gas_price(u128::from(BASE_FEE))
             .nonce(self.nonce(from))
             .chain_id(Some(CHAIN_ID))
             .build()
@@ -112,18 +119,22 @@ impl InProcessChain {
             })
             .collect();
         let ether = U256::from(10u64).pow(U256::from(18u64));
-        for a in &accounts {
+        for a in accounts.iter().chain([&CALLER]) {
             db.insert_account_info(*a, AccountInfo::from_balance(U256::from(10_000u64) * ether));
         }
         let block = BlockEnv {
             number: U256::from(1u64),
             timestamp: U256::from(GENESIS_TIME),
             gas_limit: 60_000_000,
-            basefee: 0,
+            basefee: BASE_FEE,
             ..BlockEnv::default()
         };
         Self {
-            world: Mutex::new(World { db, block }),
+            world: Mutex::new(World {
+                db,
+                block,
+                logs: Vec::new(),
+            }),
             accounts,
         }
     }
@@ -147,6 +158,7 @@ fn outcome(action: &str, result: ExecutionResult) -> Result<TxReceipt> {
                 Output::Create(_, addr) => addr,
                 Output::Call(_) => None,
             },
+            effective_gas_price: u128::from(BASE_FEE),
         }),
         ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted {
             action: action.to_owned(),
@@ -184,13 +196,19 @@ impl Chain for InProcessChain {
         let kind = to.map_or(TxKind::Create, TxKind::Call);
         let tx = world.tx(from, kind, data, value, action)?;
         let result = world.execute(tx, true, action)?;
+        let block_number: u64 = world.block.number.saturating_to();
         world.block.number += U256::from(1u64);
-        outcome(action, result)
+        let receipt = outcome(action, result)?;
+        world
+            .logs
+            .extend(receipt.logs.iter().map(|log| ChainLog {
+                block_number,
+                log: log.clone(),
+            }));
+        Ok(receipt)
     }
 
     async fn call(&self, action: &str, to: Address, data: Bytes) -> Result<Bytes> {
-        // Calls come from an account that never sends, so its nonce is always 0.
-        const CALLER: Address = address!("0x00000000000000000000000000000000000ca11e");
         let mut world = self.lock();
         let tx = world.tx(CALLER, TxKind::Call(to), data, U256::ZERO, action)?;
         match world.execute(tx, false, action)? {
@@ -218,5 +236,31 @@ impl Chain for InProcessChain {
             .ok()
             .flatten()
             .map_or(U256::ZERO, |a| a.balance))
+    }
+
+    async fn chain_id(&self) -> Result<u64> {
+        Ok(CHAIN_ID)
+    }
+
+    async fn block_number(&self) -> Result<u64> {
+        // The current block is the one the next transaction lands in; the latest is before it.
+        Ok(self.lock().block.number.saturating_to::<u64>() - 1)
+    }
+
+    async fn logs(&self, query: LogQuery) -> Result<Vec<ChainLog>> {
+        Ok(self
+            .lock()
+            .logs
+            .iter()
+            .filter(|l| {
+                l.block_number >= query.from_block
+                    && l.log.address == query.address
+                    && l.log.topics().first() == Some(&query.event)
+                    && query
+                        .topic1
+                        .is_none_or(|t| l.log.topics().get(1) == Some(&t))
+            })
+            .cloned()
+            .collect())
     }
 }

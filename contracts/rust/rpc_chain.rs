@@ -5,11 +5,11 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::local::{LocalSigner, MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use alloy::transports::{RpcError, TransportError};
 
-use crate::chain::{Chain, TxReceipt};
+use crate::chain::{Chain, ChainLog, LogQuery, TxReceipt};
 use crate::{ChainError, Result};
 
 /// The mnemonic of Anvil's and Hardhat's development accounts (public; for local nodes only).
@@ -182,6 +182,7 @@ impl Chain for RpcChain {
                 .map(|l| l.inner.clone())
                 .collect(),
             created: receipt.contract_address,
+            effective_gas_price: receipt.effective_gas_price,
         })
     }
 
@@ -222,5 +223,41 @@ impl Chain for RpcChain {
             .get_balance(account)
             .await
             .map_err(rpc_err("eth_getBalance"))
+    }
+
+    async fn chain_id(&self) -> Result<u64> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(rpc_err("eth_chainId"))
+    }
+
+    async fn block_number(&self) -> Result<u64> {
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(rpc_err("eth_blockNumber"))
+    }
+
+    async fn logs(&self, query: LogQuery) -> Result<Vec<ChainLog>> {
+        let mut filter = Filter::new()
+            .address(query.address)
+            .event_signature(query.event)
+            .from_block(query.from_block);
+        if let Some(t) = query.topic1 {
+            filter = filter.topic1(t);
+        }
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(rpc_err("eth_getLogs"))?;
+        Ok(logs
+            .into_iter()
+            .map(|l| ChainLog {
+                block_number: l.block_number.unwrap_or_default(),
+                log: l.inner,
+            })
+            .collect())
     }
 }

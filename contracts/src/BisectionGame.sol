@@ -134,11 +134,9 @@ contract BisectionGame is IBisectionGame {
     /// @notice Minimum time a side has after its opponent's move.
     uint64 public immutable extension;
 
-    /// @notice Lower bound of the execution after a challenger's cost is measured in `respond`.
-    uint256 private constant RESPOND_TAIL_GAS = 5_000;
-    /// @notice Lower bound of the execution after a challenger's cost is measured in a move
-    ///         that resolves the game (the event and the registry's settlement).
-    uint256 private constant RESOLVE_TAIL_GAS = 30_000;
+    /// @notice Execution after the cost is measured besides the cost's own storage write
+    ///         (the addition and the return); a lower bound.
+    uint256 private constant METER_TAIL_GAS = 60;
 
     /// @notice Number of games opened; ids are 1..=gameCount.
     uint256 public gameCount;
@@ -231,7 +229,7 @@ contract BisectionGame is IBisectionGame {
         // nonzero slot on the next bisect is ~17k gas cheaper than clearing and re-setting it.
         g.status = hi == lo + 1 ? GameStatus.AwaitingLeaf : GameStatus.AwaitingMid;
         emit Responded(gameId, mid, hMid, agree, lo, hi);
-        g.challengerCost += TxGas.baseFeeCost(gasAtEntry, RESPOND_TAIL_GAS);
+        _meterChallenger(g, gasAtEntry);
     }
 
     /// @notice Settles the single disputed step: the arbiter computes the true post-state from
@@ -252,8 +250,8 @@ contract BisectionGame is IBisectionGame {
         g.lastMoveAt = uint64(block.timestamp);
         ++g.moves;
         emit LeafProven(gameId, g.lo, hStar, g.hHi);
-        _meterChallenger(g, gasAtEntry);
         _resolve(gameId, g, aggregatorWon, Resolution.Leaf);
+        _meterChallenger(g, gasAtEntry);
     }
 
     /// @notice Ends a game whose side to move has run out of time; the other side wins.
@@ -270,8 +268,8 @@ contract BisectionGame is IBisectionGame {
         if (aggregatorToMove) g.aggregatorClock = 0;
         else g.challengerClock = 0;
         g.lastMoveAt = uint64(block.timestamp);
-        _meterChallenger(g, gasAtEntry);
         _resolve(gameId, g, !aggregatorToMove, Resolution.Timeout);
+        _meterChallenger(g, gasAtEntry);
     }
 
     // ---------------------------------------------------------------- views
@@ -358,16 +356,28 @@ contract BisectionGame is IBisectionGame {
 
     /// Adds the current transaction's base-fee cost to the challenger's account when the
     /// challenger sends it (anyone may prove a leaf or claim a timeout; only the challenger's
-    /// own moves are its cost).
+    /// own moves are its cost). Runs last, after the resolution of a final move, so the whole
+    /// transaction is measured but for the write of the cost itself, which is priced exactly.
     function _meterChallenger(Game storage g, uint256 gasAtEntry) private {
-        if (msg.sender == g.challenger) g.challengerCost += TxGas.baseFeeCost(gasAtEntry, RESOLVE_TAIL_GAS);
+        if (msg.sender != g.challenger) return;
+        uint256 prev = g.challengerCost;
+        uint256 fee = block.basefee;
+        // The write below costs what warmStoreGas says for the value it will store; the
+        // value depends on that cost only through `fee`, so price the write with the value
+        // as if the slot were nonzero after it (it is, whenever fee > 0).
+        uint256 storeGas = fee == 0 ? 100 : TxGas.warmStoreGas(prev, prev + 1);
+        g.challengerCost = prev + TxGas.baseFeeCost(gasAtEntry, storeGas + METER_TAIL_GAS);
+    }
+
+    /// @inheritdoc IBisectionGame
+    function challengerCost(uint256 gameId) external view returns (uint256) {
+        return _game(gameId).challengerCost;
     }
 
     function _resolve(uint256 gameId, Game storage g, bool aggregatorWon, Resolution how) private {
         g.status = aggregatorWon ? GameStatus.AggregatorWon : GameStatus.ChallengerWon;
         uint256 roundId = g.roundId;
         emit GameResolved(gameId, roundId, aggregatorWon, how);
-        IRoundRegistry(registry)
-            .resolveGame(gameId, roundId, g.aggregator, g.challenger, aggregatorWon, g.challengerCost);
+        IRoundRegistry(registry).resolveGame(gameId, roundId, g.aggregator, g.challenger, aggregatorWon);
     }
 }

@@ -135,9 +135,8 @@ contract RoundRegistry is IRoundRegistry {
         bytes32 configHash;
         bytes32 outputRoot;
         uint256 forfeited;
-        uint256 winnersCost;
         uint256 pool;
-        uint256 paid;
+        uint256 poolPaid;
         address[] clients;
         mapping(uint256 clientIndex => Commitment) commitments;
         mapping(uint256 clientIndex => Availability) availability;
@@ -192,11 +191,14 @@ contract RoundRegistry is IRoundRegistry {
     /// @notice A challenger bonded a dispute of the round's result.
     event Challenged(uint256 indexed roundId, uint256 indexed gameId, address indexed challenger);
     /// @notice A game of the round was settled.
-    event GameSettled(uint256 indexed roundId, uint256 indexed gameId, bool aggregatorWon, uint256 challengerCost);
+    event GameSettled(uint256 indexed roundId, uint256 indexed gameId, bool aggregatorWon);
     /// @notice The round's result was proven wrong.
     event RoundRejected(uint256 indexed roundId, uint256 indexed gameId, address indexed challenger);
-    /// @notice Every game of a rejected round has ended: winners share `pool`, `burnt` is gone.
+    /// @notice Every game of a rejected round has ended: `pool` pays the winners' costs,
+    ///         `burnt` is gone.
     event RejectionSettled(uint256 indexed roundId, uint256 pool, uint256 burnt);
+    /// @notice A winning challenger was paid its bond and `costPaid` of its metered cost.
+    event GamePaid(uint256 indexed gameId, address indexed challenger, uint256 costPaid);
     /// @notice The round's result became final.
     event RoundFinalized(uint256 indexed roundId, bytes32 outputRoot);
     /// @notice The round was never posted in time.
@@ -309,13 +311,13 @@ contract RoundRegistry is IRoundRegistry {
     uint32 public constant MAX_WEIGHT = 16_843_009;
     /// @notice The only rule so far: weighted FedAvg (no parameters).
     uint8 public constant RULE_FEDAVG = 0;
-    /// @notice Execution after a challenger's cost is measured in `challenge` (the game record
-    ///         and the event); a lower bound.
-    uint256 private constant CHALLENGE_TAIL_GAS = 20_000;
-    /// @notice Execution after a revealer's cost is measured in `revealSegment`; a lower bound.
-    uint256 private constant REVEAL_TAIL_GAS = 10_000;
-    /// @notice Execution after an availability challenger's cost is measured; a lower bound.
-    uint256 private constant DA_CHALLENGE_TAIL_GAS = 5_000;
+    /// @notice Gas of the first write of a storage slot not touched before in the transaction
+    ///         (EIP-2929 cold access + EIP-2200 zero to nonzero): the write of a metered cost
+    ///         into a fresh record, which happens after the measurement.
+    uint256 private constant FRESH_STORE_GAS = 22_100;
+    /// @notice An emitted `Credited` event (LOG2 with one data word, memory included); a
+    ///         lower bound.
+    uint256 private constant CREDIT_LOG_GAS = 1_400;
 
     // ---------------------------------------------------------------- state
 
@@ -495,7 +497,7 @@ contract RoundRegistry is IRoundRegistry {
         a.resolveBy = resolveBy;
         a.bondLeft = bond;
         emit AvailabilityChallenged(roundId, clientIndex, msg.sender, resolveBy);
-        a.challengeCost = TxGas.baseFeeCost(gasAtEntry, DA_CHALLENGE_TAIL_GAS);
+        if (block.basefee != 0) a.challengeCost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS);
     }
 
     /// @notice Publishes one segment of a challenged update. Anyone holding the data may do it;
@@ -526,7 +528,7 @@ contract RoundRegistry is IRoundRegistry {
         r.revealed[clientIndex][segment] = true;
         uint32 revealed = ++a.revealed;
         emit SegmentRevealed(roundId, clientIndex, segment, msg.sender, values);
-        _payReveal(roundId, clientIndex, a, revealed == segments, TxGas.baseFeeCost(gasAtEntry, REVEAL_TAIL_GAS));
+        _payReveal(roundId, clientIndex, a, revealed == segments, gasAtEntry);
     }
 
     /// Checks a reveal against the layout and the committed root; returns the segment count.
@@ -550,21 +552,31 @@ contract RoundRegistry is IRoundRegistry {
         if (root != committed) revert BadReveal(committed, root);
     }
 
-    /// Refunds the revealer from the challenger's bond; the last segment returns the rest.
-    function _payReveal(uint256 roundId, uint32 clientIndex, Availability storage a, bool last, uint256 refund)
+    /// Refunds the revealer's metered cost from the challenger's bond; the last segment
+    /// returns the rest of the bond to the challenger. Every write but the revealer's credit
+    /// happens before the measurement; that one is priced exactly.
+    function _payReveal(uint256 roundId, uint32 clientIndex, Availability storage a, bool last, uint256 gasAtEntry)
         private
     {
         uint256 left = a.bondLeft;
-        if (refund > left) refund = left;
-        left -= refund;
         if (last) {
             a.settled = true;
-            a.bondLeft = 0;
             emit AvailabilityResolved(roundId, clientIndex);
-            if (left != 0) _credit(a.challenger, left);
-        } else {
-            a.bondLeft = left;
         }
+        // Still to run after the measurement: the bond write, the revealer's credit, and the
+        // challenger's credit after the last segment, each with its event.
+        uint256 prevCredit = credit[msg.sender];
+        uint256 tail = 2_900 + TxGas.warmStoreGas(prevCredit, prevCredit + 1) + CREDIT_LOG_GAS;
+        if (last) {
+            uint256 challengerCredit = credit[a.challenger];
+            tail += TxGas.warmStoreGas(challengerCredit, challengerCredit + 1) + CREDIT_LOG_GAS;
+        }
+        uint256 refund = TxGas.baseFeeCost(gasAtEntry, tail);
+        if (refund > left) refund = left;
+        left -= refund;
+        // Stored before the credits: the remainder once the last segment is out, for the record.
+        a.bondLeft = left;
+        if (last && left != 0) _credit(a.challenger, left);
         if (refund != 0) _credit(msg.sender, refund);
     }
 
@@ -576,23 +588,32 @@ contract RoundRegistry is IRoundRegistry {
     /// @param roundId The round.
     /// @param clientIndex The excluded client.
     function settleAvailability(uint256 roundId, uint32 clientIndex) external {
+        uint256 gasAtEntry = gasleft();
         Round storage r = _round(roundId);
         _requireAvailabilityOver(roundId, r);
         if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
         Availability storage a = r.availability[clientIndex];
         if (a.challenger == address(0) || a.settled) revert NothingToSettle(roundId, clientIndex);
-        Commitment storage c = r.commitments[clientIndex];
         a.settled = true;
-        c.depositReleased = true;
-        uint256 bondLeft = a.bondLeft;
-        a.bondLeft = 0;
+        r.commitments[clientIndex].depositReleased = true;
         uint256 deposit = depositFor(r.dim);
-        uint256 owed = a.challengeCost + (availabilityBondFor(r.dim) - bondLeft);
+        // What the challenger is owed: its challenge's cost, what its bond paid to partial
+        // revealers, and this settlement's cost when it sends it.
+        uint256 owed = a.challengeCost + (availabilityBondFor(r.dim) - a.bondLeft);
+        if (msg.sender == a.challenger) {
+            // Still to run: the exclusion event, the burn (slot and event), the credit and
+            // its event.
+            uint256 prevCredit = credit[a.challenger];
+            uint256 prevBurnt = burnt;
+            uint256 tail = TxGas.warmStoreGas(prevCredit, prevCredit + 1)
+                + TxGas.warmStoreGas(prevBurnt, prevBurnt + 1) + 3 * CREDIT_LOG_GAS;
+            owed += TxGas.baseFeeCost(gasAtEntry, tail);
+        }
         uint256 compensation = owed < deposit ? owed : deposit;
         uint256 burn = deposit - compensation;
         emit ClientExcluded(roundId, clientIndex, burn);
         _burn(burn);
-        _credit(a.challenger, bondLeft + compensation);
+        _credit(a.challenger, a.bondLeft + compensation);
     }
 
     /// @notice Returns a client's deposit once the availability phase is over and its update
@@ -688,7 +709,7 @@ contract RoundRegistry is IRoundRegistry {
         g.challenger = msg.sender;
         g.outcome = GameOutcome.Open;
         emit Challenged(roundId, gameId, msg.sender);
-        g.cost = TxGas.baseFeeCost(gasAtEntry, CHALLENGE_TAIL_GAS);
+        if (block.basefee != 0) g.cost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS);
     }
 
     /// @notice Makes the round's result final once the challenge window has passed with no open
@@ -710,60 +731,77 @@ contract RoundRegistry is IRoundRegistry {
     }
 
     /// @inheritdoc IRoundRegistry
-    /// @dev No bond moves here but for the final settlement of a rejected round: a losing
-    ///      challenger's bond is held (the aggregator gets it if the round finalises; it is
-    ///      burnt if the round is rejected, so a slashed aggregator profits from no game); a
-    ///      winning challenger is recorded with its measured cost. When the last game of a
-    ///      rejected round ends, the slashed bond is split: `burnBps` of it is burnt, the rest
-    ///      pays the winners' costs (pro rata if it does not cover them all) and any remainder
-    ///      is burnt too.
+    /// @dev No bond moves here. A losing challenger's bond is held: the aggregator gets it if
+    ///      the round finalises; it is burnt if the round is rejected, so a slashed aggregator
+    ///      profits from no game. A challenger win rejects a posted round; the games still open
+    ///      play on, and the slashed bond is split once they have all ended (`claimGame`).
     function resolveGame(
         uint256 gameId,
         uint256 roundId,
         address, /* aggregator */
         address challenger,
-        bool aggregatorWon,
-        uint256 challengerCost
+        bool aggregatorWon
     ) external {
         if (msg.sender != game) revert Unauthorized(msg.sender);
         Round storage r = _round(roundId);
         GameRecord storage g = _games[gameId];
         --r.openGames;
-        uint256 cost = g.cost + challengerCost;
-        g.cost = cost;
-        emit GameSettled(roundId, gameId, aggregatorWon, cost);
+        emit GameSettled(roundId, gameId, aggregatorWon);
         if (aggregatorWon) {
             g.outcome = GameOutcome.AggregatorWon;
             r.forfeited += challengerBond;
         } else {
             g.outcome = GameOutcome.ChallengerWon;
             ++r.unpaidWinners;
-            r.winnersCost += cost;
             if (r.status == RoundStatus.Posted) {
                 r.status = RoundStatus.Rejected;
                 emit RoundRejected(roundId, gameId, challenger);
             }
         }
-        if (r.status == RoundStatus.Rejected && r.openGames == 0) _settleRejected(roundId, r);
     }
 
     /// @notice Pays a challenger that won its game of a rejected round, once every game of the
-    ///         round has ended: its bond back plus its measured cost (pro rata if the pool does
-    ///         not cover every winner). Anyone may call it.
+    ///         round has ended: its bond back plus its metered cost (the challenge, its own
+    ///         moves, and this claim when it sends it), from the part of the slashed bond not
+    ///         burnt, while that pool lasts. The first claim settles the round: `burnBps` of the
+    ///         slashed bond and every losing challenger's bond are burnt; the last claim burns
+    ///         what is left of the pool. Anyone may call it.
     /// @param gameId The game.
     function claimGame(uint256 gameId) external {
+        uint256 gasAtEntry = gasleft();
         GameRecord storage g = _games[gameId];
         if (g.outcome != GameOutcome.ChallengerWon) revert NothingToClaim(gameId);
-        Round storage r = _rounds[g.roundId];
-        if (!r.settled) revert NothingToClaim(gameId);
+        uint256 roundId = g.roundId;
+        Round storage r = _rounds[roundId];
+        if (r.openGames != 0) revert GamesOpen(roundId, r.openGames);
+        // Settling burns, and a slot written twice in one transaction costs only 100 gas
+        // the second time: remember that for the final burn's price below.
+        bool settlesNow = !r.settled;
+        if (settlesNow) _settleRejected(roundId, r);
         g.outcome = GameOutcome.Paid;
-        uint256 total = r.winnersCost;
-        uint256 share = total == 0 ? 0 : (g.cost * r.pool) / total;
-        uint256 paid = r.paid + share;
-        r.paid = paid;
-        // The last winner's claim burns the rounding dust of the pro-rata shares.
-        if (--r.unpaidWinners == 0 && paid < r.pool) _burn(r.pool - paid);
-        _credit(g.challenger, challengerBond + share);
+        address challenger = g.challenger;
+        uint256 cost = g.cost + IBisectionGame(game).challengerCost(gameId);
+        bool last = --r.unpaidWinners == 0;
+        uint256 paidBefore = r.poolPaid;
+        uint256 available = r.pool - paidBefore;
+        if (msg.sender == challenger) {
+            // Still to run after the measurement: the pool write, the GamePaid event, the
+            // final burn (slot and event) when this is the last claim, the credit and its
+            // event. No write here clears a slot, so no refund lowers the real cost.
+            uint256 prevCredit = credit[challenger];
+            uint256 tail = TxGas.warmStoreGas(paidBefore, paidBefore + 1)
+                + TxGas.warmStoreGas(prevCredit, prevCredit + 1) + 2 * CREDIT_LOG_GAS;
+            if (last) {
+                uint256 prevBurnt = burnt;
+                tail += (settlesNow ? 100 : TxGas.warmStoreGas(prevBurnt, prevBurnt + 1)) + CREDIT_LOG_GAS;
+            }
+            cost += TxGas.baseFeeCost(gasAtEntry, tail);
+        }
+        uint256 paid = cost < available ? cost : available;
+        if (paid != 0) r.poolPaid = paidBefore + paid;
+        emit GamePaid(gameId, challenger, paid);
+        if (last) _burn(available - paid);
+        _credit(challenger, challengerBond + paid);
     }
 
     /// @notice Pays out the caller's whole credit.
@@ -866,15 +904,17 @@ contract RoundRegistry is IRoundRegistry {
         return _games[gameId];
     }
 
-    /// @notice What a winning challenger of a settled rejected round can claim (0 otherwise).
+    /// @notice What a winning challenger of a rejected round whose games have all ended can
+    ///         claim now, not counting the claim's own cost (0 if nothing).
     /// @param gameId The game.
-    /// @return The bond plus its share of the pool.
+    /// @return The bond plus the part of its metered cost the pool covers.
     function claimable(uint256 gameId) external view returns (uint256) {
         GameRecord storage g = _games[gameId];
         Round storage r = _rounds[g.roundId];
-        if (g.outcome != GameOutcome.ChallengerWon || !r.settled) return 0;
-        uint256 total = r.winnersCost;
-        return challengerBond + (total == 0 ? 0 : (g.cost * r.pool) / total);
+        if (g.outcome != GameOutcome.ChallengerWon || r.openGames != 0) return 0;
+        uint256 pool = r.settled ? r.pool - r.poolPaid : aggregatorBond - (aggregatorBond * burnBps) / 10_000;
+        uint256 cost = g.cost + IBisectionGame(game).challengerCost(gameId);
+        return challengerBond + (cost < pool ? cost : pool);
     }
 
     /// @notice Deposit a client of a round of `dim` values posts.
@@ -1051,18 +1091,15 @@ contract RoundRegistry is IRoundRegistry {
         hT = Commitments.stateHash(config, t, Commitments.ZERO_ACC_HASH, r.outputRoot);
     }
 
-    /// Splits the slashed bond once every game of a rejected round has ended.
+    /// Splits the slashed bond once every game of a rejected round has ended: the burnt share
+    /// and the losing challengers' bonds are burnt, the rest pays the winners' costs.
     function _settleRejected(uint256 roundId, Round storage r) private {
         uint256 bond = aggregatorBond;
         uint256 burn = (bond * burnBps) / 10_000;
         uint256 pool = bond - burn;
-        uint256 cost = r.winnersCost;
-        if (cost < pool) {
-            burn += pool - cost;
-            pool = cost;
-        }
+        // `forfeited` is left as it is (its bonds are burnt now; `settled` keeps it from being
+        // counted again): clearing it would earn a refund the claim's metering would miss.
         burn += r.forfeited;
-        r.forfeited = 0;
         r.pool = pool;
         r.settled = true;
         emit RejectionSettled(roundId, pool, burn);

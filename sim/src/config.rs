@@ -14,9 +14,50 @@ pub enum ScenarioName {
     AggregatorLies,
     /// The challenger disputes an honest result; the aggregator defends and wins.
     ChallengerLies,
+    /// A client commits but publishes nothing; the challenger challenges its availability,
+    /// nobody reveals, and the client is excluded before the post.
+    WithheldUpdate,
+    /// A client uploads only to the aggregator; the challenger challenges, the aggregator
+    /// reveals it on chain, and the round proceeds with the client in.
+    RevealedUpdate,
+    /// A client commits a root no data opens; it is challenged and excluded.
+    UnprovableRoot,
+    /// A client tries a weight that would overflow W; the registry refuses it and the round
+    /// completes without it.
+    WeightOverflow,
+    /// The last commit lands after the aggregator computed its result: the post names the
+    /// stale inputs and reverts, nobody is slashed, and the aggregator posts again.
+    RacingCommit,
+    /// The lying aggregator's own second address challenges and wins first (the aggregator
+    /// lets its clock run out); the honest challenger wins too; the aggregator recovers nothing.
+    SelfChallenge,
+    /// The lying aggregator's second address proves the same leaf as the honest challenger in
+    /// its own game; the aggregator recovers nothing.
+    CopiedLeaf,
+    /// Eight lying challengers dispute an honest result at once; the aggregator discovers and
+    /// defends every game concurrently; all lose and the round finalises.
+    ManyChallengers,
+    /// The aggregator never posts; the round expires and every deposit and bond comes back.
+    UnpostedRound,
 }
 
 impl ScenarioName {
+    /// Every scenario, in the default order.
+    pub const ALL: [Self; 12] = [
+        Self::Honest,
+        Self::AggregatorLies,
+        Self::ChallengerLies,
+        Self::WithheldUpdate,
+        Self::RevealedUpdate,
+        Self::UnprovableRoot,
+        Self::WeightOverflow,
+        Self::RacingCommit,
+        Self::SelfChallenge,
+        Self::CopiedLeaf,
+        Self::ManyChallengers,
+        Self::UnpostedRound,
+    ];
+
     /// Name in reports.
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -24,6 +65,15 @@ impl ScenarioName {
             Self::Honest => "honest",
             Self::AggregatorLies => "aggregator_lies",
             Self::ChallengerLies => "challenger_lies",
+            Self::WithheldUpdate => "withheld_update",
+            Self::RevealedUpdate => "revealed_update",
+            Self::UnprovableRoot => "unprovable_root",
+            Self::WeightOverflow => "weight_overflow",
+            Self::RacingCommit => "racing_commit",
+            Self::SelfChallenge => "self_challenge",
+            Self::CopiedLeaf => "copied_leaf",
+            Self::ManyChallengers => "many_challengers",
+            Self::UnpostedRound => "unposted_round",
         }
     }
 }
@@ -60,7 +110,7 @@ pub struct SimArgs {
     /// Step the dishonest aggregator corrupts (default: the middle of the program).
     #[arg(long = "corrupt-step")]
     pub corrupt_step: Option<u64>,
-    /// Scenarios to play, in order (default: all three).
+    /// Scenarios to play, in order (default: all of them).
     #[arg(long = "scenario", value_enum)]
     pub scenarios: Vec<ScenarioName>,
     /// A KZG ceremony file in halo2 params format. Without it, an INSECURE development setup
@@ -81,9 +131,9 @@ impl SimArgs {
     /// # Errors
     /// The first invalid field.
     pub fn validate(&self) -> Result<(), String> {
-        if !(1..=step_vm::MAX_PARTICIPANTS).contains(&self.clients) {
+        if !(2..=step_vm::MAX_PARTICIPANTS).contains(&self.clients) {
             return Err(format!(
-                "--clients must be 1..={}, got {}",
+                "--clients must be 2..={} (the availability scenarios exclude one client), got {}",
                 step_vm::MAX_PARTICIPANTS,
                 self.clients
             ));
@@ -113,15 +163,11 @@ impl SimArgs {
         Ok(())
     }
 
-    /// The scenarios to play (all three when none is named).
+    /// The scenarios to play (all of them when none is named).
     #[must_use]
     pub fn scenario_list(&self) -> Vec<ScenarioName> {
         if self.scenarios.is_empty() {
-            vec![
-                ScenarioName::Honest,
-                ScenarioName::AggregatorLies,
-                ScenarioName::ChallengerLies,
-            ]
+            ScenarioName::ALL.to_vec()
         } else {
             self.scenarios.clone()
         }

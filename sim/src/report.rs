@@ -11,8 +11,11 @@ pub enum Outcome {
     Finalized,
     /// The result was disproven; the aggregator's bond went to the challenger.
     AggregatorSlashed,
-    /// The dispute failed; the challenger's bond went to the aggregator.
+    /// Every dispute failed; the challengers' bonds went to the aggregator and the round
+    /// finalised.
     ChallengerSlashed,
+    /// No result was posted in time; the round expired.
+    Expired,
 }
 
 impl Outcome {
@@ -23,6 +26,7 @@ impl Outcome {
             Self::Finalized => "finalized",
             Self::AggregatorSlashed => "aggregator_slashed",
             Self::ChallengerSlashed => "challenger_slashed",
+            Self::Expired => "expired",
         }
     }
 }
@@ -71,8 +75,42 @@ pub struct ScenarioReport {
     pub aggregate_seconds: f64,
     /// Wall time of the whole scenario.
     pub wall_seconds: f64,
-    /// Net bond flow per role in wei (withdrawn minus posted), as decimal strings.
+    /// Participants the chain fixed (committed and not excluded).
+    pub participants: usize,
+    /// Client indices excluded for unavailable data.
+    pub excluded_clients: Vec<u32>,
+    /// Games played on the round.
+    pub games: usize,
+    /// Posts that reverted because the inputs changed after the aggregator read them.
+    pub stale_posts: u32,
+    /// Ether the registry burnt during the scenario (wei, decimal).
+    pub burnt_wei: String,
+    /// Net bond flow per role in wei (withdrawn minus posted; gas fees excluded), signed
+    /// decimal strings.
     pub bond_net_wei: BTreeMap<String, String>,
+    /// Gas fees per role in wei (decimal strings).
+    pub fees_wei: BTreeMap<String, String>,
+    /// Balance change per role in wei, gas fees included (signed decimal strings): what each
+    /// party ends up with.
+    pub net_wei: BTreeMap<String, String>,
+}
+
+/// A signed wei amount as a decimal string with an explicit sign.
+#[must_use]
+pub fn signed(gain: alloy::primitives::U256, loss: alloy::primitives::U256) -> String {
+    if gain >= loss {
+        format!("+{}", gain - loss)
+    } else {
+        format!("-{}", loss - gain)
+    }
+}
+
+/// Parses a [`signed`] amount back (for checks in tests and scripts).
+///
+/// # Errors
+/// Not a signed decimal.
+pub fn parse_signed(s: &str) -> Result<i128, std::num::ParseIntError> {
+    s.trim_start_matches('+').parse()
 }
 
 impl ScenarioReport {
@@ -149,6 +187,11 @@ impl SimReport {
                 sc.steps,
                 sc.moves
             );
+            let _ = writeln!(
+                s,
+                "  participants {}  excluded {:?}  games {}  stale posts {}  burnt {} wei",
+                sc.participants, sc.excluded_clients, sc.games, sc.stale_posts, sc.burnt_wei
+            );
             if let Some(c) = sc.corrupted_step {
                 let _ = writeln!(
                     s,
@@ -164,14 +207,20 @@ impl SimReport {
             for (action, g) in &sc.gas {
                 let _ = writeln!(
                     s,
-                    "  {action:<14} x{:<3} mean {:>9} gas   max {:>9}",
+                    "  {action:<22} x{:<3} mean {:>9} gas   max {:>9}",
                     g.calls,
                     g.mean(),
                     g.max
                 );
             }
-            for (role, net) in &sc.bond_net_wei {
-                let _ = writeln!(s, "  bond net {role:<11} {net} wei");
+            for (role, net) in &sc.net_wei {
+                let _ = writeln!(
+                    s,
+                    "  {role:<12} bonds {:>24}  fees {:>20}  net {:>24} wei",
+                    sc.bond_net_wei.get(role).map_or("-", String::as_str),
+                    sc.fees_wei.get(role).map_or("-", String::as_str),
+                    net
+                );
             }
         }
         s

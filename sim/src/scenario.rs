@@ -4,17 +4,20 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aggregator::Aggregator;
+use aggregator::{Aggregator, AggregatorError, Posted, RoundDefence};
 use alloy::primitives::{Address, B256, Bytes, U256};
-use arbiter::LeafProver;
-use challenger::{Challenger, GamePlayer, Turn, Verdict};
+use arbiter::{LeafProver, Role};
+use challenger::{
+    Challenger, GamePlayer, MemoryBoard, Turn, Verdict, challenge_unavailable, settle_unanswered,
+    status,
+};
 use circuits::Srs;
-use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain};
+use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain, TxReceipt};
 use indicatif::{ProgressBar, ProgressStyle};
-use step_vm::{Fault, LANES, Update, chunk_count};
+use step_vm::{Fault, LANES, Rule, Trace, chunk_count};
 use tracing::info;
 
-use crate::report::{Outcome, ScenarioReport, SimReport};
+use crate::report::{Outcome, ScenarioReport, SimReport, signed};
 use crate::{ScenarioName, SimArgs, SyntheticClient, generate};
 
 /// Errors of a simulation run.
@@ -55,13 +58,19 @@ pub enum SimError {
 const COMMIT_PERIOD: u64 = 600;
 /// Upper bound on game loop iterations (a game needs at most ~2·64 moves plus timeouts).
 const MAX_GAME_ROUNDS: usize = 512;
+/// Lying challengers of the many-challengers scenario.
+const LIARS: usize = 8;
+/// Accounts besides the clients: coordinator, aggregator, its sybil, challenger, liars.
+const ROLE_ACCOUNTS: usize = 4 + LIARS;
 
 /// Accounts by role.
 #[derive(Debug, Clone)]
 struct Roles {
     coordinator: Address,
     aggregator: Address,
+    sybil: Address,
     challenger: Address,
+    liars: Vec<Address>,
     clients: Vec<Address>,
 }
 
@@ -128,7 +137,7 @@ pub async fn run_with_prover(
     keygen_seconds: f64,
 ) -> Result<SimReport, SimError> {
     args.validate().map_err(SimError::Config)?;
-    let accounts = args.clients + 3;
+    let accounts = args.clients + ROLE_ACCOUNTS;
     let insecure = args.srs.is_none();
     if let Some(bin) = &args.chain.anvil {
         let chain = RpcChain::spawn_anvil_with_accounts(bin, accounts)?;
@@ -177,6 +186,34 @@ async fn run_on<C: Chain + 'static>(
     })
 }
 
+/// Where a client's update goes after it commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Publish {
+    /// To the public board and to the aggregator (honest).
+    Everywhere,
+    /// To the aggregator only: watchers cannot fetch it off chain.
+    AggregatorOnly,
+    /// Nowhere (withheld).
+    Nowhere,
+}
+
+/// One scenario in progress: its round, the off-chain boards, the report and the balances
+/// every role started with.
+struct Run<'a, C> {
+    sim: &'a Simulation<C>,
+    name: ScenarioName,
+    rep: ScenarioReport,
+    round: u64,
+    /// What watchers can fetch off chain.
+    board: MemoryBoard,
+    /// What the aggregator received from its clients.
+    uploads: MemoryBoard,
+    started_balances: BTreeMap<&'static str, U256>,
+    fees: BTreeMap<&'static str, U256>,
+    burnt_before: U256,
+    pb: ProgressBar,
+}
+
 impl<C: Chain + 'static> Simulation<C> {
     async fn deploy(
         chain: Arc<C>,
@@ -184,11 +221,11 @@ impl<C: Chain + 'static> Simulation<C> {
         prover: Arc<LeafProver>,
     ) -> Result<(Self, BTreeMap<String, u64>, BTreeMap<String, usize>), SimError> {
         let accounts = chain.accounts().to_vec();
-        if accounts.len() < args.clients + 3 {
+        let needed = args.clients + ROLE_ACCOUNTS;
+        if accounts.len() < needed {
             return Err(SimError::Config(format!(
-                "the chain offers {} accounts, the simulation needs {} (coordinator, aggregator, challenger and one per client)",
+                "the chain offers {} accounts, the simulation needs {needed} (coordinator, aggregator, its sybil, challenger, {LIARS} lying challengers and one per client)",
                 accounts.len(),
-                args.clients + 3
             )));
         }
         // On a real node, derived accounts past the node's funded ones start empty.
@@ -218,8 +255,10 @@ impl<C: Chain + 'static> Simulation<C> {
         let roles = Roles {
             coordinator: accounts[0],
             aggregator: accounts[1],
-            challenger: accounts[2],
-            clients: accounts[3..3 + args.clients].to_vec(),
+            sybil: accounts[2],
+            challenger: accounts[3],
+            liars: accounts[4..4 + LIARS].to_vec(),
+            clients: accounts[ROLE_ACCOUNTS..needed].to_vec(),
         };
         let clients = generate(args.seed, args.clients, args.dim)?;
         info!(registry = %deployment.addresses().registry, "contracts deployed");
@@ -233,14 +272,17 @@ impl<C: Chain + 'static> Simulation<C> {
         Ok((sim, deploy_gas, runtime_bytes))
     }
 
-    fn steps(&self) -> u64 {
-        chunk_count(self.args.dim) as u64 * (self.args.clients as u64 + 1)
+    fn steps(&self, participants: usize) -> u64 {
+        chunk_count(self.args.dim) as u64 * (participants as u64 + 1)
     }
 
     /// The aggregator's fault: at `--corrupt-step` (default: the middle), lane and size from
     /// the seed.
     fn aggregator_fault(&self) -> Fault {
-        let step = self.args.corrupt_step.unwrap_or(self.steps() / 2);
+        let step = self
+            .args
+            .corrupt_step
+            .unwrap_or(self.steps(self.args.clients) / 2);
         #[allow(clippy::cast_possible_truncation)]
         Fault {
             step,
@@ -249,135 +291,51 @@ impl<C: Chain + 'static> Simulation<C> {
         }
     }
 
-    /// The lying challenger's fault: a seed-derived step.
-    fn challenger_fault(&self) -> Fault {
-        let step = self.args.seed.wrapping_mul(7919).wrapping_add(13) % self.steps();
+    /// Lying challenger `k`'s fault: a seed-derived step, distinct per liar.
+    fn challenger_fault(&self, k: u64) -> Fault {
+        let step = self
+            .args
+            .seed
+            .wrapping_mul(7919)
+            .wrapping_add(13 + k * 104_729)
+            % self.steps(self.args.clients);
         #[allow(clippy::cast_possible_truncation)]
         Fault {
             step,
-            lane: ((self.args.seed / 3) % LANES as u64) as usize,
-            delta: -1 - (self.args.seed % 5) as i32,
+            lane: ((self.args.seed / 3 + k) % LANES as u64) as usize,
+            delta: -1 - ((self.args.seed + k) % 5) as i32,
         }
     }
 
-    /// Opens a round and has every client commit.
-    async fn open_round(&self, rep: &mut ScenarioReport) -> Result<u64, SimError> {
-        let d = &self.deployment;
-        let dim = u32::try_from(self.args.dim)
-            .map_err(|_| SimError::Config("--dim does not fit u32".into()))?;
-        let (round, r) = d
-            .open_round(
-                self.roles.coordinator,
-                self.roles.clients.clone(),
-                dim,
-                self.roles.aggregator,
-                COMMIT_PERIOD,
-            )
-            .await?;
-        rep.record("openRound", r.gas_used);
-        for (i, (client, account)) in self.clients.iter().zip(&self.roles.clients).enumerate() {
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
-            let r = d
-                .commit_update(
-                    *account,
-                    round,
-                    index,
-                    B256::from(client.update.root()),
-                    client.examples,
-                )
-                .await?;
-            rep.record("commitUpdate", r.gas_used);
-        }
-        Ok(round)
+    fn role_accounts(&self) -> Vec<(&'static str, Vec<Address>)> {
+        let r = &self.roles;
+        let mut out = vec![
+            ("aggregator", vec![r.aggregator]),
+            ("sybil", vec![r.sybil]),
+            ("challenger", vec![r.challenger]),
+            ("clients", r.clients.clone()),
+        ];
+        out.push(("liars", r.liars.clone()));
+        out
     }
 
-    fn updates(&self) -> Vec<Update> {
-        self.clients.iter().map(|c| c.update.clone()).collect()
+    fn role_of(&self, account: Address) -> &'static str {
+        self.role_accounts()
+            .into_iter()
+            .find(|(_, accts)| accts.contains(&account))
+            .map_or("coordinator", |(role, _)| role)
     }
 
-    async fn withdraw(
-        &self,
-        rep: &mut ScenarioReport,
-        role: &str,
-        account: Address,
-        posted: U256,
-    ) -> Result<(), SimError> {
-        let credit = self.deployment.credit(account).await?;
-        if credit > U256::ZERO {
-            let r = self.deployment.withdraw(account).await?;
-            rep.record("withdraw", r.gas_used);
-        }
-        let net = if credit >= posted {
-            format!("+{}", credit - posted)
-        } else {
-            format!("-{}", posted - credit)
-        };
-        rep.bond_net_wei.insert(role.to_owned(), net);
-        Ok(())
-    }
-
-    async fn finalize_after_window(
-        &self,
-        rep: &mut ScenarioReport,
-        round: u64,
-    ) -> Result<(), SimError> {
-        let window = self.deployment.params().challenge_window;
-        self.deployment.chain().advance_time(window + 1).await?;
-        let r = self
-            .deployment
-            .finalize(self.roles.aggregator, round)
-            .await?;
-        rep.record("finalize", r.gas_used);
-        Ok(())
-    }
-
-    /// Plays a game to the end; returns whether the aggregator won.
-    async fn play_game(
-        &self,
-        rep: &mut ScenarioReport,
-        aggregator: &GamePlayer<C>,
-        challenger: &GamePlayer<C>,
-        pb: &ProgressBar,
-    ) -> Result<bool, SimError> {
-        for _ in 0..MAX_GAME_ROUNDS {
-            let mut moved = false;
-            for player in [aggregator, challenger] {
-                match player.step().await? {
-                    Turn::Moved { action, gas, prove } => {
-                        rep.record(action, gas);
-                        rep.moves += 1;
-                        if let Some(t) = prove {
-                            rep.prove_seconds += t.as_secs_f64();
-                        }
-                        pb.set_message(format!("{}: {action}, move {}", rep.name, rep.moves));
-                        moved = true;
-                    }
-                    Turn::Resolved { aggregator_won } => {
-                        let v = aggregator.view().await?;
-                        rep.disputed_step = (v.hi == v.lo + 1).then_some(v.lo);
-                        return Ok(aggregator_won);
-                    }
-                    Turn::Waiting | Turn::CannotProve { .. } => {}
-                }
+    async fn balances(&self) -> Result<BTreeMap<&'static str, U256>, SimError> {
+        let mut out = BTreeMap::new();
+        for (role, accounts) in self.role_accounts() {
+            let mut sum = U256::ZERO;
+            for a in accounts {
+                sum += self.deployment.chain().balance(a).await?;
             }
-            if !moved {
-                // Neither side can move: the side to move has nothing honest to say, so its
-                // clock runs out and the other side claims the game.
-                let v = aggregator.view().await?;
-                self.deployment
-                    .chain()
-                    .advance_time(v.mover_time_left + 1)
-                    .await?;
-            }
+            out.insert(role, sum);
         }
-        Err(SimError::Violation {
-            scenario: "game",
-            message: format!("no resolution after {MAX_GAME_ROUNDS} rounds"),
-        })
-    }
-
-    async fn round_status(&self, round: u64) -> Result<u8, SimError> {
-        Ok(self.deployment.round(round).await?.status)
+        Ok(out)
     }
 
     /// Plays one scenario in a fresh round.
@@ -386,140 +344,606 @@ impl<C: Chain + 'static> Simulation<C> {
     /// Any failure, or an outcome the protocol should make impossible.
     pub async fn play(&self, name: ScenarioName) -> Result<ScenarioReport, SimError> {
         let started = Instant::now();
-        let mut rep = ScenarioReport {
-            name: name.as_str().to_owned(),
-            outcome: Outcome::Finalized,
+        let mut run = Run {
+            sim: self,
+            name,
+            rep: ScenarioReport {
+                name: name.as_str().to_owned(),
+                outcome: Outcome::Finalized,
+                round: 0,
+                steps: 0,
+                corrupted_step: None,
+                disputed_step: None,
+                moves: 0,
+                gas: BTreeMap::new(),
+                prove_seconds: 0.0,
+                aggregate_seconds: 0.0,
+                wall_seconds: 0.0,
+                participants: 0,
+                excluded_clients: Vec::new(),
+                games: 0,
+                stale_posts: 0,
+                burnt_wei: "0".into(),
+                bond_net_wei: BTreeMap::new(),
+                fees_wei: BTreeMap::new(),
+                net_wei: BTreeMap::new(),
+            },
             round: 0,
-            steps: self.steps(),
-            corrupted_step: None,
-            disputed_step: None,
-            moves: 0,
-            gas: BTreeMap::new(),
-            prove_seconds: 0.0,
-            aggregate_seconds: 0.0,
-            wall_seconds: 0.0,
-            bond_net_wei: BTreeMap::new(),
+            board: MemoryBoard::new(),
+            uploads: MemoryBoard::new(),
+            started_balances: self.balances().await?,
+            fees: BTreeMap::new(),
+            burnt_before: self.deployment.burnt().await?,
+            pb: spinner(format!("{}: opening the round", name.as_str()), self.args.json),
         };
-        let pb = spinner(format!("{}: opening the round", rep.name), self.args.json);
-        let d = &self.deployment;
-        let params = d.params();
-        let round = self.open_round(&mut rep).await?;
-        rep.round = round;
-        let violation = |message: String| SimError::Violation {
-            scenario: name.as_str(),
+        match name {
+            ScenarioName::Honest => run.honest().await?,
+            ScenarioName::AggregatorLies => run.aggregator_lies().await?,
+            ScenarioName::ChallengerLies => run.lying_challengers(1).await?,
+            ScenarioName::ManyChallengers => run.lying_challengers(LIARS).await?,
+            ScenarioName::WithheldUpdate => run.unavailable(Publish::Nowhere, false).await?,
+            ScenarioName::UnprovableRoot => run.unavailable(Publish::Nowhere, true).await?,
+            ScenarioName::RevealedUpdate => run.revealed().await?,
+            ScenarioName::WeightOverflow => run.weight_overflow().await?,
+            ScenarioName::RacingCommit => run.racing_commit().await?,
+            ScenarioName::SelfChallenge => run.sybil(false).await?,
+            ScenarioName::CopiedLeaf => run.sybil(true).await?,
+            ScenarioName::UnpostedRound => run.unposted().await?,
+        }
+        run.finish().await?;
+        run.pb.finish_and_clear();
+        run.rep.wall_seconds = started.elapsed().as_secs_f64();
+        info!(
+            scenario = run.rep.name,
+            outcome = run.rep.outcome.as_str(),
+            moves = run.rep.moves,
+            "scenario done"
+        );
+        Ok(run.rep)
+    }
+}
+
+impl<C: Chain + 'static> Run<'_, C> {
+    fn d(&self) -> &Deployment<C> {
+        &self.sim.deployment
+    }
+
+    fn violation(&self, message: String) -> SimError {
+        SimError::Violation {
+            scenario: self.name.as_str(),
             message,
-        };
+        }
+    }
 
-        let aggregator = match name {
-            ScenarioName::AggregatorLies => {
-                let fault = self.aggregator_fault();
-                rep.corrupted_step = Some(fault.step);
-                Aggregator::lying(d.clone(), self.roles.aggregator, fault)
-            }
-            _ => Aggregator::new(d.clone(), self.roles.aggregator),
-        };
-        let challenger = match name {
-            ScenarioName::ChallengerLies => {
-                let fault = self.challenger_fault();
-                rep.corrupted_step = Some(fault.step);
-                Challenger::lying(d.clone(), self.roles.challenger, fault)
-            }
-            _ => Challenger::new(d.clone(), self.roles.challenger),
-        };
-        pb.set_message(format!("{}: aggregating and posting", rep.name));
-        let posted = aggregator.aggregate_and_post(round, self.updates()).await?;
-        rep.record("postResult", posted.receipt.gas_used);
-        rep.aggregate_seconds = posted.aggregate_time.as_secs_f64();
+    /// Books a transaction: its gas under `action`, its fee under the sender's role.
+    fn tx(&mut self, from: Address, action: &str, receipt: &TxReceipt) {
+        self.rep.record(action, receipt.gas_used);
+        let role = self.sim.role_of(from);
+        *self.fees.entry(role).or_default() += receipt.fee();
+    }
 
-        pb.set_message(format!("{}: challenger re-executes", rep.name));
-        let (verdict, challenger_trace) = challenger.check(round, self.updates()).await?;
-        match (name, &verdict) {
-            (ScenarioName::Honest, Verdict::Agree) => {
-                self.finalize_after_window(&mut rep, round).await?;
-                self.withdraw(
-                    &mut rep,
-                    "aggregator",
-                    self.roles.aggregator,
-                    params.aggregator_bond,
-                )
+    fn status(&self, message: &str) {
+        self.pb
+            .set_message(format!("{}: {message}", self.name.as_str()));
+    }
+
+    // -------------------------------------------------------------- phases
+
+    /// Opens the round (clients commit separately).
+    async fn open(&mut self) -> Result<(), SimError> {
+        let dim = u32::try_from(self.sim.args.dim)
+            .map_err(|_| SimError::Config("--dim does not fit u32".into()))?;
+        let rule = Rule::FedAvg;
+        let (round, r) = self
+            .d()
+            .open_round(
+                self.sim.roles.coordinator,
+                self.sim.roles.clients.clone(),
+                dim,
+                self.sim.roles.aggregator,
+                COMMIT_PERIOD,
+                (rule.id(), rule.params().into()),
+            )
+            .await?;
+        self.tx(self.sim.roles.coordinator, "openRound", &r);
+        self.round = round;
+        self.rep.round = round;
+        Ok(())
+    }
+
+    /// Client `i` commits its update and publishes it as `publish` says.
+    async fn commit(&mut self, i: usize, publish: Publish) -> Result<(), SimError> {
+        let client = &self.sim.clients[i];
+        let account = self.sim.roles.clients[i];
+        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        let r = self
+            .d()
+            .commit_update(
+                account,
+                self.round,
+                index,
+                B256::from(client.update.root()),
+                client.examples,
+            )
+            .await?;
+        self.tx(account, "commitUpdate", &r);
+        if publish == Publish::Everywhere {
+            self.board.publish(self.round, index, client.update.clone());
+        }
+        if publish != Publish::Nowhere {
+            self.uploads
+                .publish(self.round, index, client.update.clone());
+        }
+        Ok(())
+    }
+
+    /// Opens the round and has every client commit and publish everywhere, but client 0,
+    /// which publishes as `first` says.
+    async fn open_and_commit(&mut self, first: Publish) -> Result<(), SimError> {
+        self.open().await?;
+        for i in 0..self.sim.clients.len() {
+            self.commit(i, if i == 0 { first } else { Publish::Everywhere })
                 .await?;
-                if self.round_status(round).await? != 3 {
-                    return Err(violation("the round did not finalise".into()));
+        }
+        Ok(())
+    }
+
+    /// The availability phase: the challenger challenges what it cannot fetch, the aggregator
+    /// reveals what it holds, the clock moves to the post phase, unanswered challenges are
+    /// settled and the remaining clients take their deposits back.
+    async fn availability(&mut self) -> Result<(), SimError> {
+        self.status("availability phase");
+        let ch = self.sim.roles.challenger;
+        for (_, r) in challenge_unavailable(self.d(), ch, &self.board, self.round).await? {
+            self.tx(ch, "challengeAvailability", &r);
+        }
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        for r in agg.answer_availability(self.round, &self.uploads).await? {
+            self.tx(self.sim.roles.aggregator, "revealSegment", &r);
+        }
+        let view = self.d().round(self.round).await?;
+        let now = self.d().chain().timestamp().await?;
+        if now < view.postOpensAt {
+            self.d().chain().advance_time(view.postOpensAt - now).await?;
+        }
+        for (index, r) in settle_unanswered(self.d(), ch, self.round).await? {
+            self.tx(ch, "settleAvailability", &r);
+            self.rep.excluded_clients.push(index);
+        }
+        for (i, account) in self.sim.roles.clients.clone().into_iter().enumerate() {
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let (root, _) = self.d().commitment(self.round, index).await?;
+            let (_, excluded) = self.d().availability(self.round, index).await?;
+            if root != B256::ZERO && !excluded {
+                let r = self.d().release_deposit(account, self.round, index).await?;
+                self.tx(account, "releaseDeposit", &r);
+            }
+        }
+        Ok(())
+    }
+
+    /// The aggregator aggregates over the frozen inputs and posts.
+    async fn post(&mut self, aggregator: &Aggregator<C>) -> Result<Posted, SimError> {
+        self.status("aggregating and posting");
+        let posted = aggregator
+            .aggregate_and_post(self.round, &self.uploads)
+            .await?;
+        self.tx(aggregator.account(), "postResult", &posted.receipt);
+        self.rep.aggregate_seconds = posted.aggregate_time.as_secs_f64();
+        let ctx = posted.trace.context();
+        self.rep.participants = ctx.participants().len();
+        self.rep.steps = ctx.steps();
+        Ok(posted)
+    }
+
+    async fn check(&mut self, challenger: &Challenger<C>) -> Result<(Verdict, Arc<Trace>), SimError> {
+        self.status("challenger re-executes");
+        Ok(challenger.check(self.round, &self.board).await?)
+    }
+
+    async fn challenge(&mut self, challenger: &Challenger<C>) -> Result<u64, SimError> {
+        let (game, r) = challenger.challenge(self.round).await?;
+        self.tx(challenger.account(), "challenge", &r);
+        self.rep.games += 1;
+        Ok(game)
+    }
+
+    fn player(&self, account: Address, role: Role, game: u64, trace: Arc<Trace>) -> GamePlayer<C> {
+        GamePlayer::new(
+            self.d().clone(),
+            account,
+            role,
+            game,
+            trace,
+            Arc::clone(&self.sim.prover),
+        )
+    }
+
+    /// Books a game move; returns whether it was one.
+    fn book_turn(&mut self, account: Address, turn: &Turn) -> bool {
+        let Turn::Moved {
+            action,
+            gas,
+            fee,
+            prove,
+        } = turn
+        else {
+            return false;
+        };
+        self.rep.record(action, *gas);
+        *self.fees.entry(self.sim.role_of(account)).or_default() += *fee;
+        self.rep.moves += 1;
+        if let Some(t) = prove {
+            self.rep.prove_seconds += t.as_secs_f64();
+        }
+        self.status(&format!("{action}, move {}", self.rep.moves));
+        true
+    }
+
+    /// Plays every game to the end: the aggregator's defence (if any) moves in all its games
+    /// concurrently, each challenger-side player in its own. When nobody can move, the clock
+    /// advances past the shortest clock of a side to move, so the other side can claim.
+    async fn play(
+        &mut self,
+        mut defence: Option<&mut RoundDefence<C>>,
+        players: &[(Address, GamePlayer<C>)],
+    ) -> Result<(), SimError> {
+        for _ in 0..MAX_GAME_ROUNDS {
+            let mut moved = false;
+            if let Some(def) = defence.as_deref_mut() {
+                for (_, turn) in def.step().await? {
+                    moved |= self.book_turn(self.sim.roles.aggregator, &turn);
                 }
-                rep.outcome = Outcome::Finalized;
             }
-            (ScenarioName::Honest, Verdict::Disagree { posted, computed }) => {
-                return Err(violation(format!(
-                    "honest parties disagree: posted {posted}, re-executed {computed}"
-                )));
+            let mut open = Vec::new();
+            for (account, player) in players {
+                let turn = player.step().await?;
+                moved |= self.book_turn(*account, &turn);
+                if !matches!(turn, Turn::Resolved { .. }) {
+                    open.push(player);
+                }
             }
-            (_, Verdict::Agree) => {
-                return Err(violation("the corrupted execution went unnoticed".into()));
+            let defence_done = defence.as_deref().is_none_or(RoundDefence::all_resolved);
+            if open.is_empty() && defence_done {
+                return Ok(());
             }
-            (_, Verdict::Disagree { .. }) => {
-                let (game, r) = challenger.challenge(round).await?;
-                rep.record("challenge", r.gas_used);
-                let agg_player =
-                    aggregator.defender(game, Arc::clone(&posted.trace), Arc::clone(&self.prover));
-                let ch_player = GamePlayer::new(
-                    d.clone(),
-                    challenger.account(),
-                    arbiter::Role::Challenger,
-                    game,
-                    challenger_trace,
-                    Arc::clone(&self.prover),
-                );
-                let aggregator_won = self
-                    .play_game(&mut rep, &agg_player, &ch_player, &pb)
-                    .await?;
-                match (name, aggregator_won) {
-                    (ScenarioName::AggregatorLies, false) => {
-                        if self.round_status(round).await? != 4 {
-                            return Err(violation("the disproven round was not rejected".into()));
-                        }
-                        self.withdraw(
-                            &mut rep,
-                            "challenger",
-                            self.roles.challenger,
-                            params.challenger_bond,
-                        )
-                        .await?;
-                        rep.bond_net_wei
-                            .insert("aggregator".into(), format!("-{}", params.aggregator_bond));
-                        rep.outcome = Outcome::AggregatorSlashed;
-                    }
-                    (ScenarioName::ChallengerLies, true) => {
-                        self.finalize_after_window(&mut rep, round).await?;
-                        if self.round_status(round).await? != 3 {
-                            return Err(violation("the defended round did not finalise".into()));
-                        }
-                        self.withdraw(
-                            &mut rep,
-                            "aggregator",
-                            self.roles.aggregator,
-                            params.aggregator_bond,
-                        )
-                        .await?;
-                        rep.bond_net_wei
-                            .insert("challenger".into(), format!("-{}", params.challenger_bond));
-                        rep.outcome = Outcome::ChallengerSlashed;
-                    }
-                    (_, won) => {
-                        return Err(violation(format!(
-                            "the dishonest side won the game (aggregator won: {won})"
-                        )));
-                    }
+            if !moved {
+                let mut wait = u64::MAX;
+                for p in &open {
+                    wait = wait.min(p.view().await?.mover_time_left);
+                }
+                if wait == u64::MAX {
+                    wait = self.d().params().clock;
+                }
+                self.d().chain().advance_time(wait + 1).await?;
+            }
+        }
+        Err(self.violation(format!("no resolution after {MAX_GAME_ROUNDS} rounds")))
+    }
+
+    async fn finalize_after_window(&mut self) -> Result<(), SimError> {
+        let view = self.d().round(self.round).await?;
+        let closes = view.postedAt + self.d().params().challenge_window;
+        let now = self.d().chain().timestamp().await?;
+        if now <= closes {
+            self.d().chain().advance_time(closes - now + 1).await?;
+        }
+        let r = self
+            .d()
+            .finalize(self.sim.roles.aggregator, self.round)
+            .await?;
+        self.tx(self.sim.roles.aggregator, "finalize", &r);
+        self.expect_status(status::FINALIZED, "the round did not finalise")
+            .await
+    }
+
+    async fn expect_status(&self, want: u8, message: &str) -> Result<(), SimError> {
+        let got = self.d().round(self.round).await?.status;
+        if got == want {
+            Ok(())
+        } else {
+            Err(self.violation(format!("{message} (status {got})")))
+        }
+    }
+
+    /// Winning challengers claim their payouts, then every role withdraws its credit; the
+    /// report gets each role's bond flow, fees and net balance change.
+    async fn finish(&mut self) -> Result<(), SimError> {
+        for (game, challenger) in self.d().challenged_games(self.round).await? {
+            if !self.d().claimable(game).await?.is_zero() {
+                let r = self.d().claim_game(challenger, game).await?;
+                self.tx(challenger, "claimGame", &r);
+            }
+        }
+        for (_, accounts) in self.sim.role_accounts() {
+            for a in accounts {
+                if !self.d().credit(a).await?.is_zero() {
+                    let r = self.d().withdraw(a).await?;
+                    self.tx(a, "withdraw", &r);
                 }
             }
         }
-        pb.finish_and_clear();
-        rep.wall_seconds = started.elapsed().as_secs_f64();
-        info!(
-            scenario = rep.name,
-            outcome = rep.outcome.as_str(),
-            moves = rep.moves,
-            "scenario done"
-        );
-        Ok(rep)
+        let now = self.sim.balances().await?;
+        for (role, before) in &self.started_balances {
+            let after = now.get(role).copied().unwrap_or_default();
+            let fee = self.fees.get(role).copied().unwrap_or_default();
+            if after == *before && fee.is_zero() {
+                continue;
+            }
+            self.rep
+                .net_wei
+                .insert((*role).to_owned(), signed(after, *before));
+            self.rep
+                .bond_net_wei
+                .insert((*role).to_owned(), signed(after + fee, *before));
+            self.rep.fees_wei.insert((*role).to_owned(), fee.to_string());
+        }
+        let burnt = self.d().burnt().await? - self.burnt_before;
+        self.rep.burnt_wei = burnt.to_string();
+        Ok(())
+    }
+
+    // -------------------------------------------------------------- scenarios
+
+    async fn honest(&mut self) -> Result<(), SimError> {
+        self.open_and_commit(Publish::Everywhere).await?;
+        self.availability().await?;
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        self.post(&agg).await?;
+        self.agree_and_finalize().await
+    }
+
+    /// The challenger re-executes and agrees; the round finalises.
+    async fn agree_and_finalize(&mut self) -> Result<(), SimError> {
+        let ch = Challenger::new(self.d().clone(), self.sim.roles.challenger);
+        match self.check(&ch).await?.0 {
+            Verdict::Agree => {}
+            Verdict::Disagree { posted, computed } => {
+                return Err(self.violation(format!(
+                    "honest parties disagree: posted {posted}, re-executed {computed}"
+                )));
+            }
+        }
+        self.finalize_after_window().await?;
+        self.rep.outcome = Outcome::Finalized;
+        Ok(())
+    }
+
+    async fn aggregator_lies(&mut self) -> Result<(), SimError> {
+        self.open_and_commit(Publish::Everywhere).await?;
+        self.availability().await?;
+        let fault = self.sim.aggregator_fault();
+        self.rep.corrupted_step = Some(fault.step);
+        let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, fault);
+        let posted = self.post(&agg).await?;
+        let ch = Challenger::new(self.d().clone(), self.sim.roles.challenger);
+        let (verdict, trace) = self.check(&ch).await?;
+        if verdict == Verdict::Agree {
+            return Err(self.violation("the corrupted execution went unnoticed".into()));
+        }
+        let game = self.challenge(&ch).await?;
+        let mut defence = agg.defence(self.round, posted.trace, Arc::clone(&self.sim.prover));
+        let players = [(ch.account(), self.player(ch.account(), Role::Challenger, game, trace))];
+        self.play(Some(&mut defence), &players).await?;
+        self.expect_rejected(&players[0].1).await
+    }
+
+    async fn expect_rejected(&mut self, honest: &GamePlayer<C>) -> Result<(), SimError> {
+        let v = honest.view().await?;
+        self.rep.disputed_step = (v.hi == v.lo + 1).then_some(v.lo);
+        if v.status != arbiter::GameStatus::ChallengerWon {
+            return Err(self.violation("the honest challenger lost its game".into()));
+        }
+        self.expect_status(status::REJECTED, "the disproven round was not rejected")
+            .await?;
+        self.rep.outcome = Outcome::AggregatorSlashed;
+        Ok(())
+    }
+
+    /// `count` lying challengers (each with its own corrupted step) dispute an honest result;
+    /// the aggregator defends every game concurrently.
+    async fn lying_challengers(&mut self, count: usize) -> Result<(), SimError> {
+        self.open_and_commit(Publish::Everywhere).await?;
+        self.availability().await?;
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        let posted = self.post(&agg).await?;
+        let accounts: Vec<Address> = if count == 1 {
+            vec![self.sim.roles.challenger]
+        } else {
+            self.sim.roles.liars[..count].to_vec()
+        };
+        let mut players = Vec::new();
+        for (k, account) in accounts.into_iter().enumerate() {
+            let fault = self.sim.challenger_fault(k as u64);
+            if k == 0 {
+                self.rep.corrupted_step = Some(fault.step);
+            }
+            let liar = Challenger::lying(self.d().clone(), account, fault);
+            let (verdict, trace) = self.check(&liar).await?;
+            if verdict == Verdict::Agree {
+                return Err(self.violation(format!("lying challenger {k} saw no difference")));
+            }
+            let game = self.challenge(&liar).await?;
+            players.push((account, self.player(account, Role::Challenger, game, trace)));
+        }
+        // The aggregator is told nothing: it finds every game in the chain's logs.
+        let mut defence = agg.defence(self.round, posted.trace, Arc::clone(&self.sim.prover));
+        self.play(Some(&mut defence), &players).await?;
+        if defence.games().len() != players.len() {
+            return Err(self.violation(format!(
+                "the aggregator found {} of {} games",
+                defence.games().len(),
+                players.len()
+            )));
+        }
+        if let Some((g, _)) = defence.outcomes().iter().find(|(_, won)| !**won) {
+            return Err(self.violation(format!("the honest aggregator lost game {g}")));
+        }
+        let v = players[0].1.view().await?;
+        self.rep.disputed_step = (v.hi == v.lo + 1).then_some(v.lo);
+        self.finalize_after_window().await?;
+        self.rep.outcome = Outcome::ChallengerSlashed;
+        Ok(())
+    }
+
+    /// Client 0's update cannot be obtained (withheld, or its root opens nothing): it is
+    /// challenged, nobody can reveal it, it is excluded, and the round completes without it.
+    async fn unavailable(&mut self, first: Publish, unprovable: bool) -> Result<(), SimError> {
+        self.open().await?;
+        if unprovable {
+            // A root no update opens: hash of a label, nothing behind it.
+            let root = alloy::primitives::keccak256(b"no data opens this root");
+            let account = self.sim.roles.clients[0];
+            let r = self
+                .d()
+                .commit_update(account, self.round, 0, root, self.sim.clients[0].examples)
+                .await?;
+            self.tx(account, "commitUpdate", &r);
+        } else {
+            self.commit(0, first).await?;
+        }
+        for i in 1..self.sim.clients.len() {
+            self.commit(i, Publish::Everywhere).await?;
+        }
+        self.availability().await?;
+        if self.rep.excluded_clients != [0] {
+            return Err(self.violation(format!(
+                "expected client 0 excluded, got {:?}",
+                self.rep.excluded_clients
+            )));
+        }
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        self.post(&agg).await?;
+        self.agree_and_finalize().await
+    }
+
+    /// Client 0 uploads only to the aggregator: the challenger challenges, the aggregator
+    /// reveals, and the round proceeds with every client.
+    async fn revealed(&mut self) -> Result<(), SimError> {
+        self.open_and_commit(Publish::AggregatorOnly).await?;
+        self.availability().await?;
+        if !self.rep.excluded_clients.is_empty() || !self.rep.gas.contains_key("revealSegment") {
+            return Err(self.violation("the challenged update was not revealed".into()));
+        }
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        self.post(&agg).await?;
+        // The challenger never got the update off chain: it rebuilds it from the reveal logs.
+        self.agree_and_finalize().await
+    }
+
+    /// Client 0 tries a weight that would overflow W with any other commit: refused.
+    async fn weight_overflow(&mut self) -> Result<(), SimError> {
+        self.open().await?;
+        let account = self.sim.roles.clients[0];
+        let root = B256::from(self.sim.clients[0].update.root());
+        match self
+            .d()
+            .commit_update(account, self.round, 0, root, u32::MAX)
+            .await
+        {
+            Err(contracts::ChainError::Reverted { reason, .. }) if reason.contains("InvalidWeight") => {
+                info!(reason, "overflowing weight refused at commit");
+            }
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Err(self.violation("a weight of 2^32-1 was accepted".into())),
+        }
+        for i in 1..self.sim.clients.len() {
+            self.commit(i, Publish::Everywhere).await?;
+        }
+        self.availability().await?;
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        self.post(&agg).await?;
+        if self.rep.participants != self.sim.clients.len() - 1 {
+            return Err(self.violation("the refused client took part".into()));
+        }
+        self.agree_and_finalize().await
+    }
+
+    /// The aggregator computes before the last commit lands; its post names the stale inputs
+    /// and reverts; it aggregates again and posts; nobody is slashed.
+    async fn racing_commit(&mut self) -> Result<(), SimError> {
+        self.open().await?;
+        let last = self.sim.clients.len() - 1;
+        for i in 0..last {
+            self.commit(i, Publish::Everywhere).await?;
+        }
+        let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
+        let stale = agg.prepare(self.round, &self.uploads).await?;
+        self.commit(last, Publish::Everywhere).await?;
+        self.availability().await?;
+        match agg.post(&stale).await {
+            Err(AggregatorError::StaleInputs { .. }) => self.rep.stale_posts += 1,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Err(self.violation("a post over stale inputs was accepted".into())),
+        }
+        self.post(&agg).await?;
+        self.agree_and_finalize().await
+    }
+
+    /// A lying aggregator's sybil (its own second address) disputes its result and wins
+    /// first — by the aggregator's timeout, or (`copied_leaf`) by proving the same leaf as the
+    /// honest challenger — and the honest challenger, which challenged too, wins its game.
+    /// The report's `net_wei` shows what the aggregator and its sybil lost together.
+    async fn sybil(&mut self, copied_leaf: bool) -> Result<(), SimError> {
+        self.open_and_commit(Publish::Everywhere).await?;
+        self.availability().await?;
+        let fault = self.sim.aggregator_fault();
+        self.rep.corrupted_step = Some(fault.step);
+        let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, fault);
+        let posted = self.post(&agg).await?;
+        let sybil = Challenger::new(self.d().clone(), self.sim.roles.sybil);
+        let honest = Challenger::new(self.d().clone(), self.sim.roles.challenger);
+        // The sybil knows the truth (it is the aggregator): it re-executes honestly, and
+        // challenges first; the honest challenger challenges next.
+        let (_, truth) = self.check(&sybil).await?;
+        let sybil_game = self.challenge(&sybil).await?;
+        let (verdict, trace) = self.check(&honest).await?;
+        if verdict == Verdict::Agree {
+            return Err(self.violation("the corrupted execution went unnoticed".into()));
+        }
+        let honest_game = self.challenge(&honest).await?;
+        let sybil_player = self.player(sybil.account(), Role::Challenger, sybil_game, truth);
+        if copied_leaf {
+            // The aggregator bisects against its sybil, which proves the very leaf the honest
+            // challenger will prove (same step, same witness, same proof bytes).
+            let agg_player =
+                self.player(agg.account(), Role::Aggregator, sybil_game, Arc::clone(&posted.trace));
+            self.play(None, &[(agg.account(), agg_player), (sybil.account(), sybil_player)])
+                .await?;
+        } else {
+            // The aggregator never moves in its sybil's game: the sybil claims the timeout.
+            self.play(None, &[(sybil.account(), sybil_player)]).await?;
+        }
+        self.expect_status(status::REJECTED, "the sybil's win did not reject the round")
+            .await?;
+        let agg_player =
+            self.player(agg.account(), Role::Aggregator, honest_game, Arc::clone(&posted.trace));
+        let honest_player = self.player(honest.account(), Role::Challenger, honest_game, trace);
+        let players = [(agg.account(), agg_player), (honest.account(), honest_player)];
+        self.play(None, &players).await?;
+        self.expect_rejected(&players[1].1).await
+    }
+
+    /// The aggregator never posts: after the post deadline anyone expires the round, and every
+    /// deposit and availability bond comes back (the withholding client's deposit pays the
+    /// challenger's costs).
+    async fn unposted(&mut self) -> Result<(), SimError> {
+        self.open_and_commit(Publish::Nowhere).await?;
+        self.availability().await?;
+        let view = self.d().round(self.round).await?;
+        let now = self.d().chain().timestamp().await?;
+        self.d()
+            .chain()
+            .advance_time(view.postDeadline.saturating_sub(now) + 1)
+            .await?;
+        let r = self
+            .d()
+            .expire_round(self.sim.roles.challenger, self.round)
+            .await?;
+        self.tx(self.sim.roles.challenger, "expireRound", &r);
+        self.expect_status(status::EXPIRED, "the round did not expire")
+            .await?;
+        self.rep.outcome = Outcome::Expired;
+        Ok(())
     }
 }

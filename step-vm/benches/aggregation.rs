@@ -26,7 +26,11 @@ fn round(n: usize, dim: usize) -> (RoundContext, Vec<Update>) {
         })
         .collect();
     (
-        RoundContext::new([1; 20], 1, dim, participants).expect("valid round"),
+        RoundContext::new(
+            step_vm::RoundConfig::fedavg(1, [1; 20], 1, [0; 32], dim),
+            participants,
+        )
+        .expect("valid round"),
         updates,
     )
 }

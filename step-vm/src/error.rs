@@ -76,4 +76,12 @@ pub enum VmError {
         /// The out-of-range result.
         value: i128,
     },
+    /// A published data segment is malformed or does not open the committed root.
+    #[error("data segment {segment}: {reason}")]
+    BadSegment {
+        /// Segment index.
+        segment: usize,
+        /// What is wrong.
+        reason: String,
+    },
 }

@@ -15,6 +15,10 @@ pub const MAX_DIM: usize = 1 << 28;
 /// Largest number of participants in a round (mirrors the registry's limit).
 pub const MAX_PARTICIPANTS: usize = 255;
 
+/// Largest weight a client may commit: `255 · MAX_WEIGHT = 2^32 - 1`, so no set of
+/// participants can overflow the total weight `W` (nor, with |x| < 2^31, an `i64` partial sum).
+pub const MAX_WEIGHT: u32 = 16_843_009;
+
 /// Number of 32-lane chunks needed for a model of `dim` values.
 #[must_use]
 pub fn chunk_count(dim: usize) -> usize {

@@ -20,11 +20,14 @@ mod merkle;
 mod pack;
 mod program;
 mod round;
+mod segment;
 mod state;
 mod trace;
 
 pub use error::{Result, VmError};
-pub use fixed::{FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, Update, chunk_count, to_fixed};
+pub use fixed::{
+    FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Update, chunk_count, to_fixed,
+};
 pub use hash::{
     Digest, Keccak, acc_hash, hex_digest, keccak256, node_hash, participant_leaf_hash,
     value_leaf_hash,
@@ -35,6 +38,9 @@ pub use pack::{
     pack_value_leaf,
 };
 pub use program::{AccLeaf, StepKind, StepPosition, ValueLeaf, accumulate, finalize, zero_acc};
-pub use round::{Participant, RoundContext, config_hash};
+pub use round::{Participant, RoundConfig, RoundContext, Rule, config_hash};
+pub use segment::{
+    SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,
+};
 pub use state::{State, state_hash};
 pub use trace::{Fault, StepInput, StepWitness, Trace, check_update_roots, fedavg_native};

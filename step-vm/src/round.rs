@@ -3,9 +3,82 @@
 
 use crate::merkle::depth_for;
 use crate::{
-    CompleteTree, Digest, MAX_DIM, MAX_PARTICIPANTS, Result, VmError, chunk_count, empty_root,
-    keccak256, participant_leaf_hash, state_hash, zero_acc,
+    CompleteTree, Digest, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Result, VmError, chunk_count,
+    empty_root, keccak256, participant_leaf_hash, state_hash, zero_acc,
 };
+
+/// The aggregation rule of a round and its parameters, as `openRound` fixes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Rule {
+    /// Weighted FedAvg (rule id 0, no parameters).
+    #[default]
+    FedAvg,
+}
+
+impl Rule {
+    /// The rule's on-chain id.
+    #[must_use]
+    pub fn id(self) -> u8 {
+        match self {
+            Self::FedAvg => 0,
+        }
+    }
+
+    /// The rule's ABI-encoded parameters, as passed to `openRound`.
+    #[must_use]
+    pub fn params(self) -> Vec<u8> {
+        match self {
+            Self::FedAvg => Vec::new(),
+        }
+    }
+
+    /// `keccak(params)`, as the registry stores it.
+    #[must_use]
+    pub fn params_hash(self) -> Digest {
+        keccak256(&[&self.params()])
+    }
+}
+
+/// What decides a round's semantics besides its participants: where it lives, the rule, the
+/// verifying keys of its step kinds and the model dimension. Hashed into the config hash, so
+/// no result can be replayed on another chain or registry or read under another rule or
+/// verifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoundConfig {
+    /// EIP-155 chain id.
+    pub chain_id: u64,
+    /// Registry contract address.
+    pub registry: [u8; 20],
+    /// Round id in the registry.
+    pub round_id: u64,
+    /// Aggregation rule.
+    pub rule: Rule,
+    /// `keccak(abi.encode(codehash of each step kind's verifier))`.
+    pub verifiers_hash: Digest,
+    /// Model dimension.
+    pub dim: usize,
+}
+
+impl RoundConfig {
+    /// A FedAvg round.
+    #[must_use]
+    pub fn fedavg(
+        chain_id: u64,
+        registry: [u8; 20],
+        round_id: u64,
+        verifiers_hash: Digest,
+        dim: usize,
+    ) -> Self {
+        Self {
+            chain_id,
+            registry,
+            round_id,
+            rule: Rule::FedAvg,
+            verifiers_hash,
+            dim,
+        }
+    }
+}
 
 /// A participant as the registry fixed it when the result was posted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -19,9 +92,7 @@ pub struct Participant {
 /// Everything about a round that the program depends on.
 #[derive(Debug, Clone)]
 pub struct RoundContext {
-    registry: [u8; 20],
-    round_id: u64,
-    dim: usize,
+    config: RoundConfig,
     participants: Vec<Participant>,
     total_weight: u32,
     input_tree: CompleteTree,
@@ -33,12 +104,8 @@ impl RoundContext {
     ///
     /// # Errors
     /// [`VmError::InvalidRound`] naming the bad field.
-    pub fn new(
-        registry: [u8; 20],
-        round_id: u64,
-        dim: usize,
-        participants: Vec<Participant>,
-    ) -> Result<Self> {
+    pub fn new(config: RoundConfig, participants: Vec<Participant>) -> Result<Self> {
+        let dim = config.dim;
         let invalid = |field, expected: &str, actual: String| VmError::InvalidRound {
             field,
             expected: expected.to_owned(),
@@ -54,11 +121,14 @@ impl RoundContext {
                 participants.len().to_string(),
             ));
         }
-        if let Some(p) = participants.iter().position(|p| p.weight == 0) {
+        if let Some(p) = participants
+            .iter()
+            .position(|p| p.weight == 0 || p.weight > MAX_WEIGHT)
+        {
             return Err(invalid(
                 "weight",
-                "at least 1",
-                format!("0 for participant {p}"),
+                "1..=16843009 (MAX_WEIGHT)",
+                format!("{} for participant {p}", participants[p].weight),
             ));
         }
         let total: u64 = participants.iter().map(|p| u64::from(p.weight)).sum();
@@ -70,17 +140,13 @@ impl RoundContext {
             .collect();
         let input_tree = CompleteTree::new(&leaves);
         let config_hash = config_hash(
-            &registry,
-            round_id,
+            &config,
             &input_tree.root(),
             participants.len(),
-            dim,
             total_weight,
         );
         Ok(Self {
-            registry,
-            round_id,
-            dim,
+            config,
             participants,
             total_weight,
             input_tree,
@@ -88,22 +154,28 @@ impl RoundContext {
         })
     }
 
+    /// What the round's semantics depend on besides its participants.
+    #[must_use]
+    pub fn config(&self) -> &RoundConfig {
+        &self.config
+    }
+
     /// Registry the round lives in.
     #[must_use]
     pub fn registry(&self) -> [u8; 20] {
-        self.registry
+        self.config.registry
     }
 
     /// Round id in the registry.
     #[must_use]
     pub fn round_id(&self) -> u64 {
-        self.round_id
+        self.config.round_id
     }
 
     /// Model dimension.
     #[must_use]
     pub fn dim(&self) -> usize {
-        self.dim
+        self.config.dim
     }
 
     /// Participants in program order.
@@ -121,7 +193,7 @@ impl RoundContext {
     /// Number of 32-lane chunks `C`.
     #[must_use]
     pub fn chunks(&self) -> usize {
-        chunk_count(self.dim)
+        chunk_count(self.config.dim)
     }
 
     /// Depth of the update and output trees.
@@ -166,15 +238,14 @@ impl RoundContext {
     }
 }
 
-/// `keccak(abi.encode(address registry, uint256 roundId, bytes32 inputRoot, uint256 n,
-/// uint256 dim, uint256 W))`.
+/// `keccak(abi.encode(uint256 chainId, address registry, uint256 roundId, uint8 rule,
+/// bytes32 keccak(ruleParams), bytes32 verifiersHash, bytes32 inputRoot, uint256 n, uint256 dim,
+/// uint256 W))`: ten 32-byte words.
 #[must_use]
 pub fn config_hash(
-    registry: &[u8; 20],
-    round_id: u64,
+    config: &RoundConfig,
     input_root: &Digest,
     participants: usize,
-    dim: usize,
     total_weight: u32,
 ) -> Digest {
     let word = |v: u64| {
@@ -183,13 +254,17 @@ pub fn config_hash(
         w
     };
     let mut addr = [0u8; 32];
-    addr[12..].copy_from_slice(registry);
+    addr[12..].copy_from_slice(&config.registry);
     keccak256(&[
+        &word(config.chain_id),
         &addr,
-        &word(round_id),
+        &word(config.round_id),
+        &word(u64::from(config.rule.id())),
+        &config.rule.params_hash(),
+        &config.verifiers_hash,
         input_root,
         &word(participants as u64),
-        &word(dim as u64),
+        &word(config.dim as u64),
         &word(u64::from(total_weight)),
     ])
 }
@@ -197,6 +272,10 @@ pub fn config_hash(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cfg(dim: usize) -> RoundConfig {
+        RoundConfig::fedavg(1, [0; 20], 1, [0; 32], dim)
+    }
 
     fn p(w: u32) -> Participant {
         Participant {
@@ -207,9 +286,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_rounds_naming_the_field() {
-        let e = RoundContext::new([0; 20], 1, 0, vec![p(1)]).unwrap_err();
+        let e = RoundContext::new(cfg(0), vec![p(1)]).unwrap_err();
         assert!(matches!(e, VmError::InvalidRound { field: "dim", .. }));
-        let e = RoundContext::new([0; 20], 1, 4, vec![]).unwrap_err();
+        let e = RoundContext::new(cfg(4), vec![]).unwrap_err();
         assert!(matches!(
             e,
             VmError::InvalidRound {
@@ -217,15 +296,18 @@ mod tests {
                 ..
             }
         ));
-        let e = RoundContext::new([0; 20], 1, 4, vec![p(u32::MAX), p(1)]).unwrap_err();
+        let e = RoundContext::new(cfg(4), vec![p(MAX_WEIGHT + 1), p(1)]).unwrap_err();
         assert!(matches!(
             e,
             VmError::InvalidRound {
-                field: "total weight",
+                field: "weight",
                 ..
             }
         ));
-        let e = RoundContext::new([0; 20], 1, 4, vec![p(3), p(0)]).unwrap_err();
+        // 255 participants at the largest weight reach exactly 2^32 - 1: no overflow.
+        let full = RoundContext::new(cfg(4), vec![p(MAX_WEIGHT); MAX_PARTICIPANTS]).unwrap();
+        assert_eq!(full.total_weight(), u32::MAX);
+        let e = RoundContext::new(cfg(4), vec![p(3), p(0)]).unwrap_err();
         assert!(matches!(
             e,
             VmError::InvalidRound {
@@ -237,10 +319,48 @@ mod tests {
 
     #[test]
     fn steps_and_chunks() {
-        let r = RoundContext::new([0; 20], 1, 4096, vec![p(1); 8]).unwrap();
+        let r = RoundContext::new(cfg(4096), vec![p(1); 8]).unwrap();
         assert_eq!(r.chunks(), 128);
         assert_eq!(r.steps(), 128 * 9);
         assert_eq!(r.data_depth(), 7);
         assert_eq!(r.total_weight(), 8);
+    }
+
+    #[test]
+    fn config_hash_binds_chain_rule_verifiers_and_round() {
+        let base = RoundContext::new(cfg(64), vec![p(1); 3])
+            .unwrap()
+            .config_hash();
+        let with = |c: RoundConfig| RoundContext::new(c, vec![p(1); 3]).unwrap().config_hash();
+        assert_ne!(
+            base,
+            with(RoundConfig {
+                chain_id: 2,
+                ..cfg(64)
+            })
+        );
+        assert_ne!(
+            base,
+            with(RoundConfig {
+                registry: [1; 20],
+                ..cfg(64)
+            })
+        );
+        assert_ne!(
+            base,
+            with(RoundConfig {
+                round_id: 2,
+                ..cfg(64)
+            })
+        );
+        assert_ne!(
+            base,
+            with(RoundConfig {
+                verifiers_hash: [1; 32],
+                ..cfg(64)
+            })
+        );
+        assert_ne!(base, with(cfg(65)));
+        assert_eq!(base, with(cfg(64)));
     }
 }

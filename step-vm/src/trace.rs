@@ -465,7 +465,11 @@ mod tests {
             })
             .collect();
         (
-            RoundContext::new([7; 20], 3, dim, participants).unwrap(),
+            RoundContext::new(
+                crate::RoundConfig::fedavg(1, [7; 20], 3, [0; 32], dim),
+                participants,
+            )
+            .unwrap(),
             updates,
         )
     }

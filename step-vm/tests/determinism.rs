@@ -13,7 +13,11 @@ fn context(updates: &[Update], weights: &[u32]) -> RoundContext {
             weight,
         })
         .collect();
-    RoundContext::new([9; 20], 1, updates[0].dim(), participants).expect("valid round")
+    RoundContext::new(
+        step_vm::RoundConfig::fedavg(1, [9; 20], 1, [0; 32], updates[0].dim()),
+        participants,
+    )
+    .expect("valid round")
 }
 
 fn run_on_threads(
@@ -39,7 +43,7 @@ fn round_strategy() -> impl Strategy<Value = (Vec<Update>, Vec<u32>)> {
                 prop::collection::vec(any::<i32>(), dim).prop_map(Update::from_fixed),
                 n,
             ),
-            prop::collection::vec(1u32..=(u32::MAX / 8), n),
+            prop::collection::vec(1u32..=step_vm::MAX_WEIGHT, n),
         )
     })
 }

@@ -39,7 +39,10 @@ fn round() -> (RoundContext, Vec<Update>, Vec<u32>) {
     // The registry address only enters the config hash, which the forge test takes from its own
     // registry; the vectors carry the pre- and post-state components instead.
     (
-        RoundContext::new([0; 20], 1, DIM, participants).expect("valid round"),
+        RoundContext::new(
+            step_vm::RoundConfig::fedavg(1, [0; 20], 1, [0; 32], DIM),
+            participants,
+        ).expect("valid round"),
         updates,
         weights,
     )

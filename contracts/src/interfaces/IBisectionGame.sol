@@ -24,4 +24,9 @@ interface IBisectionGame {
     /// @notice The leaf arbiter the game settles single steps with.
     /// @return The arbiter's address.
     function arbiter() external view returns (address);
+
+    /// @notice Base fee (wei) the challenger of `gameId` burnt on its own moves, metered.
+    /// @param gameId The game.
+    /// @return The cost.
+    function challengerCost(uint256 gameId) external view returns (uint256);
 }

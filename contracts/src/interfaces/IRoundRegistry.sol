@@ -22,13 +22,11 @@ interface IRoundRegistry {
     /// @param aggregator The round's aggregator.
     /// @param challenger The game's challenger.
     /// @param aggregatorWon Whether the aggregator's claim stood.
-    /// @param challengerCost Base fee (wei) the challenger burnt on its moves in the game.
     function resolveGame(
         uint256 gameId,
         uint256 roundId,
         address aggregator,
         address challenger,
-        bool aggregatorWon,
-        uint256 challengerCost
+        bool aggregatorWon
     ) external;
 }
