@@ -13,7 +13,7 @@ use revm::database::{CacheDB, EmptyDB};
 use revm::handler::{MainBuilder, MainContext};
 use revm::primitives::TxKind;
 use revm::state::AccountInfo;
-use revm::{DatabaseRef, ExecuteCommitEvm, ExecuteEvm};
+use revm::{DatabaseCommit, DatabaseRef, ExecuteEvm};
 
 use crate::chain::{Chain, ChainLog, LogQuery, TxReceipt};
 use crate::{ChainError, Result};
@@ -79,15 +79,17 @@ impl World {
             .with_block(self.block.clone())
             .modify_cfg_chained(|cfg| cfg.chain_id = CHAIN_ID)
             .build_mainnet();
-        let result = if commit {
-            evm.transact_commit(tx)
-        } else {
-            evm.transact(tx).map(|r| r.result)
-        };
-        result.map_err(|e| ChainError::Evm {
+        let out = evm.transact(tx).map_err(|e| ChainError::Evm {
             action: action.to_owned(),
             message: e.to_string(),
-        })
+        })?;
+        drop(evm);
+        // Only successful transactions land: a wallet estimates gas first and does not send a
+        // transaction that reverts, so over JSON-RPC a revert costs nothing either.
+        if commit && out.result.is_success() {
+            self.db.commit(out.state);
+        }
+        Ok(out.result)
     }
 }
 

@@ -925,10 +925,9 @@ impl<C: Chain + 'static> Run<'_, C> {
     }
 
     /// The aggregator never posts: after the post deadline anyone expires the round, and every
-    /// deposit and availability bond comes back (the withholding client's deposit pays the
-    /// challenger's costs).
+    /// client takes its deposit back.
     async fn unposted(&mut self) -> Result<(), SimError> {
-        self.open_and_commit(Publish::Nowhere).await?;
+        self.open_and_commit(Publish::Everywhere).await?;
         self.availability().await?;
         let view = self.d().round(self.round).await?;
         let now = self.d().chain().timestamp().await?;
