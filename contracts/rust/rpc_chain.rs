@@ -8,6 +8,8 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, TransactionRequest};
 use alloy::signers::local::{LocalSigner, MnemonicBuilder, PrivateKeySigner, coins_bip39::English};
 use alloy::transports::{RpcError, TransportError};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::chain::{Chain, ChainLog, LogQuery, TxReceipt};
 use crate::{ChainError, Result};
@@ -16,9 +18,17 @@ use crate::{ChainError, Result};
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
 /// A chain reached over JSON-RPC, signing locally with the given keys.
+///
+/// Nonces come from the node (`eth_getTransactionCount(pending)`) for every transaction, and
+/// each account sends one transaction at a time until the node has accepted it: a transaction
+/// whose gas estimation reverts is never sent and uses no nonce (a cached nonce counter would
+/// skip one and leave every later transaction of the account stuck behind the gap), and
+/// concurrent senders on one account (a defender playing many games) cannot take one nonce
+/// twice.
 pub struct RpcChain {
     provider: DynProvider,
     accounts: Vec<Address>,
+    senders: std::sync::Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>,
     url: String,
     // Keeps a spawned node alive for as long as the chain; dropping it stops the node.
     _anvil: Option<AnvilInstance>,
@@ -115,12 +125,17 @@ impl RpcChain {
             .parse()
             .map_err(|e| ChainError::Config(format!("invalid RPC URL {url:?}: {e}")))?;
         let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
             .wallet(wallet)
             .connect_http(parsed)
             .erased();
         Ok(Self {
             provider,
             accounts,
+            senders: std::sync::Mutex::new(HashMap::new()),
             url: url.to_owned(),
             _anvil: anvil,
         })
@@ -154,11 +169,21 @@ impl Chain for RpcChain {
             Some(to) => tx.with_to(to).with_input(data),
             None => tx.with_deploy_code(data),
         };
-        let pending = self
-            .provider
-            .send_transaction(tx)
-            .await
-            .map_err(rpc_err(action))?;
+        let sender = Arc::clone(
+            self.senders
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(from)
+                .or_default(),
+        );
+        let pending = {
+            // Held until the node has the transaction, so the next one sees its nonce.
+            let _turn = sender.lock().await;
+            self.provider
+                .send_transaction(tx)
+                .await
+                .map_err(rpc_err(action))?
+        };
         let receipt = pending
             .get_receipt()
             .await

@@ -5,6 +5,7 @@ import {Test} from "./base/Test.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 import {MockArbiter} from "./mocks/MockArbiter.sol";
+import {Updates} from "./base/Updates.sol";
 
 /// Game tests with this contract standing in for the registry (it opens games and receives
 /// `resolveGame`) and a mock arbiter whose answer the test sets.
@@ -168,6 +169,8 @@ contract BisectionGameTest is Test {
     function test_views_unknownGame_revert() public {
         vm.expectRevert(abi.encodeWithSelector(BisectionGame.UnknownGame.selector, 5));
         game.game(5);
+        vm.expectRevert(abi.encodeWithSelector(BisectionGame.UnknownGame.selector, 5));
+        game.challengerCost(5);
         vm.expectRevert(abi.encodeWithSelector(BisectionGame.UnknownGame.selector, 5));
         game.sideToMove(5);
         vm.expectRevert(abi.encodeWithSelector(BisectionGame.UnknownGame.selector, 5));
@@ -498,6 +501,7 @@ contract BisectionGameTest is Test {
         assertEq(resolvedAggregator, aggregator);
         assertEq(resolvedChallenger, challenger);
         assertFalse(resolvedAggregatorWon);
+        assertEq(game.challengerCost(id), 0, "no base fee, no cost");
     }
 
     function test_timeout_challengerToMove_aggregatorWins() public {
@@ -643,5 +647,116 @@ contract BisectionGameTest is Test {
         vm.prank(aggregator);
         vm.expectRevert(abi.encodeWithSelector(BisectionGame.Unauthorized.selector, aggregator));
         game.bisect(b, 0, 8, keccak256("y"), keccak256("m"));
+    }
+
+    // ------------------------------------------------------------ metered challenger cost
+
+    uint256 internal constant BASE_FEE = 10 gwei;
+
+    function test_respond_baseFee_meteredIntoChallengerCost() public {
+        vm.fee(BASE_FEE);
+        vm.txGasPrice(3 * BASE_FEE); // the priority fee is never counted
+        uint256 id = _open(10);
+        _bisect(id, keccak256("m5"));
+        assertEq(game.game(id).challengerCost, 0, "the aggregator's moves are not the challenger's cost");
+        vm.prank(challenger);
+        uint256 g0 = gasleft();
+        game.respond(id, 5, keccak256("m5"), true);
+        uint256 used = g0 - gasleft();
+        uint256 cost = game.game(id).challengerCost;
+        assertGt(cost, 0);
+        assertEq(cost % BASE_FEE, 0, "priced at the base fee");
+        // Called by a contract (msg.sender != tx.origin): execution only, which the call used.
+        assertLe(cost, used * BASE_FEE, "at most what the call burnt");
+        _bisect(id, keccak256("m7"));
+        assertEq(game.game(id).challengerCost, cost, "bisect adds nothing");
+        _respond(id, false);
+        assertGt(game.game(id).challengerCost, cost, "each response adds its cost");
+    }
+
+    /// A response sent straight from the challenger's EOA is charged the intrinsic 21,000 and
+    /// its calldata too, and never more than the whole transaction.
+    function test_respond_fromEoa_countsIntrinsicAndCalldata() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _open(10);
+        _bisect(id, keccak256("m5"));
+        bytes memory cd = abi.encodeCall(BisectionGame.respond, (id, 5, keccak256("m5"), true));
+        vm.prank(challenger, challenger);
+        uint256 g0 = gasleft();
+        game.respond(id, 5, keccak256("m5"), true);
+        uint256 used = g0 - gasleft();
+        uint256 charged = game.game(id).challengerCost / BASE_FEE;
+        (uint256 z, uint256 nz) = Updates.countBytes(cd);
+        assertGe(charged, 21_000 + 4 * z + 16 * nz, "intrinsic and calldata counted");
+        assertLe(charged, Updates.chargedGas(cd, used), "never above the whole transaction");
+    }
+
+    function test_challengerCost_zeroBaseFee_isZero() public {
+        uint256 id = _open(4);
+        _bisect(id, keccak256("m"));
+        _respond(id, true);
+        _bisect(id, keccak256("m2"));
+        _respond(id, true);
+        arbiter.setAnswer(keccak256("truth"));
+        vm.prank(challenger);
+        game.proveLeaf(id, _noLeaf());
+        assertEq(game.game(id).challengerCost, 0);
+        assertEq(game.challengerCost(id), 0);
+    }
+
+    /// The challenger's own timeout claim is its cost; the registry reads the total.
+    function test_timeout_byChallenger_meteredAndReported() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _open(10);
+        _bisect(id, keccak256("m5"));
+        _respond(id, true);
+        uint256 before = game.game(id).challengerCost;
+        vm.warp(block.timestamp + CLOCK);
+        vm.prank(challenger);
+        game.timeout(id);
+        uint256 cost = game.game(id).challengerCost;
+        assertGt(cost, before, "the timeout claim is metered");
+        assertFalse(resolvedAggregatorWon);
+        assertEq(game.challengerCost(id), cost, "what the registry reads");
+    }
+
+    /// Anyone may claim a timeout or prove a leaf; only the challenger's own transactions are
+    /// its cost.
+    function test_timeout_byOutsider_notMetered() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _open(10);
+        vm.warp(block.timestamp + CLOCK);
+        vm.prank(outsider);
+        game.timeout(id);
+        assertEq(game.challengerCost(id), 0);
+    }
+
+    function test_proveLeaf_byChallenger_meteredAndReported() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _toLeaf(4, 0x1);
+        uint256 before = game.game(id).challengerCost;
+        assertGt(before, 0, "two responses");
+        arbiter.setAnswer(keccak256("the true state"));
+        vm.prank(challenger);
+        game.proveLeaf(id, _noLeaf());
+        uint256 cost = game.game(id).challengerCost;
+        assertGt(cost, before);
+        assertEq(game.challengerCost(id), cost);
+    }
+
+    function test_proveLeaf_byAggregatorOrOutsider_notMetered() public {
+        vm.fee(BASE_FEE);
+        uint256 a = _toLeaf(4, 0x1);
+        uint256 b = _toLeaf(4, 0x2);
+        uint256 costA = game.game(a).challengerCost;
+        uint256 costB = game.game(b).challengerCost;
+        arbiter.setAnswer(game.game(a).hHi);
+        vm.prank(aggregator);
+        game.proveLeaf(a, _noLeaf());
+        assertEq(game.game(a).challengerCost, costA);
+        arbiter.setAnswer(keccak256("the true state"));
+        vm.prank(outsider);
+        game.proveLeaf(b, _noLeaf());
+        assertEq(game.game(b).challengerCost, costB);
     }
 }

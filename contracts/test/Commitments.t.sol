@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test} from "./base/Test.sol";
 import {Ref} from "./base/Reference.sol";
+import {Updates} from "./base/Updates.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 
 /// Exposes the library's internal functions (several take calldata).
@@ -70,6 +71,28 @@ contract CommitmentsHarness {
     function configHash(Commitments.ConfigInput memory c) external pure returns (bytes32) {
         return Commitments.configHash(c);
     }
+
+    function segmentCount(uint256 dim) external pure returns (uint256) {
+        return Commitments.segmentCount(dim);
+    }
+
+    function segmentLayout(uint256 dim, uint256 segment)
+        external
+        pure
+        returns (uint256 width, uint256 firstLeaf, uint256 leaves, uint256 valueBytes, uint256 pathLength)
+    {
+        return Commitments.segmentLayout(dim, segment);
+    }
+
+    function segmentRoot(
+        uint256 width,
+        uint256 leaves,
+        uint256 segment,
+        bytes calldata values,
+        bytes32[] calldata path
+    ) external pure returns (bytes32) {
+        return Commitments.segmentRoot(width, leaves, segment, values, path);
+    }
 }
 
 contract CommitmentsTest is Test {
@@ -135,15 +158,50 @@ contract CommitmentsTest is Test {
         assertEq(h.participantLeafHash(root, 7), keccak256(preimage));
     }
 
-    function testFuzz_stateAndConfigHash_areAbiEncoded(bytes32 c, uint64 s, bytes32 a, bytes32 o)
-        public
-        view
-    {
+    function testFuzz_stateHash_isAbiEncoded(bytes32 c, uint64 s, bytes32 a, bytes32 o) public view {
         assertEq(h.stateHash(c, s, a, o), keccak256(abi.encode(c, uint256(s), a, o)));
-        assertEq(
-            h.configHash(address(0xBEEF), 3, c, 5, 77, 1000),
-            keccak256(abi.encode(address(0xBEEF), uint256(3), c, uint256(5), uint256(77), uint256(1000)))
+    }
+
+    /// keccak of ten 32-byte words: chainId, registry, roundId, rule, ruleParamsHash,
+    /// verifiersHash, inputRoot, n, dim, W (the Rust side hashes the same words).
+    function testFuzz_configHash_isTenAbiWords(
+        uint256 chainId,
+        address registry,
+        uint256 roundId,
+        uint8 rule,
+        bytes32 paramsHash,
+        bytes32 verifiers,
+        bytes32 inputRoot,
+        uint8 n,
+        uint32 dim,
+        uint32 w
+    ) public view {
+        Commitments.ConfigInput memory c = Commitments.ConfigInput({
+            chainId: chainId,
+            registry: registry,
+            roundId: roundId,
+            rule: rule,
+            ruleParamsHash: paramsHash,
+            verifiersHash: verifiers,
+            inputRoot: inputRoot,
+            participants: n,
+            dim: dim,
+            totalWeight: w
+        });
+        bytes memory words = abi.encode(
+            chainId,
+            uint256(uint160(registry)),
+            roundId,
+            uint256(rule),
+            paramsHash,
+            verifiers,
+            inputRoot,
+            uint256(n),
+            uint256(dim),
+            uint256(w)
         );
+        assertEq(words.length, 320);
+        assertEq(h.configHash(c), keccak256(words));
     }
 
     // ------------------------------------------------------------ packing
@@ -285,5 +343,87 @@ contract CommitmentsTest is Test {
             }
         }
         assertNotEq(h.foldPath(keccak256(abi.encode(leaves[index])), index, path), root);
+    }
+
+    // ------------------------------------------------------------ data segments
+
+    function _layout(uint256 dim, uint256 segment) internal view returns (uint256[5] memory l) {
+        (l[0], l[1], l[2], l[3], l[4]) = h.segmentLayout(dim, segment);
+    }
+
+    /// Layouts worked out by hand: (width, first leaf, real leaves, value bytes, path length).
+    function test_segmentLayout_handComputed() public view {
+        // dim 16,484 = 2 · 8,192 + 100: 516 chunks, depth 10, three segments, the last one
+        // 4 leaves (100 values) of a 256-leaf subtree two levels below the root.
+        assertEq(h.segmentCount(8192 * 2 + 100), 3);
+        uint256[5] memory l = _layout(8192 * 2 + 100, 0);
+        assertEq(l[0], 256);
+        assertEq(l[1], 0);
+        assertEq(l[2], 256);
+        assertEq(l[3], 32_768);
+        assertEq(l[4], 2);
+        l = _layout(8192 * 2 + 100, 2);
+        assertEq(l[1], 512);
+        assertEq(l[2], 4);
+        assertEq(l[3], 400);
+        assertEq(l[4], 2);
+        // dim 200: 7 chunks, depth 3, one segment that is the whole tree.
+        assertEq(h.segmentCount(200), 1);
+        l = _layout(200, 0);
+        assertEq(l[0], 8);
+        assertEq(l[2], 7);
+        assertEq(l[3], 800);
+        assertEq(l[4], 0);
+        // dim 1: one leaf, depth 0.
+        l = _layout(1, 0);
+        assertEq(l[0], 1);
+        assertEq(l[2], 1);
+        assertEq(l[3], 4);
+        assertEq(l[4], 0);
+        // dim 8,193: 257 chunks, depth 9: the second segment holds one leaf with one value.
+        assertEq(h.segmentCount(8193), 2);
+        l = _layout(8193, 1);
+        assertEq(l[1], 256);
+        assertEq(l[2], 1);
+        assertEq(l[3], 4);
+        assertEq(l[4], 1);
+        assertEq(h.segmentCount(1 << 28), 1 << 15);
+    }
+
+    function testFuzz_segmentLayout_matchesReference(uint256 dim, uint256 segment) public view {
+        dim = bound(dim, 1, 1 << 28);
+        uint256 count = Updates.segmentCount(dim);
+        assertEq(h.segmentCount(dim), count);
+        segment = bound(segment, 0, count - 1);
+        uint256[5] memory l = _layout(dim, segment);
+        uint256 segDepth = Updates.segmentDepth(dim);
+        uint256 chunks = Updates.chunkCount(dim);
+        assertEq(l[0], 1 << segDepth, "width");
+        assertEq(l[1], segment << segDepth, "first leaf");
+        uint256 end = (segment + 1) << segDepth;
+        if (end > chunks) end = chunks;
+        assertEq(l[2], end - l[1], "leaves");
+        uint256 endValue = end * 32 > dim ? dim : end * 32;
+        assertEq(l[3], 4 * (endValue - 32 * l[1]), "value bytes");
+        assertEq(l[4], Ref.depth(chunks) - segDepth, "path length");
+    }
+
+    /// Every segment of an update opens the update root built by the reference tree.
+    /// forge-config: default.fuzz.runs = 24
+    function testFuzz_segmentRoot_everySegmentOpensUpdateRoot(uint256 seed, uint256 dim) public view {
+        dim = bound(dim, 1, 8192 + 700);
+        int32[] memory v = Updates.values(seed, dim);
+        bytes32[] memory hashes = Updates.leafHashes(v);
+        bytes32 root = Ref.root(hashes);
+        for (uint256 s; s < Updates.segmentCount(dim); ++s) {
+            (bytes memory data, bytes32[] memory path) = Updates.reveal(v, hashes, s);
+            uint256[5] memory l = _layout(dim, s);
+            assertEq(data.length, l[3], "reveal length");
+            assertEq(path.length, l[4], "path length");
+            assertEq(h.segmentRoot(l[0], l[2], s, data, path), root, "opens the root");
+            // One flipped bit anywhere in the values opens another root.
+            data[uint256(keccak256(abi.encode(seed, s))) % data.length] ^= 0x01;
+            assertNotEq(h.segmentRoot(l[0], l[2], s, data, path), root);
+        }
     }
 }

@@ -9,8 +9,9 @@ import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 
 /// Whole disputes through the real registry, game and arbiter: honest and dishonest
 /// aggregators against honest and lying challengers, played down to the leaf and settled with
-/// (mock-verified) step proofs. The rules: the correct result always wins, and the honest party
-/// ends with its bond back plus the loser's.
+/// (mock-verified) step proofs. The rules: the correct result always wins; an honest aggregator
+/// ends with its bond back plus every beaten challenger's; a winning challenger gets its bond
+/// back plus its metered cost from the slashed bond, whose remainder is burnt.
 contract DisputeTest is FedAvgFixture {
     /// Claims of a dishonest aggregator from state `from` on: garbage (it cannot prove them).
     uint256 internal garbageFrom = type(uint256).max;
@@ -37,7 +38,7 @@ contract DisputeTest is FedAvgFixture {
             vm.prank(aggregator);
             game.bisect(gameId, g.lo, g.hi, g.hHi, hMid);
             bool agree = honestChallenger ? hMid == _stateHash(mid, false) : (lies >> rounds) & 1 == 1;
-            vm.prank(challenger);
+            vm.prank(g.challenger);
             game.respond(gameId, mid, hMid, agree);
             ++rounds;
         }
@@ -46,14 +47,8 @@ contract DisputeTest is FedAvgFixture {
     function _settle(uint256 gameId) internal {
         BisectionGame.GameView memory g = game.game(gameId);
         ILeafArbiter.LeafInput memory leaf = _leafInput(g.lo);
-        vm.prank(g.hHi == _stateHash(g.lo + 1, false) ? aggregator : challenger);
+        vm.prank(g.hHi == _stateHash(g.lo + 1, false) ? aggregator : g.challenger);
         game.proveLeaf(gameId, leaf);
-    }
-
-    function _assertConserved() internal view {
-        uint256 credits =
-            registry.credit(aggregator) + registry.credit(challenger) + registry.credit(challenger2);
-        assertEq(address(registry).balance, credits + _heldBonds(), "bonds conserved");
     }
 
     // ------------------------------------------------------------ dishonest aggregator
@@ -85,7 +80,13 @@ contract DisputeTest is FedAvgFixture {
         _settle(gameId);
         assertTrue(game.game(gameId).status == BisectionGame.GameStatus.ChallengerWon);
         assertTrue(_status(roundId) == RoundRegistry.RoundStatus.Rejected);
-        assertEq(registry.credit(challenger), CH_BOND + AGG_BOND);
+        // No base fee: the challenger's cost is zero, so the whole slashed bond is burnt and the
+        // challenger gets exactly its bond back.
+        _assertConserved();
+        _claimGame(gameId);
+        assertTrue(registry.round(roundId).settled);
+        assertEq(registry.burnt(), AGG_BOND);
+        assertEq(registry.credit(challenger), CH_BOND);
         assertEq(registry.credit(aggregator), 0);
         _assertConserved();
     }
@@ -125,15 +126,21 @@ contract DisputeTest is FedAvgFixture {
         _settle(gameId);
         assertTrue(game.game(gameId).status == BisectionGame.GameStatus.AggregatorWon);
         assertTrue(_status(roundId) == RoundRegistry.RoundStatus.Posted);
-        assertEq(registry.credit(aggregator), CH_BOND);
+        assertEq(registry.credit(aggregator), 0, "the beaten bond is held until finalisation");
+        _assertConserved();
         vm.warp(uint256(registry.round(roundId).postedAt) + WINDOW + g.moves);
         registry.finalize(roundId);
         assertEq(registry.credit(aggregator), CH_BOND + AGG_BOND);
         _assertConserved();
     }
 
-    /// Two challengers: the first wins and rejects the round; the second gets its bond back.
-    function test_dispute_twoChallengers_secondRefundedAfterRejection() public {
+    /// Two honest challengers of a wrong result, with a nonzero base fee: the first wins at the
+    /// leaf and rejects the round; the aggregator abandons the second game, which its
+    /// challenger wins by timeout. Both get their bond back plus their metered cost; the
+    /// aggregator gets nothing and the rest of its bond is burnt; once everyone withdraws,
+    /// only the burnt ether is left.
+    function test_dispute_twoHonestChallengers_bothMadeWhole() public {
+        vm.fee(20 gwei);
         claimedOutputOf[3][31] = outputOf[3][31] + 7;
         tamperedOutputs = true;
         _postClaimed();
@@ -142,17 +149,101 @@ contract DisputeTest is FedAvgFixture {
         _play(g1, true, 0);
         _settle(g1);
         assertTrue(_status(roundId) == RoundRegistry.RoundStatus.Rejected);
-        // The aggregator abandons the second game.
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.GamesOpen.selector, roundId, 1));
+        registry.claimGame(g1);
+        // The aggregator abandons the second game; its challenger claims the timeout itself.
         vm.warp(block.timestamp + CLOCK);
+        vm.prank(challenger2);
         game.timeout(g2);
-        assertEq(registry.credit(challenger), CH_BOND + AGG_BOND);
-        assertEq(registry.credit(challenger2), CH_BOND);
         assertEq(registry.round(roundId).openGames, 0);
+        uint256 cost1 = _cost(g1);
+        uint256 cost2 = _cost(g2);
+        assertGt(game.challengerCost(g1), 0, "metered: responses, leaf");
+        assertGt(game.challengerCost(g2), 0, "metered: timeout");
+        assertGt(registry.gameRecord(g1).cost, 0, "metered: the challenge");
+        assertEq(cost1 % 20 gwei, 0, "priced at the base fee");
+        assertEq(registry.claimable(g1), CH_BOND + cost1);
+        _assertConserved();
+        _claimGame(g1);
+        _claimGame(g2);
+        assertTrue(registry.round(roundId).settled);
+        assertEq(registry.credit(challenger), CH_BOND + cost1);
+        assertEq(registry.credit(challenger2), CH_BOND + cost2);
+        assertEq(registry.credit(aggregator), 0);
+        assertEq(registry.burnt(), AGG_BOND - cost1 - cost2);
         _assertConserved();
         vm.prank(challenger2);
         registry.withdraw();
         vm.prank(challenger);
         registry.withdraw();
-        assertEq(address(registry).balance, 0);
+        for (uint256 c; c < n; ++c) {
+            _release(roundId, c);
+            vm.prank(_client(c));
+            registry.withdraw();
+        }
+        assertEq(address(registry).balance, registry.burnt(), "only the burnt ether is left");
+    }
+
+    /// Eight lying challengers dispute an honest result at once, each steering its game its own
+    /// way; moves interleave across the games. Half are beaten at the leaf, half stop answering
+    /// and time out. The round finalises and the aggregator gets its bond plus all eight bonds;
+    /// no liar gets anything back, whatever it burnt on gas.
+    function test_eightConcurrentLyingChallengers_allLose_roundFinalizes() public {
+        vm.fee(3 gwei);
+        _postHonest();
+        uint256[8] memory ids;
+        for (uint256 k; k < 8; ++k) {
+            address liar = address(uint160(0xBAD0 + k));
+            extraActors.push(liar);
+            vm.deal(liar, 1 ether);
+            ids[k] = _challenge(roundId, liar);
+        }
+        assertEq(registry.round(roundId).openGames, 8);
+        // Round-robin: one bisection and one (lying) response per game per pass; odd games'
+        // challengers walk away after the first pass.
+        bool moved = true;
+        for (uint256 pass; moved; ++pass) {
+            moved = false;
+            for (uint256 k; k < 8; ++k) {
+                BisectionGame.GameView memory g = game.game(ids[k]);
+                if (g.status != BisectionGame.GameStatus.AwaitingMid) continue;
+                if (k % 2 == 1 && pass > 0) continue;
+                uint64 mid = g.lo + (g.hi - g.lo) / 2;
+                bytes32 hMid = _stateHash(mid, false);
+                vm.prank(aggregator);
+                game.bisect(ids[k], g.lo, g.hi, g.hHi, hMid);
+                moved = true;
+                if (k % 2 == 1) continue; // no answer
+                bool agree = uint256(keccak256(abi.encode(k, pass))) % 2 == 1;
+                vm.prank(g.challenger);
+                game.respond(ids[k], mid, hMid, agree);
+            }
+        }
+        for (uint256 k; k < 8; k += 2) {
+            assertTrue(game.game(ids[k]).status == BisectionGame.GameStatus.AwaitingLeaf);
+            _settle(ids[k]);
+        }
+        vm.warp(block.timestamp + CLOCK);
+        for (uint256 k = 1; k < 8; k += 2) {
+            assertTrue(game.game(ids[k]).status == BisectionGame.GameStatus.AwaitingResponse);
+            game.timeout(ids[k]);
+        }
+        for (uint256 k; k < 8; ++k) {
+            assertTrue(game.game(ids[k]).status == BisectionGame.GameStatus.AggregatorWon, "every liar loses");
+            assertTrue(registry.gameRecord(ids[k]).outcome == RoundRegistry.GameOutcome.AggregatorWon);
+        }
+        assertTrue(_status(roundId) == RoundRegistry.RoundStatus.Posted);
+        assertEq(registry.round(roundId).openGames, 0);
+        _assertConserved();
+        vm.warp(uint256(registry.round(roundId).postedAt) + WINDOW);
+        registry.finalize(roundId);
+        assertTrue(_status(roundId) == RoundRegistry.RoundStatus.Finalized);
+        assertEq(registry.credit(aggregator), AGG_BOND + 8 * CH_BOND);
+        for (uint256 k; k < 8; ++k) {
+            assertEq(registry.credit(extraActors[k]), 0, "no liar is refunded");
+            assertEq(registry.claimable(ids[k]), 0);
+        }
+        assertEq(registry.burnt(), 0);
+        _assertConserved();
     }
 }

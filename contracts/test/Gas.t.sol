@@ -2,32 +2,86 @@
 pragma solidity ^0.8.24;
 
 import {FedAvgFixture} from "./base/FedAvgFixture.sol";
+import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 
 /// Canonical scenarios for gas figures (`forge test --match-path test/Gas.t.sol --gas-report`,
-/// and the scaling numbers printed with -vv). The verifiers accept everything here, so
+/// and the per-action numbers printed with -vv). The verifiers accept everything here, so
 /// `proveLeaf` shows the arbiter's and game's own cost; a real snark-verifier verifier adds
 /// its verification (~310k gas measured for a comparable circuit, FIELD-NOTES §2b).
+/// @dev A printed figure is the gas of the call's frame (`vm.lastCallGas`): the callee's
+///      execution inside one forge transaction, so an account or slot the test touched before
+///      is warm. It excludes the 21,000 intrinsic gas and the calldata gas; where calldata
+///      matters (reveals) the charge EIP-7623 would put on the whole transaction is printed
+///      beside it ("... tx total"). `forge test --isolate --gas-report` runs every call as a
+///      transaction of its own (cold accesses, intrinsic gas and calldata included).
 contract GasTest is FedAvgFixture {
     function setUp() public override {
         super.setUp();
         AcceptingVerifier yes = new AcceptingVerifier();
-        registry = new RoundRegistry(AGG_BOND, CH_BOND, WINDOW);
+        registry = new RoundRegistry(_params());
         arbiter = new LeafArbiter(address(registry), address(yes), address(yes), GAS_CAP);
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
     }
 
+    /// Logs the gas of the last call (the callee's frame, as forge measures it).
+    function _log(string memory what) internal {
+        emit log_named_uint(what, vm.lastCallGas().gasTotalUsed);
+    }
+
+    /// The calldata of client 0's reveal of segment `s`.
+    function _revealCalldata(uint256 id, int32[] memory v, bytes32[] memory hashes, uint256 s)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        (bytes memory data, bytes32[] memory path) = Updates.reveal(v, hashes, s);
+        return abi.encodeCall(RoundRegistry.revealSegment, (id, 0, uint32(s), data, path));
+    }
+
+    /// Sends a reveal's calldata, encoded beforehand (encoding 32 KiB in this contract's large
+    /// memory would be counted otherwise), by client 0; logs its execution and the whole
+    /// transaction's charge.
+    function _logReveal(string memory what, bytes memory cd) internal {
+        vm.prank(_client(0));
+        (bool ok,) = address(registry).call(cd);
+        uint256 used = vm.lastCallGas().gasTotalUsed;
+        assertTrue(ok, what);
+        emit log_named_uint(what, used);
+        emit log_named_uint("  ... tx total (21k + calldata, EIP-7623)", Updates.chargedGas(cd, used));
+    }
+
+    /// Plays game `gameId` with honest claims, the challenger agreeing iff `agreeUpTo` >= mid;
+    /// logs the first bisect and respond.
+    function _playTo(uint256 gameId, uint64 agreeUpTo, bool log) internal {
+        while (game.game(gameId).status == BisectionGame.GameStatus.AwaitingMid) {
+            BisectionGame.GameView memory g = game.game(gameId);
+            uint64 mid = g.lo + (g.hi - g.lo) / 2;
+            bytes32 hMid = _stateHash(mid, false);
+            vm.prank(aggregator);
+            game.bisect(gameId, g.lo, g.hi, g.hHi, hMid);
+            if (log) _log("bisect");
+            vm.prank(g.challenger);
+            game.respond(gameId, mid, hMid, mid <= agreeUpTo);
+            if (log) _log("respond");
+            log = false;
+        }
+    }
+
     /// One round of 3 clients and 100 values (C = 4, T = 16), challenged twice: one game
     /// played down to an Accumulate leaf and proven, the other abandoned by its challenger and
-    /// timed out; then the round is finalised and the aggregator withdraws.
+    /// timed out; then the round is finalised (the aggregator collects both beaten bonds) and
+    /// the aggregator withdraws.
     function test_gas_canonicalDispute() public {
         _buildRound(3, 100, 11);
         _postHonest();
-        uint256 g1 = _challenge(roundId, challenger);
+        vm.prank(challenger);
+        uint256 g1 = registry.challenge{value: CH_BOND}(roundId);
+        _log("challenge (opens a game)");
         uint256 g2 = _challenge(roundId, challenger2);
         // Challenger disagrees, agrees, disagrees, agrees: ends on step 5 (Accumulate, chunk 1).
         bool[4] memory agree = [false, true, false, true];
@@ -44,15 +98,20 @@ contract GasTest is FedAvgFixture {
         assertTrue(leafGame.status == BisectionGame.GameStatus.AwaitingLeaf);
         vm.prank(aggregator);
         game.proveLeaf(g1, _leafInput(leafGame.lo));
+        _log("proveLeaf, Accumulate, aggregator wins (resolve: bond held)");
         BisectionGame.GameView memory other = game.game(g2);
         vm.prank(aggregator);
         game.bisect(g2, other.lo, other.hi, other.hHi, _stateHash(8, false));
         vm.warp(block.timestamp + CLOCK); // challenger2 never answers
         game.timeout(g2);
+        _log("timeout, aggregator wins (resolve: bond held)");
         vm.warp(uint256(registry.round(roundId).postedAt) + WINDOW);
         registry.finalize(roundId);
+        _log("finalize (aggregator bond + 2 beaten bonds)");
         vm.prank(aggregator);
         registry.withdraw();
+        _log("withdraw");
+        assertEq(aggregator.balance, 100 ether + 2 * CH_BOND);
     }
 
     /// A Finalize leaf (step 3 finalises chunk 0).
@@ -60,41 +119,131 @@ contract GasTest is FedAvgFixture {
         _buildRound(3, 100, 12);
         _postHonest();
         uint256 g1 = _challenge(roundId, challenger);
+        _playTo(g1, 3, true);
+        assertEq(game.game(g1).lo, 3);
+        game.proveLeaf(g1, _leafInput(3));
+        _log("proveLeaf, Finalize, aggregator wins");
+    }
+
+    /// A wrong result challenged twice, with a base fee so the costs are metered: the first
+    /// game is won at the leaf (rejects the round), the second by timeout; the first claim
+    /// settles the slashed bond, the last burns what is left of the pool.
+    function test_gas_rejectedRound() public {
+        vm.fee(10 gwei);
+        _buildRound(3, 100, 13);
+        claimedOutputOf[1][0] = outputOf[1][0] + 1;
+        _postClaimed();
+        uint256 g1 = _challenge(roundId, challenger);
+        uint256 g2 = _challenge(roundId, challenger2);
+        // The first wrong state is 2·4 (the claimed output root after chunk 1): play towards it.
         while (game.game(g1).status == BisectionGame.GameStatus.AwaitingMid) {
             BisectionGame.GameView memory g = game.game(g1);
             uint64 mid = g.lo + (g.hi - g.lo) / 2;
+            bytes32 hMid = _stateHash(mid, true);
             vm.prank(aggregator);
-            game.bisect(g1, g.lo, g.hi, g.hHi, _stateHash(mid, false));
+            game.bisect(g1, g.lo, g.hi, g.hHi, hMid);
             vm.prank(challenger);
-            game.respond(g1, mid, _stateHash(mid, false), mid <= 3);
+            game.respond(g1, mid, hMid, hMid == _stateHash(mid, false));
         }
-        assertEq(game.game(g1).lo, 3);
-        game.proveLeaf(g1, _leafInput(3));
+        BisectionGame.GameView memory leafGame = game.game(g1);
+        vm.prank(challenger);
+        game.proveLeaf(g1, _leafInput(leafGame.lo));
+        _log("proveLeaf, challenger wins (resolve: rejects the round)");
+        vm.warp(block.timestamp + CLOCK);
+        vm.prank(challenger2);
+        game.timeout(g2);
+        _log("timeout, challenger wins, last game (resolve)");
+        registry.claimGame(g1);
+        _log("claimGame (first: settles the slashed bond)");
+        registry.claimGame(g2);
+        _log("claimGame (last: burns what is left of the pool)");
+        _assertConserved();
     }
 
-    /// How openRound and postResult scale with the number of clients (printed with -vv).
+    /// Availability: a challenge of a three-segment update (8192·2 + 100 values) answered with
+    /// a full 256-leaf segment (32 KiB), another full one and the partial last one; a challenge
+    /// of a one-segment update (200 values) answered; a challenge left unanswered and settled;
+    /// the deposits released; an unposted round expired.
+    function test_gas_availability() public {
+        uint32 bigDim = 8192 * 2 + 100;
+        uint256 id = _open(3, bigDim);
+        int32[] memory v = Updates.values(1, bigDim);
+        bytes32[] memory hashes = Updates.leafHashes(v);
+        uint256 deposit = registry.depositFor(bigDim);
+        bytes32 root = _refRoot(hashes);
+        vm.deal(_client(0), deposit);
+        vm.prank(_client(0));
+        registry.commitUpdate{value: deposit}(id, 0, root, 7);
+        _log("commitUpdate (first, with deposit)");
+        _commit(id, 1, 3);
+        vm.deal(_client(2), deposit);
+        vm.prank(_client(2));
+        registry.commitUpdate{value: deposit}(id, 2, keccak256("withheld"), 5);
+        _log("commitUpdate (last: closes the commit phase)");
+
+        uint256 bond = registry.availabilityBondFor(bigDim);
+        vm.prank(challenger);
+        registry.challengeAvailability{value: bond}(id, 0);
+        _log("challengeAvailability");
+        _challengeAvailability(id, 2, challenger2);
+
+        string[3] memory names = [
+            "revealSegment, full 256-leaf segment (32 KiB), exec",
+            "revealSegment, second full segment, exec",
+            "revealSegment, last segment (4 leaves, 400 bytes), exec"
+        ];
+        for (uint256 s; s < 3; ++s) {
+            _logReveal(names[s], _revealCalldata(id, v, hashes, s));
+        }
+        _toPostPhase(id);
+        registry.settleAvailability(id, 2);
+        _log("settleAvailability (client excluded)");
+        registry.releaseDeposit(id, 0);
+        _log("releaseDeposit");
+        (depositOut[id][0], depositOut[id][2]) = (true, true);
+        vm.warp(registry.round(id).postDeadline);
+        registry.expireRound(id);
+        _log("expireRound");
+
+        // A one-segment update of 200 values (7 leaves, 800 bytes).
+        uint256 small = _open(1, 200);
+        int32[] memory w = Updates.values(2, 200);
+        bytes32[] memory wh = Updates.leafHashes(w);
+        _commitRoot(small, 0, _refRoot(wh), 1);
+        _challengeAvailability(small, 0, challenger);
+        _logReveal(
+            "revealSegment, one-segment update (200 values, 800 bytes), exec",
+            _revealCalldata(small, w, wh, 0)
+        );
+        _assertConserved();
+    }
+
+    /// How openRound, commitUpdate and postResult scale with the number of clients (printed
+    /// with -vv); postResult hashes the participant tree and the config.
     function test_gas_scaling() public {
-        uint256[4] memory sizes = [uint256(1), 16, 64, 255];
+        uint256[5] memory sizes = [uint256(1), 8, 16, 64, 255];
         for (uint256 s; s < sizes.length; ++s) {
             address[] memory list = new address[](sizes[s]);
             for (uint256 k; k < sizes[s]; ++k) {
                 list[k] = address(uint160(0x77_0000 + 1000 * s + k));
             }
-            uint256 before = gasleft();
-            uint256 id = registry.openRound(list, 1 << 20, aggregator, COMMIT_PERIOD);
-            emit log_named_uint(
-                string.concat("openRound, clients = ", vm.toString(sizes[s])), before - gasleft()
-            );
+            uint256 id = registry.openRound(list, 1 << 20, aggregator, COMMIT_PERIOD, 0, "");
+            _log(string.concat("openRound, clients = ", vm.toString(sizes[s])));
+            uint256 deposit = registry.depositFor(1 << 20);
             for (uint256 k; k < sizes[s]; ++k) {
+                vm.deal(list[k], deposit);
                 vm.prank(list[k]);
-                registry.commitUpdate(id, uint32(k), keccak256(abi.encode(k)), 1);
+                registry.commitUpdate{value: deposit}(id, uint32(k), keccak256(abi.encode(k)), 1);
+                if (k + 1 == sizes[s] && sizes[s] > 1) {
+                    _log(string.concat("commitUpdate (last of ", vm.toString(sizes[s]), ")"));
+                }
             }
+            _toPostPhase(id);
+            (bytes32 config,,,) = registry.pendingConfig(id);
+            _log(string.concat("pendingConfig (view), participants = ", vm.toString(sizes[s])));
             vm.prank(aggregator);
-            before = gasleft();
-            registry.postResult{value: AGG_BOND}(id, keccak256("out"));
-            emit log_named_uint(
-                string.concat("postResult, participants = ", vm.toString(sizes[s])), before - gasleft()
-            );
+            registry.postResult{value: AGG_BOND}(id, keccak256("out"), config);
+            _log(string.concat("postResult, participants = ", vm.toString(sizes[s])));
         }
     }
 }

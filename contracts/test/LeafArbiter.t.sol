@@ -28,6 +28,13 @@ contract LeafArbiterTest is FedAvgFixture {
         assertEq(arbiter.accumulateVerifier(), address(accVerifier));
         assertEq(arbiter.finalizeVerifier(), address(finVerifier));
         assertEq(arbiter.verifierGasCap(), GAS_CAP);
+        // The verifying keys a round's config hash binds: the verifiers' codehashes in
+        // step-kind order (Accumulate, Finalize).
+        assertEq(
+            arbiter.stepVerifiersHash(),
+            keccak256(abi.encode(address(accVerifier).codehash, address(finVerifier).codehash))
+        );
+        assertEq(registry.verifiersHash(), arbiter.stepVerifiersHash());
     }
 
     function test_constructor_verifierWithoutCode_reverts() public {

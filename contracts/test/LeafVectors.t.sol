@@ -72,7 +72,11 @@ contract LeafVectorsTest is Test {
     }
 
     function _expectedPost() internal view returns (bytes32) {
-        return _state(_step() + 1, vm.parseJsonBytes32(json, ".post.accHash"), vm.parseJsonBytes32(json, ".post.outputRoot"));
+        return _state(
+            _step() + 1,
+            vm.parseJsonBytes32(json, ".post.accHash"),
+            vm.parseJsonBytes32(json, ".post.outputRoot")
+        );
     }
 
     function _check(string memory name) internal {
@@ -80,7 +84,9 @@ contract LeafVectorsTest is Test {
         ILeafArbiter.LeafInput memory leaf = _leaf();
         uint256 before = gasleft();
         bytes32 post = arbiter.postState(roundId, _step(), _pre(leaf), leaf);
-        emit log_named_uint(string.concat(name, " postState gas (openings + real verifier)"), before - gasleft());
+        emit log_named_uint(
+            string.concat(name, " postState gas (openings + real verifier)"), before - gasleft()
+        );
         assertEq(post, _expectedPost(), "post-state from the real proof");
     }
 

@@ -83,6 +83,9 @@ pub struct ScenarioReport {
     pub games: usize,
     /// Posts that reverted because the inputs changed after the aggregator read them.
     pub stale_posts: u32,
+    /// Chain seconds from the post to the round's final status (finalised, or rejected with
+    /// every game ended); `None` without a post.
+    pub finality_seconds: Option<u64>,
     /// Ether the registry burnt during the scenario (wei, decimal).
     pub burnt_wei: String,
     /// Net bond flow per role in wei (withdrawn minus posted; gas fees excluded), signed
@@ -189,8 +192,14 @@ impl SimReport {
             );
             let _ = writeln!(
                 s,
-                "  participants {}  excluded {:?}  games {}  stale posts {}  burnt {} wei",
-                sc.participants, sc.excluded_clients, sc.games, sc.stale_posts, sc.burnt_wei
+                "  participants {}  excluded {:?}  games {}  stale posts {}  burnt {} wei  finality {}",
+                sc.participants,
+                sc.excluded_clients,
+                sc.games,
+                sc.stale_posts,
+                sc.burnt_wei,
+                sc.finality_seconds
+                    .map_or("-".to_owned(), |s| format!("{s} s after the post"))
             );
             if let Some(c) = sc.corrupted_step {
                 let _ = writeln!(

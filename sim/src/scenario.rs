@@ -363,6 +363,7 @@ impl<C: Chain + 'static> Simulation<C> {
                 excluded_clients: Vec::new(),
                 games: 0,
                 stale_posts: 0,
+                finality_seconds: None,
                 burnt_wei: "0".into(),
                 bond_net_wei: BTreeMap::new(),
                 fees_wei: BTreeMap::new(),
@@ -633,8 +634,17 @@ impl<C: Chain + 'static> Run<'_, C> {
             .finalize(self.sim.roles.aggregator, self.round)
             .await?;
         self.tx(self.sim.roles.aggregator, "finalize", &r);
+        self.record_finality().await?;
         self.expect_status(status::FINALIZED, "the round did not finalise")
             .await
+    }
+
+    /// Chain time from the post until now, when the round reached its final status.
+    async fn record_finality(&mut self) -> Result<(), SimError> {
+        let posted = self.d().round(self.round).await?.postedAt;
+        let now = self.d().chain().timestamp().await?;
+        self.rep.finality_seconds = Some(now.saturating_sub(posted));
+        Ok(())
     }
 
     async fn expect_status(&self, want: u8, message: &str) -> Result<(), SimError> {
@@ -736,6 +746,7 @@ impl<C: Chain + 'static> Run<'_, C> {
         }
         self.expect_status(status::REJECTED, "the disproven round was not rejected")
             .await?;
+        self.record_finality().await?;
         self.rep.outcome = Outcome::AggregatorSlashed;
         Ok(())
     }

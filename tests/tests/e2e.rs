@@ -285,6 +285,16 @@ async fn eight_concurrent_lying_challengers_all_lose_and_the_round_finalizes() {
         "no losing challenger is refunded"
     );
     assert_bounded_game(&rep, 8);
+    // Finality does not grow with the number of games: they run concurrently, each bounded by
+    // both chess clocks plus one extension per move (docs/ARCHITECTURE.md §7).
+    let p = params();
+    let depth = u64::from(64 - (STEPS - 1).leading_zeros());
+    let bound = p.challenge_window + 2 * p.clock + 2 * (depth + 1) * p.extension;
+    let finality = rep.finality_seconds.expect("the round finalised");
+    assert!(
+        finality <= bound,
+        "finality after {finality} s with 8 games, bound {bound} s"
+    );
 }
 
 /// Scenarios against a real node over JSON-RPC (logs, reverts and time travel through Anvil).

@@ -44,7 +44,10 @@ library TxGas {
     /// @param tail Lower bound of the execution gas still to come after this call.
     function chargedGas(uint256 gasAtEntry, uint256 tail) internal view returns (uint256) {
         // Count the calldata first, so that the counting itself is part of the measurement.
-        bool direct = msg.sender == tx.origin;
+        // An EIP-7702 delegated EOA is its own tx.origin yet runs code (its account holds the
+        // 23-byte delegation designator), which could call us with padded calldata built in
+        // memory: only a sender without code makes a direct call.
+        bool direct = msg.sender == tx.origin && tx.origin.code.length == 0;
         uint256 zeros;
         uint256 nonzeros;
         if (direct) (zeros, nonzeros) = calldataBytes();

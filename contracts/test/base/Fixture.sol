@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test} from "./Test.sol";
 import {Ref} from "./Reference.sol";
+import {Updates} from "./Updates.sol";
 import {RoundRegistry} from "../../src/RoundRegistry.sol";
 import {BisectionGame} from "../../src/BisectionGame.sol";
 import {LeafArbiter} from "../../src/LeafArbiter.sol";
@@ -37,6 +38,11 @@ abstract contract Fixture is Test {
     address internal challenger = address(0xC0FFEE);
     address internal challenger2 = address(0xC0FFEE2);
     address internal outsider = address(0x0DD);
+    /// Further accounts a test credits (summed by `_credits`); distinct from the ones above
+    /// and from the clients.
+    address[] internal extraActors;
+    /// Deposits taken out of the registry through `_release` / `_settleAvailability`.
+    mapping(uint256 roundId => mapping(uint256 client => bool)) internal depositOut;
 
     function setUp() public virtual {
         vm.warp(1_700_000_000);
@@ -133,15 +139,130 @@ abstract contract Fixture is Test {
         return registry.round(roundId).status;
     }
 
-    /// Sum of the bonds the registry must still hold (posted rounds' aggregator bonds and open
-    /// games' challenger bonds).
-    function _heldBonds() internal view returns (uint256 held) {
-        uint256 count = registry.roundCount();
-        for (uint256 id = 1; id <= count; ++id) {
+    // ------------------------------------------------------------ availability
+
+    /// `who` challenges the availability of client k's update, with the round's bond.
+    function _challengeAvailability(uint256 roundId, uint256 k, address who) internal {
+        uint256 bond = registry.availabilityBondFor(registry.round(roundId).dim);
+        vm.deal(who, who.balance + bond);
+        vm.prank(who);
+        registry.challengeAvailability{value: bond}(roundId, uint32(k));
+    }
+
+    /// `who` reveals segment `segment` of client k's update `v` (leaf hashes `hashes`).
+    function _reveal(
+        uint256 roundId,
+        uint256 k,
+        int32[] memory v,
+        bytes32[] memory hashes,
+        uint256 segment,
+        address who
+    ) internal {
+        (bytes memory data, bytes32[] memory path) = Updates.reveal(v, hashes, segment);
+        vm.prank(who);
+        registry.revealSegment(roundId, uint32(k), uint32(segment), data, path);
+    }
+
+    function _release(uint256 roundId, uint256 k) internal {
+        registry.releaseDeposit(roundId, uint32(k));
+        depositOut[roundId][k] = true;
+    }
+
+    function _settleAvailability(uint256 roundId, uint256 k) internal {
+        registry.settleAvailability(roundId, uint32(k));
+        depositOut[roundId][k] = true;
+    }
+
+    // ------------------------------------------------------------ ether accounting
+
+    /// What each rejected round's pool paid its winners, as `_claim` saw it.
+    mapping(uint256 roundId => uint256 paid) internal poolPaid;
+
+    /// A winner's metered cost: its challenge plus its own moves in the game.
+    function _cost(uint256 gameId) internal view returns (uint256) {
+        return registry.gameRecord(gameId).cost + game.challengerCost(gameId);
+    }
+
+    /// The part of a slashed aggregator bond that pays winners' costs.
+    function _pool() internal pure returns (uint256) {
+        return AGG_BOND - (AGG_BOND * BURN_BPS) / 10_000;
+    }
+
+    /// Claims game `gameId` for its challenger (sent by the test contract, so the claim's own
+    /// cost is not the challenger's); returns the part of its cost the pool paid.
+    function _claimGame(uint256 gameId) internal returns (uint256 costPaid) {
+        RoundRegistry.GameRecord memory rec = registry.gameRecord(gameId);
+        uint256 before = registry.credit(rec.challenger);
+        registry.claimGame(gameId);
+        costPaid = registry.credit(rec.challenger) - before - CH_BOND;
+        poolPaid[rec.roundId] += costPaid;
+    }
+
+    /// What the registry must still hold, derived from the rules (not read from the registry's
+    /// own bookkeeping): committed deposits not taken out, the unspent part of open
+    /// availability bonds, aggregator bonds of posted rounds and of rejected rounds not settled
+    /// yet, the unpaid part of a settled rejected round's pool until its last winner is paid,
+    /// and challenger bonds of open games, of lost games until their round settles and of won
+    /// games until claimed.
+    function _held() internal view returns (uint256 held) {
+        uint256 rounds = registry.roundCount();
+        for (uint256 id = 1; id <= rounds; ++id) {
             RoundRegistry.RoundView memory r = registry.round(id);
-            if (r.status == RoundRegistry.RoundStatus.Posted) held += AGG_BOND;
-            held += uint256(r.openGames) * CH_BOND;
+            uint256 deposit = registry.depositFor(r.dim);
+            for (uint256 k; k < r.clientCount; ++k) {
+                (bytes32 root,) = registry.commitment(id, uint32(k));
+                if (root != bytes32(0) && !depositOut[id][k]) held += deposit;
+                (RoundRegistry.Availability memory a,) = registry.availability(id, uint32(k));
+                if (a.challenger != address(0) && !a.settled) held += a.bondLeft;
+            }
+            if (
+                r.status == RoundRegistry.RoundStatus.Posted
+                    || (r.status == RoundRegistry.RoundStatus.Rejected && !r.settled)
+            ) held += AGG_BOND;
+            if (r.status == RoundRegistry.RoundStatus.Rejected && r.settled && _unpaidWinners(id) != 0) {
+                held += _pool() - poolPaid[id];
+            }
         }
+        uint256 games = game.gameCount();
+        for (uint256 g = 1; g <= games; ++g) {
+            RoundRegistry.GameRecord memory rec = registry.gameRecord(g);
+            bool settled = registry.round(rec.roundId).settled;
+            if (rec.outcome == RoundRegistry.GameOutcome.Open) held += CH_BOND;
+            else if (rec.outcome == RoundRegistry.GameOutcome.AggregatorWon && !settled) held += CH_BOND;
+            else if (rec.outcome == RoundRegistry.GameOutcome.ChallengerWon) held += CH_BOND;
+        }
+    }
+
+    function _unpaidWinners(uint256 roundId) internal view returns (uint256 count) {
+        uint256 games = game.gameCount();
+        for (uint256 g = 1; g <= games; ++g) {
+            RoundRegistry.GameRecord memory rec = registry.gameRecord(g);
+            if (rec.roundId == roundId && rec.outcome == RoundRegistry.GameOutcome.ChallengerWon) ++count;
+        }
+    }
+
+    /// Credit of every account the fixture knows: its named actors, `extraActors` and the
+    /// clients of the largest round.
+    function _credits() internal view returns (uint256 sum) {
+        sum = registry.credit(aggregator) + registry.credit(challenger) + registry.credit(challenger2)
+            + registry.credit(outsider);
+        for (uint256 k; k < extraActors.length; ++k) {
+            sum += registry.credit(extraActors[k]);
+        }
+        uint256 maxClients;
+        uint256 rounds = registry.roundCount();
+        for (uint256 id = 1; id <= rounds; ++id) {
+            uint256 c = registry.round(id).clientCount;
+            if (c > maxClients) maxClients = c;
+        }
+        for (uint256 k; k < maxClients; ++k) {
+            sum += registry.credit(_client(k));
+        }
+    }
+
+    /// The registry holds exactly what it credited, burnt and still holds by the rules.
+    function _assertConserved() internal view {
+        assertEq(address(registry).balance, _credits() + registry.burnt() + _held(), "ether conserved");
     }
 
     function _refRoot(bytes32[] memory leaves) internal pure returns (bytes32) {

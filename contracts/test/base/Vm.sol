@@ -6,15 +6,34 @@ pragma solidity ^0.8.24;
 ///         not compile (it imports `ds-test`, which is not on npm), so the project carries its own
 ///         declarations; signatures are forge's, so the selectors match.
 interface Vm {
+    /// Gas of the last call (forge's `Vm.Gas`).
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     // Caller and environment.
     function prank(address sender) external;
+    /// Sets `tx.origin` too: a direct call by an EOA (TxGas counts calldata only then).
+    function prank(address sender, address origin) external;
     function startPrank(address sender) external;
+    function startPrank(address sender, address origin) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
+    function chainId(uint256 newChainId) external;
+    function fee(uint256 newBasefee) external;
+    function txGasPrice(uint256 newGasPrice) external;
     function deal(address account, uint256 balance) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
     function label(address account, string calldata name) external;
     function addr(uint256 privateKey) external pure returns (address);
+
+    // Gas.
+    function lastCallGas() external view returns (Gas memory gas);
 
     // Expectations.
     function expectRevert() external;
@@ -24,6 +43,10 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
         external;
+
+    // State snapshots.
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
 
     // Fuzzing.
     function assume(bool condition) external pure;
