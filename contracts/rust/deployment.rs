@@ -30,8 +30,11 @@ pub struct DeployParams {
     pub challenge_window: u64,
     /// Seconds after the commit phase during which updates can be challenged for availability.
     pub availability_window: u64,
-    /// Seconds a challenged update has to be revealed.
+    /// Seconds a challenged update has to be revealed, plus `reveal_time_per_segment` per data
+    /// segment of the round's model.
     pub resolve_window: u64,
+    /// Seconds added to the resolve window per data segment (a full segment is ~1.2M gas).
+    pub reveal_time_per_segment: u64,
     /// Seconds the aggregator has to post once the participant set is frozen.
     pub post_window: u64,
     /// Share of a slashed aggregator bond always burnt (basis points).
@@ -55,6 +58,7 @@ impl Default for DeployParams {
             challenge_window: 3_600,
             availability_window: 600,
             resolve_window: 600,
+            reveal_time_per_segment: 12,
             post_window: 3_600,
             burn_bps: 5_000,
             clock: 1_800,
@@ -74,6 +78,7 @@ impl DeployParams {
             challengeWindow: self.challenge_window,
             availabilityWindow: self.availability_window,
             resolveWindow: self.resolve_window,
+            revealTimePerSegment: self.reveal_time_per_segment,
             postWindow: self.post_window,
             burnBps: self.burn_bps,
         }

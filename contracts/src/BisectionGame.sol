@@ -134,6 +134,9 @@ contract BisectionGame is IBisectionGame {
     /// @notice Minimum time a side has after its opponent's move.
     uint64 public immutable extension;
 
+    /// @notice Bytes of a step proof (SHPLONK over BN254, both step kinds), the most of a
+    ///         leaf's proof whose calldata is credited to the challenger.
+    uint256 public constant MAX_PROOF_BYTES = 1_376;
     /// @notice Execution after the cost is measured besides the cost's own storage write
     ///         (the addition and the return); a lower bound.
     uint256 private constant METER_TAIL_GAS = 60;
@@ -229,7 +232,7 @@ contract BisectionGame is IBisectionGame {
         // nonzero slot on the next bisect is ~17k gas cheaper than clearing and re-setting it.
         g.status = hi == lo + 1 ? GameStatus.AwaitingLeaf : GameStatus.AwaitingMid;
         emit Responded(gameId, mid, hMid, agree, lo, hi);
-        _meterChallenger(g, gasAtEntry);
+        _meterChallenger(g, gasAtEntry, 4 + 4 * 32);
     }
 
     /// @notice Settles the single disputed step: the arbiter computes the true post-state from
@@ -251,7 +254,7 @@ contract BisectionGame is IBisectionGame {
         ++g.moves;
         emit LeafProven(gameId, g.lo, hStar, g.hHi);
         _resolve(gameId, g, aggregatorWon, Resolution.Leaf);
-        _meterChallenger(g, gasAtEntry);
+        _meterChallenger(g, gasAtEntry, _leafCalldataLength(leaf));
     }
 
     /// @notice Ends a game whose side to move has run out of time; the other side wins.
@@ -269,7 +272,7 @@ contract BisectionGame is IBisectionGame {
         else g.challengerClock = 0;
         g.lastMoveAt = uint64(block.timestamp);
         _resolve(gameId, g, !aggregatorToMove, Resolution.Timeout);
-        _meterChallenger(g, gasAtEntry);
+        _meterChallenger(g, gasAtEntry, 4 + 32);
     }
 
     // ---------------------------------------------------------------- views
@@ -358,7 +361,7 @@ contract BisectionGame is IBisectionGame {
     /// challenger sends it (anyone may prove a leaf or claim a timeout; only the challenger's
     /// own moves are its cost). Runs last, after the resolution of a final move, so the whole
     /// transaction is measured but for the write of the cost itself, which is priced exactly.
-    function _meterChallenger(Game storage g, uint256 gasAtEntry) private {
+    function _meterChallenger(Game storage g, uint256 gasAtEntry, uint256 calldataLength) private {
         if (msg.sender != g.challenger) return;
         uint256 prev = g.challengerCost;
         uint256 fee = block.basefee;
@@ -366,7 +369,17 @@ contract BisectionGame is IBisectionGame {
         // value depends on that cost only through `fee`, so price the write with the value
         // as if the slot were nonzero after it (it is, whenever fee > 0).
         uint256 storeGas = fee == 0 ? 100 : TxGas.warmStoreGas(prev, prev + 1);
-        g.challengerCost = prev + TxGas.baseFeeCost(gasAtEntry, storeGas + METER_TAIL_GAS);
+        g.challengerCost = prev + TxGas.baseFeeCost(gasAtEntry, storeGas + METER_TAIL_GAS, calldataLength);
+    }
+
+    /// The canonical ABI length of `proveLeaf(gameId, leaf)`: selector, the game id, the
+    /// struct's offset and nine head words, then its six dynamic fields; the proof counted at
+    /// most at the step proofs' real size (a longer one is the sender's own padding).
+    function _leafCalldataLength(ILeafArbiter.LeafInput calldata leaf) private pure returns (uint256) {
+        uint256 proof = leaf.proof.length < MAX_PROOF_BYTES ? leaf.proof.length : MAX_PROOF_BYTES;
+        return 4 + 2 * 32 + 9 * 32 + TxGas.abiBytes(leaf.acc.length) + TxGas.abiBytes(leaf.values.length)
+            + TxGas.abiBytes(leaf.accOut.length) + TxGas.abiBytes(proof) + 2 * 32
+            + 32 * (leaf.inputPath.length + leaf.valuesPath.length);
     }
 
     /// @inheritdoc IBisectionGame

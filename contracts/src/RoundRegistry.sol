@@ -58,8 +58,12 @@ contract RoundRegistry is IRoundRegistry {
         uint64 challengeWindow;
         /// Seconds after the commit phase during which updates can be challenged for availability.
         uint64 availabilityWindow;
-        /// Seconds a challenged update has to be revealed.
+        /// Seconds a challenged update has to be revealed, plus `revealTimePerSegment` per
+        /// data segment of the round's model.
         uint64 resolveWindow;
+        /// Seconds added to the resolve window per data segment, so that a large update can be
+        /// revealed in time (a full segment is ~1.2M gas: about one per block is realistic).
+        uint64 revealTimePerSegment;
         /// Seconds the aggregator has to post once the participant set is frozen.
         uint64 postWindow;
         /// Share of a slashed aggregator bond always burnt, in basis points (at most 10,000).
@@ -318,6 +322,10 @@ contract RoundRegistry is IRoundRegistry {
     /// @notice An emitted `Credited` event (LOG2 with one data word, memory included); a
     ///         lower bound.
     uint256 private constant CREDIT_LOG_GAS = 1_400;
+    /// @notice Canonical calldata of a call with one static argument (selector + a word).
+    uint256 private constant CALL_1_ARG = 36;
+    /// @notice Canonical calldata of a call with two static arguments.
+    uint256 private constant CALL_2_ARGS = 68;
 
     // ---------------------------------------------------------------- state
 
@@ -335,6 +343,8 @@ contract RoundRegistry is IRoundRegistry {
     uint64 public immutable availabilityWindow;
     /// @notice Seconds a challenged update has to be revealed.
     uint64 public immutable resolveWindow;
+    /// @notice Seconds added to the resolve window per data segment.
+    uint64 public immutable revealTimePerSegment;
     /// @notice Seconds the aggregator has to post once the participant set is frozen.
     uint64 public immutable postWindow;
     /// @notice Share of a slashed aggregator bond always burnt (basis points).
@@ -373,6 +383,7 @@ contract RoundRegistry is IRoundRegistry {
         challengeWindow = p.challengeWindow;
         availabilityWindow = p.availabilityWindow;
         resolveWindow = p.resolveWindow;
+        revealTimePerSegment = p.revealTimePerSegment;
         postWindow = p.postWindow;
         burnBps = p.burnBps;
         deployer = msg.sender;
@@ -417,6 +428,8 @@ contract RoundRegistry is IRoundRegistry {
         if (count == 0 || count > Commitments.MAX_CLIENTS) revert InvalidClientCount(count);
         if (dim == 0 || dim > Commitments.MAX_DIM) revert InvalidDim(dim);
         if (aggregator == address(0)) revert ZeroAddress();
+        // The config hash binds the step verifiers, read from the game's arbiter at setGame.
+        if (game == address(0)) revert GameNotSet();
         if (commitPeriod == 0 || commitPeriod > type(uint64).max - block.timestamp) {
             revert InvalidCommitPeriod(commitPeriod);
         }
@@ -475,7 +488,8 @@ contract RoundRegistry is IRoundRegistry {
     // ---------------------------------------------------------------- availability phase
 
     /// @notice Challenges the availability of a committed update, with `availabilityBond` per
-    ///         data segment. Unless every segment is revealed within `resolveWindow`, the client
+    ///         data segment. Unless every segment is revealed within the round's resolve window
+    ///         (`resolveWindowFor(dim)`), the client
     ///         is excluded from the round. Anyone may challenge, once per update.
     /// @param roundId The round.
     /// @param clientIndex The challenged client.
@@ -493,11 +507,11 @@ contract RoundRegistry is IRoundRegistry {
         if (msg.value != bond) revert WrongBond(msg.value, bond);
         a.challenger = msg.sender;
         // forge-lint: disable-next-line(unsafe-typecast)
-        uint64 resolveBy = uint64(block.timestamp) + resolveWindow;
+        uint64 resolveBy = uint64(block.timestamp) + resolveWindowFor(r.dim);
         a.resolveBy = resolveBy;
         a.bondLeft = bond;
         emit AvailabilityChallenged(roundId, clientIndex, msg.sender, resolveBy);
-        if (block.basefee != 0) a.challengeCost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS);
+        if (block.basefee != 0) a.challengeCost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS, CALL_2_ARGS);
     }
 
     /// @notice Publishes one segment of a challenged update. Anyone holding the data may do it;
@@ -528,7 +542,9 @@ contract RoundRegistry is IRoundRegistry {
         r.revealed[clientIndex][segment] = true;
         uint32 revealed = ++a.revealed;
         emit SegmentRevealed(roundId, clientIndex, segment, msg.sender, values);
-        _payReveal(roundId, clientIndex, a, revealed == segments, gasAtEntry);
+        // The canonical encoding: selector, five head words, then `values` and `path`.
+        uint256 calldataLength = 4 + 5 * 32 + TxGas.abiBytes(values.length) + 32 + 32 * path.length;
+        _payReveal(roundId, clientIndex, a, revealed == segments, gasAtEntry, calldataLength);
     }
 
     /// Checks a reveal against the layout and the committed root; returns the segment count.
@@ -555,9 +571,14 @@ contract RoundRegistry is IRoundRegistry {
     /// Refunds the revealer's metered cost from the challenger's bond; the last segment
     /// returns the rest of the bond to the challenger. Every write but the revealer's credit
     /// happens before the measurement; that one is priced exactly.
-    function _payReveal(uint256 roundId, uint32 clientIndex, Availability storage a, bool last, uint256 gasAtEntry)
-        private
-    {
+    function _payReveal(
+        uint256 roundId,
+        uint32 clientIndex,
+        Availability storage a,
+        bool last,
+        uint256 gasAtEntry,
+        uint256 calldataLength
+    ) private {
         uint256 left = a.bondLeft;
         if (last) {
             a.settled = true;
@@ -571,7 +592,7 @@ contract RoundRegistry is IRoundRegistry {
             uint256 challengerCredit = credit[a.challenger];
             tail += TxGas.warmStoreGas(challengerCredit, challengerCredit + 1) + CREDIT_LOG_GAS;
         }
-        uint256 refund = TxGas.baseFeeCost(gasAtEntry, tail);
+        uint256 refund = TxGas.baseFeeCost(gasAtEntry, tail, calldataLength);
         if (refund > left) refund = left;
         left -= refund;
         // Stored before the credits: the remainder once the last segment is out, for the record.
@@ -607,7 +628,7 @@ contract RoundRegistry is IRoundRegistry {
             uint256 prevBurnt = burnt;
             uint256 tail = TxGas.warmStoreGas(prevCredit, prevCredit + 1)
                 + TxGas.warmStoreGas(prevBurnt, prevBurnt + 1) + 3 * CREDIT_LOG_GAS;
-            owed += TxGas.baseFeeCost(gasAtEntry, tail);
+            owed += TxGas.baseFeeCost(gasAtEntry, tail, CALL_2_ARGS);
         }
         uint256 compensation = owed < deposit ? owed : deposit;
         uint256 burn = deposit - compensation;
@@ -709,7 +730,7 @@ contract RoundRegistry is IRoundRegistry {
         g.challenger = msg.sender;
         g.outcome = GameOutcome.Open;
         emit Challenged(roundId, gameId, msg.sender);
-        if (block.basefee != 0) g.cost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS);
+        if (block.basefee != 0) g.cost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS, CALL_1_ARG);
     }
 
     /// @notice Makes the round's result final once the challenge window has passed with no open
@@ -795,7 +816,7 @@ contract RoundRegistry is IRoundRegistry {
                 uint256 prevBurnt = burnt;
                 tail += (settlesNow ? 100 : TxGas.warmStoreGas(prevBurnt, prevBurnt + 1)) + CREDIT_LOG_GAS;
             }
-            cost += TxGas.baseFeeCost(gasAtEntry, tail);
+            cost += TxGas.baseFeeCost(gasAtEntry, tail, CALL_1_ARG);
         }
         uint256 paid = cost < available ? cost : available;
         if (paid != 0) r.poolPaid = paidBefore + paid;
@@ -833,7 +854,7 @@ contract RoundRegistry is IRoundRegistry {
         v.commitDeadline = r.commitDeadline;
         if (r.status != RoundStatus.None) {
             v.availabilityDeadline = _availabilityDeadline(r);
-            v.postOpensAt = v.availabilityDeadline + resolveWindow;
+            v.postOpensAt = v.availabilityDeadline + resolveWindowFor(r.dim);
             v.postDeadline = v.postOpensAt + postWindow;
         }
         // At most 255 clients.
@@ -915,6 +936,16 @@ contract RoundRegistry is IRoundRegistry {
         uint256 pool = r.settled ? r.pool - r.poolPaid : aggregatorBond - (aggregatorBond * burnBps) / 10_000;
         uint256 cost = g.cost + IBisectionGame(game).challengerCost(gameId);
         return challengerBond + (cost < pool ? cost : pool);
+    }
+
+    /// @notice Seconds a challenged update of a round of `dim` values has to be revealed.
+    /// @param dim The model dimension.
+    /// @return `resolveWindow + revealTimePerSegment · segments(dim)`.
+    function resolveWindowFor(uint256 dim) public view returns (uint64) {
+        // segments <= 2^15 and both terms are uint64 parameters: the product fits in practice;
+        // checked arithmetic reverts otherwise.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return resolveWindow + revealTimePerSegment * uint64(Commitments.segmentCount(dim));
     }
 
     /// @notice Deposit a client of a round of `dim` values posts.
@@ -1018,12 +1049,12 @@ contract RoundRegistry is IRoundRegistry {
     }
 
     function _postDeadline(Round storage r) private view returns (uint64) {
-        return _availabilityDeadline(r) + resolveWindow + postWindow;
+        return _availabilityDeadline(r) + resolveWindowFor(r.dim) + postWindow;
     }
 
     /// Every challenge has been answered or has run out: the participant set is frozen.
     function _requireAvailabilityOver(uint256 roundId, Round storage r) private view {
-        uint64 opensAt = _availabilityDeadline(r) + resolveWindow;
+        uint64 opensAt = _availabilityDeadline(r) + resolveWindowFor(r.dim);
         if (block.timestamp < opensAt) revert AvailabilityOpen(roundId, opensAt);
     }
 

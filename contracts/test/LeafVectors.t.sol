@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "./base/Test.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
+import {BisectionGame} from "../src/BisectionGame.sol";
 import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 
 /// Replays the Rust-generated step vectors (`test/vectors/*.json`, real Halo2 proofs made by the
@@ -26,6 +27,7 @@ contract LeafVectorsTest is Test {
         address acc = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
         address fin = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
         arbiter = new LeafArbiter(address(registry), acc, fin, GAS_CAP);
+        registry.setGame(address(new BisectionGame(address(registry), address(arbiter), 3600, 600)));
 
         bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".updateRoots");
         uint256[] memory weights = vm.parseJsonUintArray(json, ".weights");

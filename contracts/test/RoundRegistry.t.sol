@@ -971,19 +971,11 @@ contract RoundRegistryTest is Fixture {
         registry.challenge{value: CH_BOND}(id);
     }
 
-    function test_challenge_gameNotSet_reverts() public {
+    /// No round before the game (and so the step verifiers the config hash binds) is set.
+    function test_openRound_gameNotSet_reverts() public {
         RoundRegistry r = new RoundRegistry(_params());
-        uint256 id = r.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 0, "");
-        vm.deal(_client(0), DEPOSIT);
-        vm.prank(_client(0));
-        r.commitUpdate{value: DEPOSIT}(id, 0, keccak256("u"), 1);
-        vm.warp(r.round(id).postOpensAt);
-        (bytes32 config,,,) = r.pendingConfig(id);
-        vm.prank(aggregator);
-        r.postResult{value: AGG_BOND}(id, OUT, config);
-        vm.prank(challenger);
         vm.expectRevert(RoundRegistry.GameNotSet.selector);
-        r.challenge{value: CH_BOND}(id);
+        r.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 0, "");
     }
 
     function test_challenge_rejectedRound_reverts() public {

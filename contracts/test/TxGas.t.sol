@@ -10,16 +10,21 @@ contract TxGasHarness {
     /// `charged(tail)` answers chargedGas; anything else answers calldataBytes.
     function charged(uint256 tail, bytes calldata) external view returns (uint256) {
         uint256 gasAtEntry = gasleft();
-        return TxGas.chargedGas(gasAtEntry, tail);
+        return TxGas.chargedGas(gasAtEntry, tail, type(uint256).max);
     }
 
     function cost(uint256 tail, bytes calldata) external view returns (uint256) {
         uint256 gasAtEntry = gasleft();
-        return TxGas.baseFeeCost(gasAtEntry, tail);
+        return TxGas.baseFeeCost(gasAtEntry, tail, type(uint256).max);
+    }
+
+    /// Counts only the first `limit` bytes of its own calldata.
+    function countPrefix(uint256 limit, bytes calldata) external pure returns (uint256, uint256) {
+        return TxGas.calldataBytes(limit);
     }
 
     fallback(bytes calldata) external returns (bytes memory) {
-        (uint256 zeros, uint256 nonzeros) = TxGas.calldataBytes();
+        (uint256 zeros, uint256 nonzeros) = TxGas.calldataBytes(type(uint256).max);
         return abi.encode(zeros, nonzeros);
     }
 }
@@ -104,6 +109,22 @@ contract TxGasTest is Test {
             if (r % 5 == 0) data[k] = bytes1(uint8(r >> 8));
         }
         _assertCount(data);
+    }
+
+    /// A limit inside a word, at a word boundary, past the end: exactly the prefix is counted.
+    function testFuzz_calldataBytes_limit_countsThePrefixOnly(bytes memory tail, uint256 limit) public view {
+        bytes memory cd = abi.encodeCall(TxGasHarness.countPrefix, (0, tail));
+        limit = bound(limit, 0, cd.length + 40);
+        cd = abi.encodeCall(TxGasHarness.countPrefix, (limit, tail));
+        (uint256 z, uint256 nz) = h.countPrefix(limit, tail);
+        uint256 n = limit < cd.length ? limit : cd.length;
+        bytes memory prefix = new bytes(n);
+        for (uint256 k; k < n; ++k) {
+            prefix[k] = cd[k];
+        }
+        (uint256 rz, uint256 rnz) = Updates.countBytes(prefix);
+        assertEq(z, rz, "zero bytes of the prefix");
+        assertEq(nz, rnz, "nonzero bytes of the prefix");
     }
 
     // ------------------------------------------------------------ chargedGas

@@ -21,9 +21,12 @@ pragma solidity ^0.8.24;
 ///      shortfall (BENCHMARKS.md has the figures). Callers avoid clearing storage in metered
 ///      transactions, whose refunds would lower the real cost below the measured one.
 ///
-///      Calldata is counted only when the caller is the transaction's sender (a direct call by
-///      an EOA): a contract could otherwise hand us padded calldata it built in memory for a
-///      fraction of what we would credit.
+///      Calldata is counted only when the caller is the transaction's sender and has no code
+///      (a direct call by an EOA): a contract, or an EIP-7702 delegated EOA, could otherwise
+///      hand us padded calldata built in memory for a fraction of what we would credit. And it
+///      is counted only up to `calldataLimit`, the canonical ABI length of the call: bytes an
+///      EOA appends are paid by it and credited to nobody, so it cannot spend another party's
+///      bond on gas it burns itself.
 library TxGas {
     /// @notice Intrinsic gas of every transaction.
     uint256 internal constant TX_BASE = 21_000;
@@ -35,14 +38,22 @@ library TxGas {
     /// @notice Wei of base fee the current transaction burns up to this point, plus `tail`.
     /// @param gasAtEntry `gasleft()` taken at the start of the external function.
     /// @param tail Lower bound of the execution gas still to come after this call.
-    function baseFeeCost(uint256 gasAtEntry, uint256 tail) internal view returns (uint256) {
-        return chargedGas(gasAtEntry, tail) * block.basefee;
+    /// @param calldataLimit Calldata bytes to count at most (the call's canonical ABI length).
+    function baseFeeCost(uint256 gasAtEntry, uint256 tail, uint256 calldataLimit) internal view returns (uint256) {
+        return chargedGas(gasAtEntry, tail, calldataLimit) * block.basefee;
+    }
+
+    /// @notice Bytes of a dynamic `bytes` argument of `length` in an ABI encoding: its length
+    ///         word and its data padded to whole words.
+    function abiBytes(uint256 length) internal pure returns (uint256) {
+        return 32 + ((length + 31) / 32) * 32;
     }
 
     /// @notice Gas the current transaction is charged, as far as it can be measured.
     /// @param gasAtEntry `gasleft()` taken at the start of the external function.
     /// @param tail Lower bound of the execution gas still to come after this call.
-    function chargedGas(uint256 gasAtEntry, uint256 tail) internal view returns (uint256) {
+    /// @param calldataLimit Calldata bytes to count at most (the call's canonical ABI length).
+    function chargedGas(uint256 gasAtEntry, uint256 tail, uint256 calldataLimit) internal view returns (uint256) {
         // Count the calldata first, so that the counting itself is part of the measurement.
         // An EIP-7702 delegated EOA is its own tx.origin yet runs code (its account holds the
         // 23-byte delegation designator), which could call us with padded calldata built in
@@ -50,7 +61,7 @@ library TxGas {
         bool direct = msg.sender == tx.origin && tx.origin.code.length == 0;
         uint256 zeros;
         uint256 nonzeros;
-        if (direct) (zeros, nonzeros) = calldataBytes();
+        if (direct) (zeros, nonzeros) = calldataBytes(calldataLimit);
         uint256 exec = gasAtEntry - gasleft() + tail + ENTRY_GAS;
         if (!direct) return exec;
         uint256 standard = TX_BASE + 4 * zeros + 16 * nonzeros + exec;
@@ -68,15 +79,20 @@ library TxGas {
         return 2_900;
     }
 
-    /// @notice Zero and nonzero bytes of `msg.data`, a word at a time: OR-folding each byte
-    ///         into its lowest bit and summing those bits with one multiplication.
-    function calldataBytes() internal pure returns (uint256 zeros, uint256 nonzeros) {
+    /// @notice Zero and nonzero bytes of the first `limit` bytes of `msg.data`, a word at a
+    ///         time: OR-folding each byte into its lowest bit and summing those bits with one
+    ///         multiplication.
+    function calldataBytes(uint256 limit) internal pure returns (uint256 zeros, uint256 nonzeros) {
         assembly ("memory-safe") {
             let len := calldatasize()
+            if lt(limit, len) { len := limit }
             let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
             for { let off := 0 } lt(off, len) { off := add(off, 32) } {
                 let w := calldataload(off)
-                // Bytes past the end read as zero; they are not part of the calldata.
+                // Keep only the bytes below `len` (past the end of the calldata they read as
+                // zero anyway; past `limit` they must not count).
+                let past := sub(add(off, 32), len)
+                if lt(past, 32) { w := shl(mul(8, past), shr(mul(8, past), w)) }
                 let x := or(w, shr(1, w))
                 x := or(x, shr(2, x))
                 x := or(x, shr(4, x))
