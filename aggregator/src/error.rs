@@ -16,7 +16,9 @@ pub enum AggregatorError {
     Vm(#[from] step_vm::VmError),
     /// The chain's participant set changed between reading it and posting (a racing commit
     /// or reveal, or a reorg): the post reverted instead of making a wrong claim.
-    #[error("round {round}: the inputs changed before the post landed (posted config {posted}, chain's {actual}); re-read and post again")]
+    #[error(
+        "round {round}: the inputs changed before the post landed (posted config {posted}, chain's {actual}); re-read and post again"
+    )]
     StaleInputs {
         /// Round id.
         round: u64,

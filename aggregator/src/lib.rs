@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256};
 use alloy::sol_types::SolInterface;
 use arbiter::{LeafProver, Role};
-use challenger::{GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs};
+use challenger::{
+    GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs,
+};
 use contracts::registry::RoundRegistry::RoundRegistryErrors;
 use contracts::{Chain, ChainError, Deployment, TxReceipt};
 use step_vm::{Fault, Trace, check_update_roots, hex_digest};
@@ -166,7 +168,10 @@ impl<C: Chain> Aggregator<C> {
         let prepared = self.prepare(round, uploads).await?;
         match self.post(&prepared).await {
             Err(AggregatorError::StaleInputs { .. }) => {
-                warn!(round, "inputs changed before the post landed; aggregating again");
+                warn!(
+                    round,
+                    "inputs changed before the post landed; aggregating again"
+                );
                 let prepared = self.prepare(round, uploads).await?;
                 self.post(&prepared).await
             }
@@ -176,7 +181,12 @@ impl<C: Chain> Aggregator<C> {
 
     /// The defence of `trace`'s result in every game opened on `round`.
     #[must_use]
-    pub fn defence(&self, round: u64, trace: Arc<Trace>, prover: Arc<LeafProver>) -> RoundDefence<C> {
+    pub fn defence(
+        &self,
+        round: u64,
+        trace: Arc<Trace>,
+        prover: Arc<LeafProver>,
+    ) -> RoundDefence<C> {
         RoundDefence {
             deployment: self.deployment.clone(),
             account: self.account,

@@ -294,10 +294,16 @@ mod tests {
             mover_time_left: 0,
         };
         assert_eq!(solve(Role::Aggregator, &g, &t).unwrap(), Action::Wait);
-        assert_eq!(solve(Role::Challenger, &g, &t).unwrap(), Action::ClaimTimeout);
+        assert_eq!(
+            solve(Role::Challenger, &g, &t).unwrap(),
+            Action::ClaimTimeout
+        );
         g.status = GameStatus::AwaitingResponse;
         assert_eq!(solve(Role::Challenger, &g, &t).unwrap(), Action::Wait);
-        assert_eq!(solve(Role::Aggregator, &g, &t).unwrap(), Action::ClaimTimeout);
+        assert_eq!(
+            solve(Role::Aggregator, &g, &t).unwrap(),
+            Action::ClaimTimeout
+        );
     }
 
     #[test]

@@ -67,11 +67,20 @@ fn fetch_matching(
 ) -> Option<Update> {
     let update = source.fetch(round, client_index)?;
     if update.dim() != dim {
-        warn!(round, client_index, dim = update.dim(), expected = dim, "off-chain update has the wrong dimension; ignored");
+        warn!(
+            round,
+            client_index,
+            dim = update.dim(),
+            expected = dim,
+            "off-chain update has the wrong dimension; ignored"
+        );
         return None;
     }
     if update.root() != root.0 {
-        warn!(round, client_index, "off-chain update does not hash to the committed root; ignored");
+        warn!(
+            round,
+            client_index, "off-chain update does not hash to the committed root; ignored"
+        );
         return None;
     }
     Some(update)
@@ -133,10 +142,17 @@ pub async fn challenge_unavailable<C: Chain>(
         if a.challenger != Address::ZERO {
             continue;
         }
-        if obtain_update(deployment, source, round, index).await?.is_some() {
+        if obtain_update(deployment, source, round, index)
+            .await?
+            .is_some()
+        {
             continue;
         }
-        warn!(round, client = index, "update unavailable; challenging its availability");
+        warn!(
+            round,
+            client = index,
+            "update unavailable; challenging its availability"
+        );
         let receipt = deployment
             .challenge_availability(account, round, index)
             .await?;
@@ -192,7 +208,13 @@ pub async fn answer_challenges<C: Chain>(
                     reveal.path.iter().map(|d| B256::from(*d)).collect(),
                 )
                 .await?;
-            info!(round, client = index, segment, gas = receipt.gas_used, "revealed a challenged segment");
+            info!(
+                round,
+                client = index,
+                segment,
+                gas = receipt.gas_used,
+                "revealed a challenged segment"
+            );
             out.push(receipt);
         }
     }
@@ -218,8 +240,14 @@ pub async fn settle_unanswered<C: Chain>(
     for index in 0..view.clientCount {
         let (a, excluded) = deployment.availability(round, index).await?;
         if excluded && !a.settled {
-            let receipt = deployment.settle_availability(account, round, index).await?;
-            info!(round, client = index, "unanswered availability challenge settled; client excluded");
+            let receipt = deployment
+                .settle_availability(account, round, index)
+                .await?;
+            info!(
+                round,
+                client = index,
+                "unanswered availability challenge settled; client excluded"
+            );
             out.push((index, receipt));
         }
     }
@@ -245,8 +273,7 @@ pub async fn gather_updates<C: Chain>(
                 return Err(ChallengerError::Unavailable {
                     round,
                     client,
-                    reason: "not offered off chain, not revealed on chain, and not excluded"
-                        .into(),
+                    reason: "not offered off chain, not revealed on chain, and not excluded".into(),
                 });
             }
         }

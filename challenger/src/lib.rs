@@ -13,13 +13,13 @@ mod player;
 mod round;
 mod watcher;
 
-pub use error::{ChallengerError, Result};
-pub use leaf::leaf_input;
-pub use player::{GamePlayer, Turn};
 pub use availability::{
     MemoryBoard, UpdateSource, answer_challenges, challenge_unavailable, gather_updates,
     obtain_update, settle_unanswered,
 };
+pub use error::{ChallengerError, Result};
+pub use leaf::leaf_input;
+pub use player::{GamePlayer, Turn};
 pub use round::{
     RoundInputs, check_config_hash, pending_inputs, round_config, round_inputs, status,
 };

@@ -18,9 +18,10 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let ctx = RoundContext::new(
-            step_vm::RoundConfig::fedavg(1, [1; 20], 1, [0; 32], 256),
-            participants,
-        ).expect("valid round");
+        step_vm::RoundConfig::fedavg(1, [1; 20], 1, [0; 32], 256),
+        participants,
+    )
+    .expect("valid round");
     let trace = Trace::execute(ctx.clone(), updates).expect("executes");
     let srs = Srs::insecure_dev();
     let mut g = c.benchmark_group("step_proof");

@@ -106,9 +106,10 @@ fn trace() -> Trace {
         })
         .collect();
     let ctx = RoundContext::new(
-            step_vm::RoundConfig::fedavg(1, [3; 20], 1, [0; 32], 40),
-            participants,
-        ).unwrap();
+        step_vm::RoundConfig::fedavg(1, [3; 20], 1, [0; 32], 40),
+        participants,
+    )
+    .unwrap();
     Trace::execute(ctx, updates).unwrap()
 }
 

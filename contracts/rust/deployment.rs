@@ -434,8 +434,14 @@ impl<C: Chain> Deployment<C> {
             roundId: U256::from(round),
             clientIndex: client_index,
         };
-        self.send("settleAvailability", from, self.registry(), call, U256::ZERO)
-            .await
+        self.send(
+            "settleAvailability",
+            from,
+            self.registry(),
+            call,
+            U256::ZERO,
+        )
+        .await
     }
 
     /// Returns a non-excluded client's deposit after the availability phase.
@@ -610,7 +616,11 @@ impl<C: Chain> Deployment<C> {
     ///
     /// # Errors
     /// Transport failure.
-    pub async fn availability(&self, round: u64, client_index: u32) -> Result<(Availability, bool)> {
+    pub async fn availability(
+        &self,
+        round: u64,
+        client_index: u32,
+    ) -> Result<(Availability, bool)> {
         let r = self
             .view(
                 "availability",
@@ -753,12 +763,13 @@ impl<C: Chain> Deployment<C> {
             .await?;
         logs.iter()
             .map(|l| {
-                let ev = RoundRegistry::Challenged::decode_log_data(&l.log.data).map_err(
-                    |source| ChainError::Decode {
-                        what: "Challenged log".into(),
-                        source,
-                    },
-                )?;
+                let ev =
+                    RoundRegistry::Challenged::decode_log_data(&l.log.data).map_err(|source| {
+                        ChainError::Decode {
+                            what: "Challenged log".into(),
+                            source,
+                        }
+                    })?;
                 Ok((ev.gameId.saturating_to(), ev.challenger))
             })
             .collect()
@@ -785,12 +796,13 @@ impl<C: Chain> Deployment<C> {
             .await?;
         let mut out = Vec::new();
         for l in &logs {
-            let ev = RoundRegistry::SegmentRevealed::decode_log_data(&l.log.data).map_err(
-                |source| ChainError::Decode {
-                    what: "SegmentRevealed log".into(),
-                    source,
-                },
-            )?;
+            let ev =
+                RoundRegistry::SegmentRevealed::decode_log_data(&l.log.data).map_err(|source| {
+                    ChainError::Decode {
+                        what: "SegmentRevealed log".into(),
+                        source,
+                    }
+                })?;
             if ev.clientIndex == client_index {
                 out.push((ev.segment as usize, ev.values.to_vec()));
             }

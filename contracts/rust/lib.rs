@@ -12,8 +12,8 @@ mod rpc_chain;
 pub use bindings::{arbiter, game, registry};
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
-    Addresses, Availability, DeployGas, DeployParams, Deployment, GameRecord, GameState,
-    LeafInput, RoundView, expected_verifiers_hash,
+    Addresses, Availability, DeployGas, DeployParams, Deployment, GameRecord, GameState, LeafInput,
+    RoundView, expected_verifiers_hash,
 };
 pub use error::{ChainError, Result};
 pub use revm_chain::{BASE_FEE, InProcessChain, TX_GAS_LIMIT};

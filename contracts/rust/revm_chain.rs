@@ -201,12 +201,10 @@ impl Chain for InProcessChain {
         let block_number: u64 = world.block.number.saturating_to();
         world.block.number += U256::from(1u64);
         let receipt = outcome(action, result)?;
-        world
-            .logs
-            .extend(receipt.logs.iter().map(|log| ChainLog {
-                block_number,
-                log: log.clone(),
-            }));
+        world.logs.extend(receipt.logs.iter().map(|log| ChainLog {
+            block_number,
+            log: log.clone(),
+        }));
         Ok(receipt)
     }
 

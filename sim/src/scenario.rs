@@ -375,7 +375,10 @@ impl<C: Chain + 'static> Simulation<C> {
             started_balances: self.balances().await?,
             fees: BTreeMap::new(),
             burnt_before: self.deployment.burnt().await?,
-            pb: spinner(format!("{}: opening the round", name.as_str()), self.args.json),
+            pb: spinner(
+                format!("{}: opening the round", name.as_str()),
+                self.args.json,
+            ),
         };
         match name {
             ScenarioName::Honest => run.honest().await?,
@@ -505,7 +508,10 @@ impl<C: Chain + 'static> Run<'_, C> {
         let view = self.d().round(self.round).await?;
         let now = self.d().chain().timestamp().await?;
         if now < view.postOpensAt {
-            self.d().chain().advance_time(view.postOpensAt - now).await?;
+            self.d()
+                .chain()
+                .advance_time(view.postOpensAt - now)
+                .await?;
         }
         for (index, r) in settle_unanswered(self.d(), ch, self.round).await? {
             self.tx(ch, "settleAvailability", &r);
@@ -537,7 +543,10 @@ impl<C: Chain + 'static> Run<'_, C> {
         Ok(posted)
     }
 
-    async fn check(&mut self, challenger: &Challenger<C>) -> Result<(Verdict, Arc<Trace>), SimError> {
+    async fn check(
+        &mut self,
+        challenger: &Challenger<C>,
+    ) -> Result<(Verdict, Arc<Trace>), SimError> {
         self.status("challenger re-executes");
         Ok(challenger.check(self.round, &self.board).await?)
     }
@@ -686,7 +695,9 @@ impl<C: Chain + 'static> Run<'_, C> {
             self.rep
                 .bond_net_wei
                 .insert((*role).to_owned(), signed(after + fee, *before));
-            self.rep.fees_wei.insert((*role).to_owned(), fee.to_string());
+            self.rep
+                .fees_wei
+                .insert((*role).to_owned(), fee.to_string());
         }
         let burnt = self.d().burnt().await? - self.burnt_before;
         self.rep.burnt_wei = burnt.to_string();
@@ -733,7 +744,10 @@ impl<C: Chain + 'static> Run<'_, C> {
         }
         let game = self.challenge(&ch).await?;
         let mut defence = agg.defence(self.round, posted.trace, Arc::clone(&self.sim.prover));
-        let players = [(ch.account(), self.player(ch.account(), Role::Challenger, game, trace))];
+        let players = [(
+            ch.account(),
+            self.player(ch.account(), Role::Challenger, game, trace),
+        )];
         self.play(Some(&mut defence), &players).await?;
         self.expect_rejected(&players[0].1).await
     }
@@ -852,7 +866,9 @@ impl<C: Chain + 'static> Run<'_, C> {
             .commit_update(account, self.round, 0, root, u32::MAX)
             .await
         {
-            Err(contracts::ChainError::Reverted { reason, .. }) if reason.contains("InvalidWeight") => {
+            Err(contracts::ChainError::Reverted { reason, .. })
+                if reason.contains("InvalidWeight") =>
+            {
                 info!(reason, "overflowing weight refused at commit");
             }
             Err(e) => return Err(e.into()),
@@ -917,20 +933,34 @@ impl<C: Chain + 'static> Run<'_, C> {
         if copied_leaf {
             // The aggregator bisects against its sybil, which proves the very leaf the honest
             // challenger will prove (same step, same witness, same proof bytes).
-            let agg_player =
-                self.player(agg.account(), Role::Aggregator, sybil_game, Arc::clone(&posted.trace));
-            self.play(None, &[(agg.account(), agg_player), (sybil.account(), sybil_player)])
-                .await?;
+            let agg_player = self.player(
+                agg.account(),
+                Role::Aggregator,
+                sybil_game,
+                Arc::clone(&posted.trace),
+            );
+            self.play(
+                None,
+                &[(agg.account(), agg_player), (sybil.account(), sybil_player)],
+            )
+            .await?;
         } else {
             // The aggregator never moves in its sybil's game: the sybil claims the timeout.
             self.play(None, &[(sybil.account(), sybil_player)]).await?;
         }
         self.expect_status(status::REJECTED, "the sybil's win did not reject the round")
             .await?;
-        let agg_player =
-            self.player(agg.account(), Role::Aggregator, honest_game, Arc::clone(&posted.trace));
+        let agg_player = self.player(
+            agg.account(),
+            Role::Aggregator,
+            honest_game,
+            Arc::clone(&posted.trace),
+        );
         let honest_player = self.player(honest.account(), Role::Challenger, honest_game, trace);
-        let players = [(agg.account(), agg_player), (honest.account(), honest_player)];
+        let players = [
+            (agg.account(), agg_player),
+            (honest.account(), honest_player),
+        ];
         self.play(None, &players).await?;
         self.expect_rejected(&players[1].1).await
     }

@@ -37,8 +37,11 @@ async fn scenario(name: &str, extra: &[&str]) -> ScenarioReport {
 }
 
 fn wei(map: &std::collections::BTreeMap<String, String>, role: &str) -> i128 {
-    parse_signed(map.get(role).unwrap_or_else(|| panic!("no entry for {role}: {map:?}")))
-        .expect("signed decimal")
+    parse_signed(
+        map.get(role)
+            .unwrap_or_else(|| panic!("no entry for {role}: {map:?}")),
+    )
+    .expect("signed decimal")
 }
 
 fn params() -> DeployParams {
@@ -184,12 +187,18 @@ async fn withheld_update_is_challenged_not_revealed_and_the_client_excluded_befo
     let rep = scenario("withheld-update", &[]).await;
     assert_eq!(rep.outcome, Outcome::Finalized);
     assert_eq!(rep.excluded_clients, [0]);
-    assert_eq!(rep.participants, 3, "the round went on without the withholding client");
+    assert_eq!(
+        rep.participants, 3,
+        "the round went on without the withholding client"
+    );
     assert!(rep.gas.contains_key("challengeAvailability"));
     assert!(!rep.gas.contains_key("revealSegment"));
     // The availability challenger is made whole from the withholding client's deposit.
     assert_made_whole(&rep, "challenger");
-    assert!(wei(&rep.bond_net_wei, "clients") < 0, "the withholder lost its deposit");
+    assert!(
+        wei(&rep.bond_net_wei, "clients") < 0,
+        "the withholder lost its deposit"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +230,10 @@ async fn self_challenge_by_the_aggregator_returns_none_of_its_bond() {
 async fn copied_leaf_returns_none_of_the_bond() {
     let rep = scenario("copied-leaf", &[]).await;
     assert_eq!(rep.outcome, Outcome::AggregatorSlashed);
-    assert_eq!(rep.gas["proveLeaf"].calls, 2, "the sybil and the honest challenger both prove");
+    assert_eq!(
+        rep.gas["proveLeaf"].calls, 2,
+        "the sybil and the honest challenger both prove"
+    );
     assert_eq!(rep.disputed_step, rep.corrupted_step);
     assert_aggregator_recovers_nothing(&rep);
     assert_made_whole(&rep, "challenger");
@@ -245,7 +257,10 @@ async fn weight_overflow_round_completes_without_the_bad_client() {
     let rep = scenario("weight-overflow", &[]).await;
     assert_eq!(rep.outcome, Outcome::Finalized);
     assert_eq!(rep.participants, 3);
-    assert_eq!(rep.gas["commitUpdate"].calls, 3, "the overflowing commit was refused");
+    assert_eq!(
+        rep.gas["commitUpdate"].calls, 3,
+        "the overflowing commit was refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

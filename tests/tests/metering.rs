@@ -49,7 +49,14 @@ async fn posted_round(dim: u32) -> Setup {
     let (aggregator, challenger) = (accounts[1], accounts[2]);
     let clients = accounts[3..6].to_vec();
     let (round, _) = d
-        .open_round(accounts[0], clients.clone(), dim, aggregator, 600, (0, Default::default()))
+        .open_round(
+            accounts[0],
+            clients.clone(),
+            dim,
+            aggregator,
+            600,
+            (0, Default::default()),
+        )
         .await
         .expect("opens");
     Setup {
@@ -77,7 +84,13 @@ async fn metered_costs_match_receipts(dim: u32) {
     let d = &s.d;
     // Two clients commit real updates; the third commits a root nothing opens.
     let updates: Vec<step_vm::Update> = (0..2)
-        .map(|c| step_vm::Update::from_fixed((0..i32::try_from(dim).expect("small dim")).map(|i| i * (c + 1)).collect()))
+        .map(|c| {
+            step_vm::Update::from_fixed(
+                (0..i32::try_from(dim).expect("small dim"))
+                    .map(|i| i * (c + 1))
+                    .collect(),
+            )
+        })
         .collect();
     for (i, u) in updates.iter().enumerate() {
         let index = u32::try_from(i).expect("two clients");
@@ -119,7 +132,10 @@ async fn metered_costs_match_receipts(dim: u32) {
 
     let view = d.round(s.round).await.unwrap();
     let now = d.chain().timestamp().await.unwrap();
-    d.chain().advance_time(view.postOpensAt - now).await.unwrap();
+    d.chain()
+        .advance_time(view.postOpensAt - now)
+        .await
+        .unwrap();
     let before = d.credit(s.challenger).await.unwrap();
     let r = d
         .settle_availability(s.challenger, s.round, 2)
@@ -129,7 +145,11 @@ async fn metered_costs_match_receipts(dim: u32) {
     let paid = d.credit(s.challenger).await.unwrap() - before;
     // The challenger gets its whole bond back plus its challenge's and this settlement's cost.
     let bond = d.availability_bond_for(dim).await.unwrap();
-    check("settleAvailability", &r, metered_gas(paid - bond - a.challengeCost));
+    check(
+        "settleAvailability",
+        &r,
+        metered_gas(paid - bond - a.challengeCost),
+    );
 
     // The aggregator posts a (wrong) result; the challenger disputes it.
     let (config, ..) = d.pending_config(s.round).await.unwrap();
@@ -170,13 +190,14 @@ async fn metered_costs_match_receipts(dim: u32) {
 
     // The aggregator stops; the challenger claims the game by timeout.
     let cost_before = d.game(game).await.unwrap().challengerCost;
-    d.chain()
-        .advance_time(d.params().clock + 1)
-        .await
-        .unwrap();
+    d.chain().advance_time(d.params().clock + 1).await.unwrap();
     let r = d.timeout(s.challenger, game).await.unwrap();
     let cost_after = d.game(game).await.unwrap().challengerCost;
-    check("timeout (resolving)", &r, metered_gas(cost_after - cost_before));
+    check(
+        "timeout (resolving)",
+        &r,
+        metered_gas(cost_after - cost_before),
+    );
 
     // The claim pays the bond plus every metered cost, the claim's own included.
     let before = d.credit(s.challenger).await.unwrap();

@@ -42,7 +42,8 @@ fn round() -> (RoundContext, Vec<Update>, Vec<u32>) {
         RoundContext::new(
             step_vm::RoundConfig::fedavg(1, [0; 20], 1, [0; 32], DIM),
             participants,
-        ).expect("valid round"),
+        )
+        .expect("valid round"),
         updates,
         weights,
     )
