@@ -730,13 +730,20 @@ impl<C: Chain + 'static> Run<'_, C> {
         Ok(())
     }
 
-    async fn aggregator_lies(&mut self) -> Result<(), SimError> {
+    /// An honest commit and availability phase, then a post by an aggregator that corrupts
+    /// one step.
+    async fn lying_post(&mut self) -> Result<(Aggregator<C>, Posted), SimError> {
         self.open_and_commit(Publish::Everywhere).await?;
         self.availability().await?;
         let fault = self.sim.aggregator_fault();
         self.rep.corrupted_step = Some(fault.step);
         let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, fault);
         let posted = self.post(&agg).await?;
+        Ok((agg, posted))
+    }
+
+    async fn aggregator_lies(&mut self) -> Result<(), SimError> {
+        let (agg, posted) = self.lying_post().await?;
         let ch = Challenger::new(self.d().clone(), self.sim.roles.challenger);
         let (verdict, trace) = self.check(&ch).await?;
         if verdict == Verdict::Agree {
@@ -912,12 +919,7 @@ impl<C: Chain + 'static> Run<'_, C> {
     /// honest challenger — and the honest challenger, which challenged too, wins its game.
     /// The report's `net_wei` shows what the aggregator and its sybil lost together.
     async fn sybil(&mut self, copied_leaf: bool) -> Result<(), SimError> {
-        self.open_and_commit(Publish::Everywhere).await?;
-        self.availability().await?;
-        let fault = self.sim.aggregator_fault();
-        self.rep.corrupted_step = Some(fault.step);
-        let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, fault);
-        let posted = self.post(&agg).await?;
+        let (agg, posted) = self.lying_post().await?;
         let sybil = Challenger::new(self.d().clone(), self.sim.roles.sybil);
         let honest = Challenger::new(self.d().clone(), self.sim.roles.challenger);
         // The sybil knows the truth (it is the aggregator): it re-executes honestly, and

@@ -16,20 +16,18 @@ const STEPS: u64 = 35;
 /// (tests/tests/metering.rs), for up to 16 transactions.
 const UNREFUNDED_GAS: i128 = 31_000 + 16 * 2_500;
 
-async fn scenario(name: &str, extra: &[&str]) -> ScenarioReport {
-    let mut argv = vec![
-        "sim",
-        "--clients",
-        CLIENTS,
-        "--dim",
-        DIM,
-        "--json",
-        "--scenario",
-        name,
-    ];
+/// The simulation's arguments for `scenarios` at this file's size, plus `extra` flags.
+fn args(scenarios: &[&str], extra: &[&str]) -> SimArgs {
+    let mut argv = vec!["sim", "--clients", CLIENTS, "--dim", DIM, "--json"];
+    for s in scenarios {
+        argv.extend(["--scenario", s]);
+    }
     argv.extend_from_slice(extra);
-    let args = SimArgs::parse_from(argv);
-    let mut report = run_with_prover(args, fl_tests::prover(), 0.0)
+    SimArgs::parse_from(argv)
+}
+
+async fn scenario(name: &str, extra: &[&str]) -> ScenarioReport {
+    let mut report = run_with_prover(args(&[name], extra), fl_tests::prover(), 0.0)
         .await
         .expect("simulation runs");
     assert_eq!(report.scenarios.len(), 1);
@@ -318,29 +316,21 @@ async fn eight_concurrent_lying_challengers_all_lose_and_the_round_finalizes() {
 #[ignore = "needs ANVIL_BIN (run scripts/test.sh, which installs Anvil from npm)"]
 async fn full_flow_on_anvil() {
     let anvil = std::env::var("ANVIL_BIN").expect("ANVIL_BIN must point at the anvil binary");
-    let mut argv = vec![
-        "sim",
-        "--clients",
-        CLIENTS,
-        "--dim",
-        DIM,
-        "--json",
-        "--anvil",
-        &anvil,
-    ];
-    for s in [
+    let scenarios = [
         "honest",
         "aggregator-lies",
         "challenger-lies",
         "withheld-update",
         "revealed-update",
         "racing-commit",
-    ] {
-        argv.extend(["--scenario", s]);
-    }
-    let report = run_with_prover(SimArgs::parse_from(argv), fl_tests::prover(), 0.0)
-        .await
-        .expect("simulation runs on anvil");
+    ];
+    let report = run_with_prover(
+        args(&scenarios, &["--anvil", &anvil]),
+        fl_tests::prover(),
+        0.0,
+    )
+    .await
+    .expect("simulation runs on anvil");
     let outcomes: Vec<Outcome> = report.scenarios.iter().map(|s| s.outcome).collect();
     assert_eq!(
         outcomes,

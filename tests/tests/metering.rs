@@ -68,6 +68,28 @@ async fn posted_round(dim: u32) -> Setup {
     }
 }
 
+/// The aggregator claims a made-up midpoint; the challenger answers it.
+async fn bisect_and_respond(s: &Setup, game: u64, fill: u8, agree: bool) -> TxReceipt {
+    let d = &s.d;
+    let g = d.game(game).await.unwrap();
+    assert!(g.hi > g.lo + 1, "room to bisect");
+    d.bisect(
+        s.aggregator,
+        game,
+        g.lo,
+        g.hi,
+        g.hHi,
+        B256::repeat_byte(fill),
+    )
+    .await
+    .unwrap();
+    let g = d.game(game).await.unwrap();
+    let mid = g.lo + (g.hi - g.lo) / 2;
+    d.respond(s.challenger, game, mid, g.pendingMid, agree)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn metered_costs_never_exceed_and_nearly_match_the_receipts_small_update() {
     metered_costs_match_receipts(64).await;
@@ -160,33 +182,13 @@ async fn metered_costs_match_receipts(dim: u32) {
     let rec = d.game_record(game).await.unwrap();
     check("challenge", &r, metered_gas(rec.cost));
 
-    // A bisection step and the challenger's responses.
-    let g = d.game(game).await.unwrap();
-    d.bisect(s.aggregator, game, g.lo, g.hi, g.hHi, B256::repeat_byte(2))
-        .await
-        .unwrap();
-    let g = d.game(game).await.unwrap();
-    let mid = g.lo + (g.hi - g.lo) / 2;
-    let r = d
-        .respond(s.challenger, game, mid, g.pendingMid, false)
-        .await
-        .unwrap();
+    // Two bisection steps and the challenger's responses (the first writes a fresh slot).
+    let r = bisect_and_respond(&s, game, 2, false).await;
     let cost1 = d.game(game).await.unwrap().challengerCost;
     check("respond (first)", &r, metered_gas(cost1));
-    let g = d.game(game).await.unwrap();
-    if g.hi > g.lo + 1 {
-        d.bisect(s.aggregator, game, g.lo, g.hi, g.hHi, B256::repeat_byte(3))
-            .await
-            .unwrap();
-        let g = d.game(game).await.unwrap();
-        let mid = g.lo + (g.hi - g.lo) / 2;
-        let r = d
-            .respond(s.challenger, game, mid, g.pendingMid, true)
-            .await
-            .unwrap();
-        let cost2 = d.game(game).await.unwrap().challengerCost;
-        check("respond (later)", &r, metered_gas(cost2 - cost1));
-    }
+    let r = bisect_and_respond(&s, game, 3, true).await;
+    let cost2 = d.game(game).await.unwrap().challengerCost;
+    check("respond (later)", &r, metered_gas(cost2 - cost1));
 
     // The aggregator stops; the challenger claims the game by timeout.
     let cost_before = d.game(game).await.unwrap().challengerCost;
