@@ -622,12 +622,14 @@ contract RoundRegistry is IRoundRegistry {
         // revealers, and this settlement's cost when it sends it.
         uint256 owed = a.challengeCost + (availabilityBondFor(r.dim) - a.bondLeft);
         if (msg.sender == a.challenger) {
-            // Still to run: the exclusion event, the burn (slot and event), the credit and
-            // its event.
+            // Still to run: the exclusion event, the credit and its event, and the burn (slot
+            // and event) unless the deposit is used up before this settlement's own cost.
             uint256 prevCredit = credit[a.challenger];
-            uint256 prevBurnt = burnt;
-            uint256 tail = TxGas.warmStoreGas(prevCredit, prevCredit + 1)
-                + TxGas.warmStoreGas(prevBurnt, prevBurnt + 1) + 3 * CREDIT_LOG_GAS;
+            uint256 tail = TxGas.warmStoreGas(prevCredit, prevCredit + 1) + 2 * CREDIT_LOG_GAS;
+            if (owed < deposit) {
+                uint256 prevBurnt = burnt;
+                tail += TxGas.warmStoreGas(prevBurnt, prevBurnt + 1) + CREDIT_LOG_GAS;
+            }
             owed += TxGas.baseFeeCost(gasAtEntry, tail, CALL_2_ARGS);
         }
         uint256 compensation = owed < deposit ? owed : deposit;
@@ -812,7 +814,8 @@ contract RoundRegistry is IRoundRegistry {
             uint256 prevCredit = credit[challenger];
             uint256 tail = TxGas.warmStoreGas(paidBefore, paidBefore + 1)
                 + TxGas.warmStoreGas(prevCredit, prevCredit + 1) + 2 * CREDIT_LOG_GAS;
-            if (last) {
+            // The final burn happens unless the pool is used up before this claim's own cost.
+            if (last && cost < available) {
                 uint256 prevBurnt = burnt;
                 tail += (settlesNow ? 100 : TxGas.warmStoreGas(prevBurnt, prevBurnt + 1)) + CREDIT_LOG_GAS;
             }

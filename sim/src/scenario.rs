@@ -8,8 +8,8 @@ use aggregator::{Aggregator, AggregatorError, Posted, RoundDefence};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use arbiter::{LeafProver, Role};
 use challenger::{
-    Challenger, GamePlayer, MemoryBoard, Turn, Verdict, challenge_unavailable, settle_unanswered,
-    status,
+    Challenger, GamePlayer, MemoryBoard, Turn, Verdict, answer_challenges, challenge_unavailable,
+    settle_unanswered, status,
 };
 use circuits::Srs;
 use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain, TxReceipt};
@@ -504,6 +504,11 @@ impl<C: Chain + 'static> Run<'_, C> {
         let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
         for r in agg.answer_availability(self.round, &self.uploads).await? {
             self.tx(self.sim.roles.aggregator, "revealSegment", &r);
+        }
+        // A watcher answers challenges on data it holds too, so an honest client is not
+        // excluded by a challenge its aggregator leaves unanswered.
+        for r in answer_challenges(self.d(), ch, &self.board, self.round).await? {
+            self.tx(ch, "revealSegment", &r);
         }
         let view = self.d().round(self.round).await?;
         let now = self.d().chain().timestamp().await?;
