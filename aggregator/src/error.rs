@@ -27,7 +27,8 @@ pub enum AggregatorError {
         /// The chain's config hash.
         actual: String,
     },
-    /// Reading the round, a VM/registry lockstep mismatch, or playing a game failed.
+    /// Reading the round, data availability, a VM/registry lockstep mismatch, or playing a
+    /// game failed.
     #[error(transparent)]
-    Game(#[from] challenger::ChallengerError),
+    Protocol(#[from] protocol::ProtocolError),
 }

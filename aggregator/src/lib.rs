@@ -2,7 +2,7 @@
 //! the aggregation in the step VM over the participant set the chain froze, posts the
 //! Merkle-committed result with its bond (bound to the inputs it was computed over), discovers
 //! every dispute of its result by itself and defends them all concurrently (with the
-//! role-agnostic game player of the challenger crate), and finalises.
+//! role-agnostic game player of the `protocol` crate), and finalises.
 
 mod error;
 
@@ -13,11 +13,9 @@ use std::time::{Duration, Instant};
 use alloy::primitives::{Address, B256};
 use alloy::sol_types::SolInterface;
 use arbiter::{LeafProver, Role};
-use challenger::{
-    GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs,
-};
 use contracts::registry::RoundRegistry::RoundRegistryErrors;
 use contracts::{Chain, ChainError, Deployment, TxReceipt};
+use protocol::{GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs};
 use step_vm::{Fault, Trace, check_update_roots, hex_digest};
 use tracing::{info, instrument, warn};
 

@@ -5,18 +5,18 @@ use thiserror::Error;
 /// Result alias for this crate.
 pub type Result<T, E = ChallengerError> = std::result::Result<T, E>;
 
-/// Failures of the challenger (and of game playing for either role).
+/// Failures of the challenger.
 #[derive(Debug, Error)]
 pub enum ChallengerError {
+    /// Reading the round, data availability or playing a game failed.
+    #[error(transparent)]
+    Protocol(#[from] protocol::ProtocolError),
     /// Chain access failed or a transaction reverted.
     #[error(transparent)]
     Chain(#[from] contracts::ChainError),
     /// The VM rejected the inputs.
     #[error(transparent)]
     Vm(#[from] step_vm::VmError),
-    /// Solver or prover failure.
-    #[error(transparent)]
-    Arbiter(#[from] arbiter::ArbiterError),
     /// The round on chain is not in a state this action needs.
     #[error("round {round}: {message}")]
     Round {
@@ -25,35 +25,16 @@ pub enum ChallengerError {
         /// What is wrong.
         message: String,
     },
-    /// A participant's update can be obtained neither off chain nor from on-chain reveals.
-    #[error("round {round}: update of client {client} is unavailable: {reason}")]
-    Unavailable {
-        /// Round id.
-        round: u64,
-        /// Client index.
-        client: u32,
-        /// Why.
-        reason: String,
-    },
-    /// The chain's commitments disagree with what the VM derives from the same data: the
-    /// VM and the contracts are out of lockstep (a deployment or version mismatch).
-    #[error("round {round}: on-chain {what} is {on_chain}, the VM derives {derived}")]
-    Lockstep {
-        /// Round id.
-        round: u64,
-        /// Which commitment.
-        what: &'static str,
-        /// The chain's value.
-        on_chain: String,
-        /// The VM's value.
-        derived: String,
-    },
 }
 
 impl ChallengerError {
     /// Whether retrying later can succeed.
     #[must_use]
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Chain(e) if e.is_transient())
+        match self {
+            Self::Chain(e) => e.is_transient(),
+            Self::Protocol(e) => e.is_transient(),
+            _ => false,
+        }
     }
 }

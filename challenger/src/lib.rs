@@ -2,25 +2,11 @@
 //! obtain), re-executes posted results in the step VM, disputes a wrong one with a bond,
 //! plays the bisection game, proves the disputed step and collects.
 //!
-//! The [`GamePlayer`] is role-agnostic (as op-challenger defends as well as attacks): the
-//! aggregator crate uses it to defend its own results. Each call to [`GamePlayer::step`] reads
-//! the game, asks the pure solver (`arbiter::solve`) for the next action and sends it.
+//! What it shares with the aggregator (reading a round, data availability, the game player)
+//! lives in the `protocol` crate; this crate is only the challenger's own decisions.
 
-mod availability;
 mod error;
-mod leaf;
-mod player;
-mod round;
 mod watcher;
 
-pub use availability::{
-    MemoryBoard, UpdateSource, answer_challenges, challenge_unavailable, gather_updates,
-    obtain_update, settle_unanswered,
-};
 pub use error::{ChallengerError, Result};
-pub use leaf::leaf_input;
-pub use player::{GamePlayer, Turn};
-pub use round::{
-    RoundInputs, check_config_hash, pending_inputs, round_config, round_inputs, status,
-};
 pub use watcher::{Challenger, Verdict};

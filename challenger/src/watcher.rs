@@ -7,7 +7,9 @@ use contracts::{Chain, Deployment, TxReceipt};
 use step_vm::{Fault, Trace, check_update_roots, hex_digest};
 use tracing::{info, warn};
 
-use crate::{ChallengerError, Result, UpdateSource, gather_updates, round_inputs};
+use protocol::{UpdateSource, gather_updates, round_inputs};
+
+use crate::{ChallengerError, Result};
 
 /// The challenger's conclusion about a posted result.
 #[derive(Debug, Clone, PartialEq, Eq)]

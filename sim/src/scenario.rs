@@ -7,13 +7,14 @@ use std::time::Instant;
 use aggregator::{Aggregator, AggregatorError, Posted, RoundDefence};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use arbiter::{LeafProver, Role};
-use challenger::{
-    Challenger, GamePlayer, MemoryBoard, Turn, Verdict, answer_challenges, challenge_unavailable,
-    settle_unanswered, status,
-};
+use challenger::{Challenger, Verdict};
 use circuits::Srs;
 use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain, TxReceipt};
 use indicatif::{ProgressBar, ProgressStyle};
+use protocol::{
+    GamePlayer, MemoryBoard, Turn, answer_challenges, challenge_unavailable, settle_unanswered,
+    status,
+};
 use step_vm::{Fault, LANES, Rule, Trace, chunk_count};
 use tracing::info;
 
@@ -32,9 +33,12 @@ pub enum SimError {
     /// Aggregator failure.
     #[error(transparent)]
     Aggregator(#[from] aggregator::AggregatorError),
-    /// Challenger or game failure.
+    /// Challenger failure.
     #[error(transparent)]
     Challenger(#[from] challenger::ChallengerError),
+    /// Reading a round, data availability or game failure.
+    #[error(transparent)]
+    Protocol(#[from] protocol::ProtocolError),
     /// Prover setup failure.
     #[error(transparent)]
     Arbiter(#[from] arbiter::ArbiterError),

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use alloy::hex;
 use arbiter::LeafProof;
-use challenger::leaf_input;
 use circuits::StepProof;
+use protocol::leaf_input;
 use serde_json::{Value, json};
 use step_vm::{Participant, RoundContext, StepKind, Trace, Update, acc_hash, value_leaf_hash};
 

@@ -9,7 +9,7 @@ use contracts::{Chain, Deployment};
 use step_vm::{RoundContext, Trace};
 use tracing::{info, instrument, warn};
 
-use crate::{ChallengerError, Result, leaf_input};
+use crate::{ProtocolError, Result, leaf_input};
 
 /// What one call to [`GamePlayer::step`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +48,7 @@ fn status(raw: u8) -> Result<GameStatus> {
         3 => GameStatus::AggregatorWon,
         4 => GameStatus::ChallengerWon,
         other => {
-            return Err(ChallengerError::Arbiter(ArbiterError::InconsistentGame(
+            return Err(ProtocolError::Arbiter(ArbiterError::InconsistentGame(
                 format!("unknown game status {other}"),
             )));
         }

@@ -5,7 +5,7 @@ use alloy::primitives::B256;
 use contracts::{Chain, Deployment, RoundView, expected_verifiers_hash};
 use step_vm::{Participant, RoundConfig, RoundContext, Rule, hex_digest};
 
-use crate::{ChallengerError, Result};
+use crate::{ProtocolError, Result};
 
 /// Round status codes of the registry (`RoundRegistry.RoundStatus`).
 pub mod status {
@@ -38,7 +38,7 @@ pub struct RoundInputs {
 pub async fn round_inputs<C: Chain>(deployment: &Deployment<C>, round: u64) -> Result<RoundInputs> {
     let view = deployment.round(round).await?;
     if view.configHash == B256::ZERO {
-        return Err(ChallengerError::Round {
+        return Err(ProtocolError::Round {
             round,
             message: "no result has been posted yet".into(),
         });
@@ -68,12 +68,12 @@ pub async fn pending_inputs<C: Chain>(
 /// contracts are then out of lockstep (a deployment or version mismatch).
 ///
 /// # Errors
-/// [`ChallengerError::Lockstep`].
+/// [`ProtocolError::Lockstep`].
 pub fn check_config_hash(round: u64, ctx: &RoundContext, on_chain: B256) -> Result<()> {
     if ctx.config_hash() == on_chain.0 {
         return Ok(());
     }
-    Err(ChallengerError::Lockstep {
+    Err(ProtocolError::Lockstep {
         round,
         what: "config hash",
         on_chain: on_chain.to_string(),
@@ -94,7 +94,7 @@ pub async fn round_config<C: Chain>(
     let verifiers_hash = deployment.verifiers_hash().await?;
     let expected = expected_verifiers_hash();
     if verifiers_hash != expected {
-        return Err(ChallengerError::Lockstep {
+        return Err(ProtocolError::Lockstep {
             round,
             what: "step verifiers hash (the deployed verifiers are not this build's)",
             on_chain: verifiers_hash.to_string(),
@@ -104,7 +104,7 @@ pub async fn round_config<C: Chain>(
     let rule = match view.rule {
         0 => Rule::FedAvg,
         other => {
-            return Err(ChallengerError::Round {
+            return Err(ProtocolError::Round {
                 round,
                 message: format!("rule {other} is not supported by this build (0 = FedAvg)"),
             });
@@ -143,7 +143,7 @@ async fn inputs_of<C: Chain>(
         }
     }
     if participants.is_empty() {
-        return Err(ChallengerError::Round {
+        return Err(ProtocolError::Round {
             round,
             message: "no committed update is available to aggregate".into(),
         });

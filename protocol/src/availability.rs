@@ -16,7 +16,7 @@ use step_vm::{Update, segment_count};
 use tracing::{info, warn};
 
 use crate::round::status;
-use crate::{ChallengerError, Result, RoundInputs};
+use crate::{ProtocolError, Result, RoundInputs};
 
 /// Where a role gets client updates off chain (the aggregator's upload server, a file store,
 /// a peer). What it returns is never trusted: every update is checked against its committed
@@ -112,7 +112,7 @@ pub async fn obtain_update<C: Chain>(
     }
     Update::from_segments(dim, &root.0, &segments)
         .map(Some)
-        .map_err(ChallengerError::from)
+        .map_err(ProtocolError::from)
 }
 
 /// Challenges the availability of every committed update that cannot be obtained (off chain
@@ -270,7 +270,7 @@ pub async fn gather_updates<C: Chain>(
         match obtain_update(deployment, source, round, client).await? {
             Some(u) => updates.push(u),
             None => {
-                return Err(ChallengerError::Unavailable {
+                return Err(ProtocolError::Unavailable {
                     round,
                     client,
                     reason: "not offered off chain, not revealed on chain, and not excluded".into(),
