@@ -23,12 +23,25 @@ pub enum AggregatorError {
         /// Round id.
         round: u64,
         /// Config hash the post named.
-        posted: String,
+        posted: alloy::primitives::B256,
         /// The chain's config hash.
-        actual: String,
+        actual: alloy::primitives::B256,
     },
     /// Reading the round, data availability, a VM/registry lockstep mismatch, or playing a
     /// game failed.
     #[error(transparent)]
     Protocol(#[from] protocol::ProtocolError),
+}
+
+impl AggregatorError {
+    /// Whether retrying later can succeed (stale inputs: re-read and post again).
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Chain(e) => e.is_transient(),
+            Self::Protocol(e) => e.is_transient(),
+            Self::StaleInputs { .. } => true,
+            Self::Vm(_) => false,
+        }
+    }
 }

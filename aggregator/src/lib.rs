@@ -15,7 +15,10 @@ use alloy::sol_types::SolInterface;
 use arbiter::{LeafProver, Role};
 use contracts::registry::RoundRegistry::RoundRegistryErrors;
 use contracts::{Chain, ChainError, Deployment, TxReceipt};
-use protocol::{GamePlayer, Turn, UpdateSource, answer_challenges, gather_updates, pending_inputs};
+use protocol::{
+    GamePlayer, Turn, UpdateSource, answer_challenges, challenge_unavailable, gather_updates,
+    pending_inputs, round_inputs,
+};
 use step_vm::{Fault, Trace, check_update_roots, hex_digest};
 use tracing::{info, instrument, warn};
 
@@ -98,6 +101,34 @@ impl<C: Chain> Aggregator<C> {
         uploads: &dyn UpdateSource,
     ) -> Result<Vec<TxReceipt>> {
         Ok(answer_challenges(&self.deployment, self.account, uploads, round).await?)
+    }
+
+    /// Challenges the availability of every committed update it was not given (nor can fetch
+    /// from reveals) while the availability phase is open, so that a client that commits and
+    /// uploads nothing cannot stall the round. Returns the challenged client indices.
+    ///
+    /// # Errors
+    /// Chain access or a reverted challenge.
+    pub async fn challenge_unavailable(
+        &self,
+        round: u64,
+        uploads: &dyn UpdateSource,
+    ) -> Result<Vec<(u32, TxReceipt)>> {
+        Ok(challenge_unavailable(&self.deployment, self.account, uploads, round).await?)
+    }
+
+    /// Rebuilds the trace of a round it already posted (after a restart), over the inputs the
+    /// chain fixed, to defend it.
+    ///
+    /// # Errors
+    /// The round is not posted, a participant's data unavailable, chain access, or lockstep.
+    pub async fn recover(&self, round: u64, uploads: &dyn UpdateSource) -> Result<Arc<Trace>> {
+        let inputs = round_inputs(&self.deployment, round).await?;
+        let updates = gather_updates(&self.deployment, uploads, round, &inputs).await?;
+        check_update_roots(&inputs.ctx, &updates)?;
+        Ok(Arc::new(Trace::execute_as(
+            inputs.ctx, updates, self.fault,
+        )?))
     }
 
     /// Aggregates the round over the participants the chain fixes now (final once the
@@ -220,8 +251,8 @@ fn stale_inputs(round: u64, e: ChainError) -> AggregatorError {
     {
         return AggregatorError::StaleInputs {
             round,
-            posted: m.posted.to_string(),
-            actual: m.actual.to_string(),
+            posted: m.posted,
+            actual: m.actual,
         };
     }
     e.into()
@@ -254,7 +285,7 @@ impl<C: Chain> RoundDefence<C> {
     ///
     /// # Errors
     /// Chain access.
-    pub async fn discover(&mut self) -> Result<Vec<u64>> {
+    pub async fn discover(&mut self) -> protocol::Result<Vec<u64>> {
         let mut new = Vec::new();
         for (game, challenger) in self.deployment.challenged_games(self.round).await? {
             if self.players.contains_key(&game) {
@@ -278,12 +309,13 @@ impl<C: Chain> RoundDefence<C> {
     }
 
     /// Discovers new games, then makes at most one move in every unresolved game, all games
-    /// concurrently. Returns each game's turn.
-    ///
-    /// # Errors
-    /// Chain access or a failed move.
-    pub async fn step(&mut self) -> Result<Vec<(u64, Turn)>> {
-        self.discover().await?;
+    /// concurrently. Each game's turn stands alone: a failed move (a revert, a transport error)
+    /// is that game's result and never keeps the other games from moving; a failed discovery
+    /// is logged and retried at the next step while the known games move on.
+    pub async fn step(&mut self) -> Vec<(u64, protocol::Result<Turn>)> {
+        if let Err(e) = self.discover().await {
+            warn!(round = self.round, error = %e, "could not read the round's games; retrying at the next step");
+        }
         let pending: Vec<(u64, &GamePlayer<C>)> = self
             .players
             .iter()
@@ -296,15 +328,18 @@ impl<C: Chain> RoundDefence<C> {
                 .map(|(g, p)| async move { (g, p.step().await) }),
         )
         .await;
-        let mut out = Vec::with_capacity(turns.len());
-        for (game, turn) in turns {
-            let turn = turn?;
-            if let Turn::Resolved { aggregator_won } = turn {
-                self.outcomes.insert(game, aggregator_won);
+        for (game, turn) in &turns {
+            match turn {
+                Ok(Turn::Resolved { aggregator_won }) => {
+                    self.outcomes.insert(*game, *aggregator_won);
+                }
+                Err(e) => {
+                    warn!(round = self.round, game, error = %e, "move failed; the game is retried at the next step")
+                }
+                Ok(_) => {}
             }
-            out.push((game, turn));
         }
-        Ok(out)
+        turns
     }
 
     /// Games seen so far.

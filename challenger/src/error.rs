@@ -17,14 +17,6 @@ pub enum ChallengerError {
     /// The VM rejected the inputs.
     #[error(transparent)]
     Vm(#[from] step_vm::VmError),
-    /// The round on chain is not in a state this action needs.
-    #[error("round {round}: {message}")]
-    Round {
-        /// Round id.
-        round: u64,
-        /// What is wrong.
-        message: String,
-    },
 }
 
 impl ChallengerError {

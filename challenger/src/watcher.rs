@@ -9,7 +9,7 @@ use tracing::{info, warn};
 
 use protocol::{UpdateSource, gather_updates, round_inputs};
 
-use crate::{ChallengerError, Result};
+use crate::Result;
 
 /// The challenger's conclusion about a posted result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +62,6 @@ impl<C: Chain> Challenger<C> {
         self.account
     }
 
-    /// The deployment it acts on.
-    #[must_use]
-    pub fn deployment(&self) -> &Deployment<C> {
-        &self.deployment
-    }
-
     /// Re-executes round `round` over the participants the chain fixed, with their updates
     /// from `source` or from on-chain reveals (each checked against its committed root), and
     /// compares with the posted output root.
@@ -102,33 +96,8 @@ impl<C: Chain> Challenger<C> {
     /// # Errors
     /// The window is closed, the round is not disputable, or chain access fails.
     pub async fn challenge(&self, round: u64) -> Result<(u64, TxReceipt)> {
-        let (game, receipt) = self
-            .deployment
-            .challenge(self.account, round)
-            .await
-            .map_err(|e| match e {
-                contracts::ChainError::Reverted { reason, .. } => ChallengerError::Round {
-                    round,
-                    message: format!("cannot challenge: {reason}"),
-                },
-                other => other.into(),
-            })?;
+        let (game, receipt) = self.deployment.challenge(self.account, round).await?;
         info!(round, game, gas = receipt.gas_used, "dispute opened");
         Ok((game, receipt))
-    }
-
-    /// Claims the payout of `game` if its round is settled and the challenger won it; returns
-    /// the amount credited (zero if nothing was claimable).
-    ///
-    /// # Errors
-    /// Chain access or a reverted claim.
-    pub async fn claim(&self, game: u64) -> Result<alloy::primitives::U256> {
-        let amount = self.deployment.claimable(game).await?;
-        if amount.is_zero() {
-            return Ok(amount);
-        }
-        let receipt = self.deployment.claim_game(self.account, game).await?;
-        info!(game, %amount, gas = receipt.gas_used, "claimed the game's payout");
-        Ok(amount)
     }
 }

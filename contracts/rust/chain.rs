@@ -41,8 +41,8 @@ pub struct ChainLog {
     pub log: Log,
 }
 
-/// Which logs to read: one event of one contract, optionally filtered on its first indexed
-/// argument, from a block on.
+/// Which logs to read: one event of one contract, optionally filtered on its first and second
+/// indexed arguments, from a block on.
 #[derive(Debug, Clone, Copy)]
 pub struct LogQuery {
     /// Emitting contract.
@@ -51,6 +51,8 @@ pub struct LogQuery {
     pub event: B256,
     /// First indexed argument (topic 1), if filtered.
     pub topic1: Option<B256>,
+    /// Second indexed argument (topic 2), if filtered.
+    pub topic2: Option<B256>,
     /// First block to read.
     pub from_block: u64,
 }

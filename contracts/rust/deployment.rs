@@ -107,6 +107,8 @@ pub struct Addresses {
     pub accumulate_verifier: Address,
     /// `FinalizeVerifier`.
     pub finalize_verifier: Address,
+    /// Block the deployment was completed in: logs are read from there on.
+    pub deployed_block: u64,
 }
 
 /// The system deployed on a chain, with one typed method per action.
@@ -237,6 +239,7 @@ impl<C: Chain> Deployment<C> {
             .abi_encode(),
         )
         .await?;
+        let deployed_block = chain.block_number().await?;
         let this = Self {
             chain,
             addresses: Addresses {
@@ -245,6 +248,7 @@ impl<C: Chain> Deployment<C> {
                 arbiter,
                 accumulate_verifier,
                 finalize_verifier,
+                deployed_block,
             },
             params,
         };
@@ -758,7 +762,8 @@ impl<C: Chain> Deployment<C> {
                 address: self.registry(),
                 event: RoundRegistry::Challenged::SIGNATURE_HASH,
                 topic1: Some(B256::from(U256::from(round))),
-                from_block: 0,
+                topic2: None,
+                from_block: self.addresses.deployed_block,
             })
             .await?;
         logs.iter()
@@ -779,7 +784,7 @@ impl<C: Chain> Deployment<C> {
     /// `SegmentRevealed` logs.
     ///
     /// # Errors
-    /// Transport failure.
+    /// Transport failure, or a log that does not decode.
     pub async fn revealed_segments(
         &self,
         round: u64,
@@ -791,23 +796,38 @@ impl<C: Chain> Deployment<C> {
                 address: self.registry(),
                 event: RoundRegistry::SegmentRevealed::SIGNATURE_HASH,
                 topic1: Some(B256::from(U256::from(round))),
-                from_block: 0,
+                topic2: Some(B256::from(U256::from(client_index))),
+                from_block: self.addresses.deployed_block,
             })
             .await?;
-        let mut out = Vec::new();
-        for l in &logs {
-            let ev =
-                RoundRegistry::SegmentRevealed::decode_log_data(&l.log.data).map_err(|source| {
-                    ChainError::Decode {
+        logs.iter()
+            .map(|l| {
+                let ev = RoundRegistry::SegmentRevealed::decode_log_data(&l.log.data).map_err(
+                    |source| ChainError::Decode {
                         what: "SegmentRevealed log".into(),
                         source,
-                    }
-                })?;
-            if ev.clientIndex == client_index {
-                out.push((ev.segment as usize, ev.values.to_vec()));
-            }
-        }
-        Ok(out)
+                    },
+                )?;
+                Ok((ev.segment as usize, ev.values.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Whether a segment of a client's update has been revealed on chain.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn is_revealed(&self, round: u64, client_index: u32, segment: u32) -> Result<bool> {
+        self.view(
+            "isRevealed",
+            self.registry(),
+            RoundRegistry::isRevealedCall {
+                roundId: U256::from(round),
+                clientIndex: client_index,
+                segment,
+            },
+        )
+        .await
     }
 
     // ------------------------------------------------------------------ game actions

@@ -259,6 +259,9 @@ impl Chain for InProcessChain {
                     && query
                         .topic1
                         .is_none_or(|t| l.log.topics().get(1) == Some(&t))
+                    && query
+                        .topic2
+                        .is_none_or(|t| l.log.topics().get(2) == Some(&t))
             })
             .cloned()
             .collect())

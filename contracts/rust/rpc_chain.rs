@@ -272,6 +272,9 @@ impl Chain for RpcChain {
         if let Some(t) = query.topic1 {
             filter = filter.topic1(t);
         }
+        if let Some(t) = query.topic2 {
+            filter = filter.topic2(t);
+        }
         let logs = self
             .provider
             .get_logs(&filter)

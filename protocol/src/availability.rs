@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use alloy::primitives::{Address, B256, Bytes};
-use contracts::{Chain, Deployment, TxReceipt};
+use alloy::sol_types::SolInterface;
+use contracts::registry::RoundRegistry::RoundRegistryErrors;
+use contracts::{Chain, ChainError, Deployment, TxReceipt};
 use step_vm::{Update, segment_count};
 use tracing::{info, warn};
 
@@ -112,7 +114,11 @@ pub async fn obtain_update<C: Chain>(
     }
     Update::from_segments(dim, &root.0, &segments)
         .map(Some)
-        .map_err(ProtocolError::from)
+        .map_err(|source| ProtocolError::Segments {
+            round,
+            client: client_index,
+            source,
+        })
 }
 
 /// Challenges the availability of every committed update that cannot be obtained (off chain
@@ -162,11 +168,14 @@ pub async fn challenge_unavailable<C: Chain>(
 }
 
 /// Reveals, for every challenged and unanswered update that `source` holds, each segment not
-/// revealed yet (what an honest aggregator does for its clients' uploads, or a client for
-/// itself). Returns the receipts.
+/// revealed yet (what an honest aggregator does for its clients' uploads, or a watcher for the
+/// data it holds). Another party revealing the same segment first, or the window closing
+/// before a reveal lands, skips that segment; any other failure is logged and the next client
+/// is tried, so one failure never leaves the other clients' data unrevealed. Returns the
+/// receipts.
 ///
 /// # Errors
-/// Chain access or a reverted reveal.
+/// Chain access while reading the round.
 pub async fn answer_challenges<C: Chain>(
     deployment: &Deployment<C>,
     account: Address,
@@ -189,36 +198,71 @@ pub async fn answer_challenges<C: Chain>(
         let Some(update) = fetch_matching(source, round, index, &root, dim) else {
             continue;
         };
-        let tree = update.tree();
-        let done: Vec<usize> = deployment
-            .revealed_segments(round, index)
-            .await?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
-        for segment in (0..segment_count(dim)).filter(|s| !done.contains(s)) {
-            let reveal = update.segment_reveal(&tree, segment)?;
-            let receipt = deployment
-                .reveal_segment(
-                    account,
-                    round,
-                    index,
-                    u32::try_from(segment).unwrap_or(u32::MAX),
-                    Bytes::from(reveal.values),
-                    reveal.path.iter().map(|d| B256::from(*d)).collect(),
-                )
-                .await?;
-            info!(
-                round,
-                client = index,
-                segment,
-                gas = receipt.gas_used,
-                "revealed a challenged segment"
-            );
-            out.push(receipt);
+        if let Err(e) = reveal_missing(deployment, account, round, index, &update, &mut out).await {
+            warn!(round, client = index, error = %e, "could not reveal a challenged update");
         }
     }
     Ok(out)
+}
+
+/// Reveals every segment of `update` not on chain yet, pushing the receipts into `out`.
+async fn reveal_missing<C: Chain>(
+    deployment: &Deployment<C>,
+    account: Address,
+    round: u64,
+    index: u32,
+    update: &Update,
+    out: &mut Vec<TxReceipt>,
+) -> Result<()> {
+    let tree = update.tree();
+    let count = u32::try_from(segment_count(update.dim())).map_err(|_| ProtocolError::Round {
+        round,
+        message: format!("an update of {} values has too many segments", update.dim()),
+    })?;
+    for segment in 0..count {
+        if deployment.is_revealed(round, index, segment).await? {
+            continue;
+        }
+        let reveal = update.segment_reveal(&tree, segment as usize)?;
+        match deployment
+            .reveal_segment(
+                account,
+                round,
+                index,
+                segment,
+                Bytes::from(reveal.values),
+                reveal.path.iter().map(|d| B256::from(*d)).collect(),
+            )
+            .await
+        {
+            Ok(receipt) => {
+                info!(
+                    round,
+                    client = index,
+                    segment,
+                    gas = receipt.gas_used,
+                    "revealed a challenged segment"
+                );
+                out.push(receipt);
+            }
+            Err(ChainError::Reverted { data, .. })
+                if matches!(
+                    RoundRegistryErrors::abi_decode(&data),
+                    Ok(RoundRegistryErrors::AlreadyRevealed(_)
+                        | RoundRegistryErrors::RevealClosed(_))
+                ) =>
+            {
+                info!(
+                    round,
+                    client = index,
+                    segment,
+                    "segment revealed by another party, or the window closed"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Settles every availability challenge of `round` that went unanswered, once the phase is

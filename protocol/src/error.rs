@@ -35,6 +35,19 @@ pub enum ProtocolError {
         /// Why.
         reason: String,
     },
+    /// The segments revealed on chain for a client do not rebuild its committed update.
+    #[error(
+        "round {round}: the segments revealed for client {client} do not rebuild its update: {source}"
+    )]
+    Segments {
+        /// Round id.
+        round: u64,
+        /// Client index.
+        client: u32,
+        /// What is wrong with them.
+        #[source]
+        source: step_vm::VmError,
+    },
     /// The chain's commitments disagree with what the VM derives from the same data: the
     /// VM and the contracts are out of lockstep (a deployment or version mismatch).
     #[error("round {round}: on-chain {what} is {on_chain}, the VM derives {derived}")]

@@ -175,7 +175,20 @@ impl<C: Chain> GamePlayer<C> {
                 ("timeout", d.timeout(self.account, self.game).await?, None)
             }
             Action::ProveLeaf { step } => {
-                let proof = match self.prover.prove(&self.ctx, &self.trace, step) {
+                // Proving is seconds of CPU: off the async workers, so that the other games'
+                // moves go on meanwhile.
+                let (prover, ctx, trace) = (
+                    Arc::clone(&self.prover),
+                    self.ctx.clone(),
+                    Arc::clone(&self.trace),
+                );
+                let proved = tokio::task::spawn_blocking(move || prover.prove(&ctx, &trace, step))
+                    .await
+                    .map_err(|e| ProtocolError::Round {
+                        round: self.ctx.round_id(),
+                        message: format!("the proving task of game {} failed: {e}", self.game),
+                    })?;
+                let proof = match proved {
                     Ok(p) => p,
                     Err(ArbiterError::ClaimNotProvable { .. }) => {
                         warn!(

@@ -49,7 +49,9 @@ pub async fn round_inputs<C: Chain>(deployment: &Deployment<C>, round: u64) -> R
 }
 
 /// The inputs `postResult` would fix now (the committed clients not excluded so far), checked
-/// against the registry's own `pendingConfig`. Final once the availability phase is over.
+/// against the registry's own `pendingConfig`. Final once the availability phase is over;
+/// before that, a commit or reveal landing between the reads is detected (the chain's config
+/// hash changed meanwhile) and the inputs are read again.
 ///
 /// # Errors
 /// No participant, the round is not committing, chain access, or a lockstep failure.
@@ -57,11 +59,22 @@ pub async fn pending_inputs<C: Chain>(
     deployment: &Deployment<C>,
     round: u64,
 ) -> Result<RoundInputs> {
-    let view = deployment.round(round).await?;
-    let inputs = inputs_of(deployment, round, &view).await?;
-    let (config_hash, ..) = deployment.pending_config(round).await?;
-    check_config_hash(round, &inputs.ctx, config_hash)?;
-    Ok(inputs)
+    const ATTEMPTS: usize = 3;
+    let mut before = deployment.pending_config(round).await?.0;
+    for _ in 0..ATTEMPTS {
+        let view = deployment.round(round).await?;
+        let inputs = inputs_of(deployment, round, &view).await?;
+        let after = deployment.pending_config(round).await?.0;
+        if after == before {
+            check_config_hash(round, &inputs.ctx, after)?;
+            return Ok(inputs);
+        }
+        before = after;
+    }
+    Err(ProtocolError::Round {
+        round,
+        message: format!("the participant set kept changing over {ATTEMPTS} reads"),
+    })
 }
 
 /// Fails unless `on_chain` is the config hash the VM derives for `ctx`: the VM and the
@@ -110,6 +123,14 @@ pub async fn round_config<C: Chain>(
             });
         }
     };
+    if view.ruleParamsHash.0 != rule.params_hash() {
+        return Err(ProtocolError::Lockstep {
+            round,
+            what: "rule parameters hash",
+            on_chain: view.ruleParamsHash.to_string(),
+            derived: hex_digest(&rule.params_hash()),
+        });
+    }
     Ok(RoundConfig {
         chain_id: deployment.chain().chain_id().await?,
         registry: deployment.addresses().registry.0.0,

@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 pub enum Outcome {
     /// The result stood and the round finalised.
     Finalized,
-    /// The result was disproven; the aggregator's bond went to the challenger.
+    /// The result was disproven: the aggregator's bond was slashed (part burnt, the rest paying
+    /// the winning challengers' costs).
     AggregatorSlashed,
     /// Every dispute failed; the challengers' bonds went to the aggregator and the round
     /// finalised.
@@ -83,6 +84,11 @@ pub struct ScenarioReport {
     pub games: usize,
     /// Posts that reverted because the inputs changed after the aggregator read them.
     pub stale_posts: u32,
+    /// Reveals the registry refused (data that does not open the committed root).
+    pub refused_reveals: u32,
+    /// Rounds of game moves (each one block, every open game moving once in it): with the
+    /// aggregator defending its games concurrently, this does not grow with their number.
+    pub game_rounds: u32,
     /// Chain seconds from the post to the round's final status (finalised, or rejected with
     /// every game ended); `None` without a post.
     pub finality_seconds: Option<u64>,
@@ -192,10 +198,11 @@ impl SimReport {
             );
             let _ = writeln!(
                 s,
-                "  participants {}  excluded {:?}  games {}  stale posts {}  burnt {} wei  finality {}",
+                "  participants {}  excluded {:?}  games {} ({} rounds of moves)  stale posts {}  burnt {} wei  finality {}",
                 sc.participants,
                 sc.excluded_clients,
                 sc.games,
+                sc.game_rounds,
                 sc.stale_posts,
                 sc.burnt_wei,
                 sc.finality_seconds

@@ -6,16 +6,18 @@ use std::time::Instant;
 
 use aggregator::{Aggregator, AggregatorError, Posted, RoundDefence};
 use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::sol_types::SolInterface;
 use arbiter::{LeafProver, Role};
 use challenger::{Challenger, Verdict};
 use circuits::Srs;
+use contracts::registry::RoundRegistry::RoundRegistryErrors;
 use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain, TxReceipt};
 use indicatif::{ProgressBar, ProgressStyle};
 use protocol::{
     GamePlayer, MemoryBoard, Turn, answer_challenges, challenge_unavailable, settle_unanswered,
     status,
 };
-use step_vm::{Fault, LANES, Rule, Trace, chunk_count};
+use step_vm::{Fault, LANES, Rule, Trace, Update, chunk_count};
 use tracing::info;
 
 use crate::report::{Outcome, ScenarioReport, SimReport, signed};
@@ -62,6 +64,8 @@ pub enum SimError {
 const COMMIT_PERIOD: u64 = 600;
 /// Upper bound on game loop iterations (a game needs at most ~2·64 moves plus timeouts).
 const MAX_GAME_ROUNDS: usize = 512;
+/// Chain time one round of game moves takes (one block).
+const BLOCK_SECONDS: u64 = 12;
 /// Lying challengers of the many-challengers scenario.
 const LIARS: usize = 8;
 /// Accounts besides the clients: coordinator, aggregator, its sybil, challenger, liars.
@@ -93,6 +97,11 @@ impl<C> std::fmt::Debug for Simulation<C> {
             .field("roles", &self.roles)
             .finish_non_exhaustive()
     }
+}
+
+/// A client's index in the round's client list.
+fn client_index(i: usize) -> Result<u32, SimError> {
+    u32::try_from(i).map_err(|_| SimError::Config(format!("client {i} does not fit u32")))
 }
 
 fn spinner(msg: String, quiet: bool) -> ProgressBar {
@@ -150,7 +159,8 @@ pub async fn run_with_prover(
         let chain = RpcChain::connect_mnemonic(
             url,
             &args.chain.mnemonic,
-            u32::try_from(accounts).unwrap_or(u32::MAX),
+            u32::try_from(accounts)
+                .map_err(|_| SimError::Config(format!("{accounts} accounts do not fit u32")))?,
         )?;
         run_on(Arc::new(chain), args, prover, keygen_seconds, insecure).await
     } else {
@@ -367,6 +377,8 @@ impl<C: Chain + 'static> Simulation<C> {
                 excluded_clients: Vec::new(),
                 games: 0,
                 stale_posts: 0,
+                refused_reveals: 0,
+                game_rounds: 0,
                 finality_seconds: None,
                 burnt_wei: "0".into(),
                 bond_net_wei: BTreeMap::new(),
@@ -463,7 +475,7 @@ impl<C: Chain + 'static> Run<'_, C> {
     async fn commit(&mut self, i: usize, publish: Publish) -> Result<(), SimError> {
         let client = &self.sim.clients[i];
         let account = self.sim.roles.clients[i];
-        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        let index = client_index(i)?;
         let r = self
             .d()
             .commit_update(
@@ -500,6 +512,14 @@ impl<C: Chain + 'static> Run<'_, C> {
     /// reveals what it holds, the clock moves to the post phase, unanswered challenges are
     /// settled and the remaining clients take their deposits back.
     async fn availability(&mut self) -> Result<(), SimError> {
+        self.availability_challenges().await?;
+        self.availability_close().await?;
+        self.release_deposits().await
+    }
+
+    /// The challenger challenges what it cannot fetch; the aggregator and the challenger reveal
+    /// what they hold.
+    async fn availability_challenges(&mut self) -> Result<(), SimError> {
         self.status("availability phase");
         let ch = self.sim.roles.challenger;
         for (_, r) in challenge_unavailable(self.d(), ch, &self.board, self.round).await? {
@@ -514,6 +534,12 @@ impl<C: Chain + 'static> Run<'_, C> {
         for r in answer_challenges(self.d(), ch, &self.board, self.round).await? {
             self.tx(ch, "revealSegment", &r);
         }
+        Ok(())
+    }
+
+    /// The clock moves to the post phase and unanswered challenges are settled.
+    async fn availability_close(&mut self) -> Result<(), SimError> {
+        let ch = self.sim.roles.challenger;
         let view = self.d().round(self.round).await?;
         let now = self.d().chain().timestamp().await?;
         if now < view.postOpensAt {
@@ -526,8 +552,13 @@ impl<C: Chain + 'static> Run<'_, C> {
             self.tx(ch, "settleAvailability", &r);
             self.rep.excluded_clients.push(index);
         }
+        Ok(())
+    }
+
+    /// Every committed client whose update stayed in takes its deposit back.
+    async fn release_deposits(&mut self) -> Result<(), SimError> {
         for (i, account) in self.sim.roles.clients.clone().into_iter().enumerate() {
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let index = client_index(i)?;
             let (root, _) = self.d().commitment(self.round, index).await?;
             let (_, excluded) = self.d().availability(self.round, index).await?;
             if root != B256::ZERO && !excluded {
@@ -600,22 +631,48 @@ impl<C: Chain + 'static> Run<'_, C> {
     }
 
     /// Plays every game to the end: the aggregator's defence (if any) moves in all its games
-    /// concurrently, each challenger-side player in its own. When nobody can move, the clock
-    /// advances past the shortest clock of a side to move, so the other side can claim.
+    /// concurrently, each challenger-side player in its own. Each round of moves takes one
+    /// block (`BLOCK_SECONDS` of chain time), so clocks and finality see real time pass. When
+    /// nobody can move, the clock advances past the shortest clock of a side to move, so the
+    /// other side can claim.
     async fn play(
         &mut self,
-        mut defence: Option<&mut RoundDefence<C>>,
+        defence: Option<&mut RoundDefence<C>>,
         players: &[(Address, GamePlayer<C>)],
     ) -> Result<(), SimError> {
+        let refs: Vec<&(Address, GamePlayer<C>)> = players.iter().collect();
+        self.play_with(defence, &refs).await
+    }
+
+    /// [`Self::play`] over players held in different places.
+    async fn play_refs(&mut self, players: &[&(Address, GamePlayer<C>)]) -> Result<(), SimError> {
+        self.play_with(None, players).await
+    }
+
+    async fn play_with(
+        &mut self,
+        mut defence: Option<&mut RoundDefence<C>>,
+        players: &[&(Address, GamePlayer<C>)],
+    ) -> Result<(), SimError> {
         for _ in 0..MAX_GAME_ROUNDS {
+            self.rep.game_rounds += 1;
             let mut moved = false;
             if let Some(def) = defence.as_deref_mut() {
-                for (_, turn) in def.step().await? {
-                    moved |= self.book_turn(self.sim.roles.aggregator, &turn);
+                let mut failed = None;
+                for (game, turn) in def.step().await {
+                    match turn {
+                        Ok(turn) => moved |= self.book_turn(self.sim.roles.aggregator, &turn),
+                        Err(e) => failed = failed.or(Some((game, e))),
+                    }
+                }
+                if let Some((game, e)) = failed {
+                    return Err(
+                        self.violation(format!("the aggregator's move in game {game} failed: {e}"))
+                    );
                 }
             }
             let mut open = Vec::new();
-            for (account, player) in players {
+            for (account, player) in players.iter().copied() {
                 let turn = player.step().await?;
                 moved |= self.book_turn(*account, &turn);
                 if !matches!(turn, Turn::Resolved { .. }) {
@@ -626,7 +683,9 @@ impl<C: Chain + 'static> Run<'_, C> {
             if open.is_empty() && defence_done {
                 return Ok(());
             }
-            if !moved {
+            if moved {
+                self.d().chain().advance_time(BLOCK_SECONDS).await?;
+            } else {
                 let mut wait = u64::MAX;
                 for p in &open {
                     wait = wait.min(p.view().await?.mover_time_left);
@@ -831,22 +890,40 @@ impl<C: Chain + 'static> Run<'_, C> {
     /// challenged, nobody can reveal it, it is excluded, and the round completes without it.
     async fn unavailable(&mut self, first: Publish, unprovable: bool) -> Result<(), SimError> {
         self.open().await?;
-        if unprovable {
-            // A root no update opens: hash of a label, nothing behind it.
-            let root = alloy::primitives::keccak256(b"no data opens this root");
+        let wrong = if unprovable {
+            // Client 0 commits the root of an update of another dimension: real data, published
+            // everywhere, that no reveal of this round's layout can open.
+            let mut values = self.sim.clients[0].update.values().to_vec();
+            values.extend(std::iter::repeat_n(7, LANES));
+            let wrong = Update::from_fixed(values);
             let account = self.sim.roles.clients[0];
             let r = self
                 .d()
-                .commit_update(account, self.round, 0, root, self.sim.clients[0].examples)
+                .commit_update(
+                    account,
+                    self.round,
+                    0,
+                    B256::from(wrong.root()),
+                    self.sim.clients[0].examples,
+                )
                 .await?;
             self.tx(account, "commitUpdate", &r);
+            self.board.publish(self.round, 0, wrong.clone());
+            self.uploads.publish(self.round, 0, wrong.clone());
+            Some(wrong)
         } else {
             self.commit(0, first).await?;
-        }
+            None
+        };
         for i in 1..self.sim.clients.len() {
             self.commit(i, Publish::Everywhere).await?;
         }
-        self.availability().await?;
+        self.availability_challenges().await?;
+        if let Some(wrong) = wrong {
+            self.attempt_wrong_reveal(&wrong).await?;
+        }
+        self.availability_close().await?;
+        self.release_deposits().await?;
         if self.rep.excluded_clients != [0] {
             return Err(self.violation(format!(
                 "expected client 0 excluded, got {:?}",
@@ -856,6 +933,41 @@ impl<C: Chain + 'static> Run<'_, C> {
         let agg = Aggregator::new(self.d().clone(), self.sim.roles.aggregator);
         self.post(&agg).await?;
         self.agree_and_finalize().await
+    }
+
+    /// Client 0 tries to reveal its wrong-dimension data, cut to this round's layout: the
+    /// registry must refuse it (it opens another root).
+    async fn attempt_wrong_reveal(&mut self, wrong: &Update) -> Result<(), SimError> {
+        let layout = step_vm::segment_layout(self.sim.args.dim, 0)?;
+        let reveal = wrong.segment_reveal(&wrong.tree(), 0)?;
+        let mut values = reveal.values;
+        values.truncate(layout.value_bytes());
+        let path: Vec<B256> = reveal
+            .path
+            .iter()
+            .take(layout.path_len)
+            .map(|d| B256::from(*d))
+            .collect();
+        let account = self.sim.roles.clients[0];
+        match self
+            .d()
+            .reveal_segment(account, self.round, 0, 0, values.into(), path)
+            .await
+        {
+            Err(contracts::ChainError::Reverted { data, .. })
+                if matches!(
+                    RoundRegistryErrors::abi_decode(&data),
+                    Ok(RoundRegistryErrors::BadReveal(_) | RoundRegistryErrors::BadLength(_))
+                ) =>
+            {
+                self.rep.refused_reveals += 1;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+            Ok(_) => {
+                Err(self.violation("a reveal of data of another dimension was accepted".into()))
+            }
+        }
     }
 
     /// Client 0 uploads only to the aggregator: the challenger challenges, the aggregator
@@ -872,25 +984,47 @@ impl<C: Chain + 'static> Run<'_, C> {
         self.agree_and_finalize().await
     }
 
-    /// Client 0 tries a weight that would overflow W with any other commit: refused.
+    /// Client 0 tries weights that would let W overflow (`2^32 - 1`, and one above the bound):
+    /// both refused; client 1 commits the largest weight allowed, and the round completes.
     async fn weight_overflow(&mut self) -> Result<(), SimError> {
         self.open().await?;
         let account = self.sim.roles.clients[0];
         let root = B256::from(self.sim.clients[0].update.root());
-        match self
-            .d()
-            .commit_update(account, self.round, 0, root, u32::MAX)
-            .await
-        {
-            Err(contracts::ChainError::Reverted { reason, .. })
-                if reason.contains("InvalidWeight") =>
+        for weight in [u32::MAX, step_vm::MAX_WEIGHT + 1] {
+            match self
+                .d()
+                .commit_update(account, self.round, 0, root, weight)
+                .await
             {
-                info!(reason, "overflowing weight refused at commit");
+                Err(contracts::ChainError::Reverted { data, .. })
+                    if matches!(
+                        RoundRegistryErrors::abi_decode(&data),
+                        Ok(RoundRegistryErrors::InvalidWeight(_))
+                    ) =>
+                {
+                    info!(weight, "overflowing weight refused at commit");
+                }
+                Err(e) => return Err(e.into()),
+                Ok(_) => return Err(self.violation(format!("a weight of {weight} was accepted"))),
             }
-            Err(e) => return Err(e.into()),
-            Ok(_) => return Err(self.violation("a weight of 2^32-1 was accepted".into())),
         }
-        for i in 1..self.sim.clients.len() {
+        let heavy = self.sim.roles.clients[1];
+        let r = self
+            .d()
+            .commit_update(
+                heavy,
+                self.round,
+                1,
+                B256::from(self.sim.clients[1].update.root()),
+                step_vm::MAX_WEIGHT,
+            )
+            .await?;
+        self.tx(heavy, "commitUpdate", &r);
+        self.board
+            .publish(self.round, 1, self.sim.clients[1].update.clone());
+        self.uploads
+            .publish(self.round, 1, self.sim.clients[1].update.clone());
+        for i in 2..self.sim.clients.len() {
             self.commit(i, Publish::Everywhere).await?;
         }
         self.availability().await?;
@@ -941,10 +1075,18 @@ impl<C: Chain + 'static> Run<'_, C> {
         }
         let honest_game = self.challenge(&honest).await?;
         let sybil_player = self.player(sybil.account(), Role::Challenger, sybil_game, truth);
-        if copied_leaf {
+        let agg_honest = self.player(
+            agg.account(),
+            Role::Aggregator,
+            honest_game,
+            Arc::clone(&posted.trace),
+        );
+        let honest_player = self.player(honest.account(), Role::Challenger, honest_game, trace);
+        let players = if copied_leaf {
             // The aggregator bisects against its sybil, which proves the very leaf the honest
-            // challenger will prove (same step, same witness, same proof bytes).
-            let agg_player = self.player(
+            // challenger will prove (same step, same witness, same proof bytes) and so wins
+            // first; then the honest game plays out.
+            let agg_sybil = self.player(
                 agg.account(),
                 Role::Aggregator,
                 sybil_game,
@@ -952,35 +1094,39 @@ impl<C: Chain + 'static> Run<'_, C> {
             );
             self.play(
                 None,
-                &[(agg.account(), agg_player), (sybil.account(), sybil_player)],
+                &[(agg.account(), agg_sybil), (sybil.account(), sybil_player)],
             )
             .await?;
+            self.expect_status(status::REJECTED, "the sybil's win did not reject the round")
+                .await?;
+            let players = [
+                (agg.account(), agg_honest),
+                (honest.account(), honest_player),
+            ];
+            self.play(None, &players).await?;
+            players
         } else {
-            // The aggregator never moves in its sybil's game: the sybil claims the timeout.
-            self.play(None, &[(sybil.account(), sybil_player)]).await?;
-        }
-        self.expect_status(status::REJECTED, "the sybil's win did not reject the round")
-            .await?;
-        let agg_player = self.player(
-            agg.account(),
-            Role::Aggregator,
-            honest_game,
-            Arc::clone(&posted.trace),
-        );
-        let honest_player = self.player(honest.account(), Role::Challenger, honest_game, trace);
-        let players = [
-            (agg.account(), agg_player),
-            (honest.account(), honest_player),
-        ];
-        self.play(None, &players).await?;
+            // The aggregator defends the honest game and never moves in its sybil's, which the
+            // sybil then claims by timeout; both games run at once.
+            let players = [
+                (agg.account(), agg_honest),
+                (honest.account(), honest_player),
+            ];
+            let sybil_players = [(sybil.account(), sybil_player)];
+            let all: Vec<&(Address, GamePlayer<C>)> =
+                players.iter().chain(&sybil_players).collect();
+            self.play_refs(&all).await?;
+            players
+        };
         self.expect_rejected(&players[1].1).await
     }
 
-    /// The aggregator never posts: after the post deadline anyone expires the round, and every
-    /// client takes its deposit back.
+    /// The aggregator never posts: after the post deadline anyone expires the round. Client 0
+    /// withheld its data: its challenger gets its bond and costs back from client 0's deposit;
+    /// every other client takes its deposit back after the expiry.
     async fn unposted(&mut self) -> Result<(), SimError> {
-        self.open_and_commit(Publish::Everywhere).await?;
-        self.availability().await?;
+        self.open_and_commit(Publish::Nowhere).await?;
+        self.availability_challenges().await?;
         let view = self.d().round(self.round).await?;
         let now = self.d().chain().timestamp().await?;
         self.d()
@@ -994,6 +1140,8 @@ impl<C: Chain + 'static> Run<'_, C> {
         self.tx(self.sim.roles.challenger, "expireRound", &r);
         self.expect_status(status::EXPIRED, "the round did not expire")
             .await?;
+        self.availability_close().await?;
+        self.release_deposits().await?;
         self.rep.outcome = Outcome::Expired;
         Ok(())
     }

@@ -76,6 +76,16 @@ pub enum VmError {
         /// The out-of-range result.
         value: i128,
     },
+    /// An update rebuilt from its published segments does not hash to its committed root.
+    #[error(
+        "the update rebuilt from its segments hashes to {actual}, but the committed root is {expected}"
+    )]
+    RebuiltRootMismatch {
+        /// Committed root (hex).
+        expected: String,
+        /// Root of the rebuilt update (hex).
+        actual: String,
+    },
     /// A published data segment is malformed or does not open the committed root.
     #[error("data segment {segment}: {reason}")]
     BadSegment {

@@ -152,8 +152,7 @@ impl Update {
         let update = Self::from_fixed(values);
         let actual = update.root();
         if actual != *root {
-            return Err(VmError::RootMismatch {
-                participant: usize::MAX,
+            return Err(VmError::RebuiltRootMismatch {
                 expected: crate::hex_digest(root),
                 actual: crate::hex_digest(&actual),
             });
@@ -262,7 +261,7 @@ mod tests {
         reveals[1].values[5] ^= 1;
         assert_ne!(segment_root(dim, &reveals[1]).unwrap(), root);
         let e = Update::from_segments(dim, &root, &pieces(&reveals)).unwrap_err();
-        assert!(matches!(e, VmError::RootMismatch { .. }), "{e}");
+        assert!(matches!(e, VmError::RebuiltRootMismatch { .. }), "{e}");
         reveals[1].values[5] ^= 1;
         // Wrong length.
         reveals[2].values.pop();
