@@ -100,6 +100,8 @@ impl<C> std::fmt::Debug for Simulation<C> {
 }
 
 /// A client's index in the round's client list.
+// The simulation's one error type is large; this rare conversion is not worth boxing it for.
+#[allow(clippy::result_large_err)]
 fn client_index(i: usize) -> Result<u32, SimError> {
     u32::try_from(i).map_err(|_| SimError::Config(format!("client {i} does not fit u32")))
 }
