@@ -14,6 +14,9 @@ use std::sync::Arc;
 use crate::chain::{Chain, ChainLog, LogQuery, TxReceipt};
 use crate::{ChainError, Result};
 
+/// How long to wait for a sent transaction's receipt before giving up with an error.
+const RECEIPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The mnemonic of Anvil's and Hardhat's development accounts (public; for local nodes only).
 pub const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
@@ -180,11 +183,12 @@ impl Chain for RpcChain {
             // Held until the node has the transaction, so the next one sees its nonce.
             let _turn = sender.lock().await;
             self.provider
-                .send_transaction(tx)
+                .send_transaction(tx.clone())
                 .await
                 .map_err(rpc_err(action))?
         };
         let receipt = pending
+            .with_timeout(Some(RECEIPT_TIMEOUT))
             .get_receipt()
             .await
             .map_err(|source| ChainError::Pending {
@@ -192,6 +196,20 @@ impl Chain for RpcChain {
                 source,
             })?;
         if !receipt.status() {
+            // Gas estimation passed but the transaction reverted in its block (the state moved
+            // in between): replay it there as a call to recover the revert data, so callers
+            // can tell which rule refused it.
+            let replayed = match receipt.block_number {
+                Some(n) => self.provider.call(tx).block(n.into()).await.err(),
+                None => None,
+            };
+            if let Some(ChainError::Reverted { data, reason, .. }) = replayed.map(rpc_err(action)) {
+                return Err(ChainError::Reverted {
+                    action: action.to_owned(),
+                    reason: format!("{reason} (reverted on chain after gas estimation passed)"),
+                    data,
+                });
+            }
             return Err(ChainError::Reverted {
                 action: action.to_owned(),
                 reason: "reverted on chain after gas estimation passed".into(),

@@ -36,6 +36,8 @@ interface Vm {
     function lastCallGas() external view returns (Gas memory gas);
 
     // Expectations.
+    /// Expects the next call to revert with this custom error, whatever its arguments.
+    function expectPartialRevert(bytes4 revertData) external;
     function expectRevert() external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertSelector) external;
