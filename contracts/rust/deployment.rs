@@ -140,6 +140,11 @@ pub struct DeployGas {
     pub runtime_bytes: usize,
 }
 
+/// An id from an event, which this API handles as `u64`.
+fn id_u64(what: &str, id: U256) -> Result<u64> {
+    u64::try_from(id).map_err(|_| ChainError::Config(format!("{what} {id} does not fit u64")))
+}
+
 fn event<E: SolEvent>(action: &str, receipt: &TxReceipt) -> Result<E> {
     receipt
         .logs
@@ -352,7 +357,7 @@ impl<C: Chain> Deployment<C> {
             .send("openRound", from, self.registry(), call, U256::ZERO)
             .await?;
         let ev: RoundRegistry::RoundOpened = event("openRound", &receipt)?;
-        Ok((ev.roundId.saturating_to(), receipt))
+        Ok((id_u64("round id", ev.roundId)?, receipt))
     }
 
     /// A client commits the root of its update and its weight, with the round's deposit.
@@ -523,7 +528,7 @@ impl<C: Chain> Deployment<C> {
             )
             .await?;
         let ev: RoundRegistry::Challenged = event("challenge", &receipt)?;
-        Ok((ev.gameId.saturating_to(), receipt))
+        Ok((id_u64("game id", ev.gameId)?, receipt))
     }
 
     /// Finalises a round after its window with no open game.
@@ -775,7 +780,7 @@ impl<C: Chain> Deployment<C> {
                             source,
                         }
                     })?;
-                Ok((ev.gameId.saturating_to(), ev.challenger))
+                Ok((id_u64("game id", ev.gameId)?, ev.challenger))
             })
             .collect()
     }

@@ -17,8 +17,7 @@ use contracts::{Chain, ChainError, Deployment, TxReceipt};
 use step_vm::{Update, segment_count};
 use tracing::{info, warn};
 
-use crate::round::status;
-use crate::{ProtocolError, Result, RoundInputs};
+use crate::{ProtocolError, Result, RoundInputs, RoundStatus};
 
 /// Where a role gets client updates off chain (the aggregator's upload server, a file store,
 /// a peer). What it returns is never trusted: every update is checked against its committed
@@ -135,7 +134,8 @@ pub async fn challenge_unavailable<C: Chain>(
 ) -> Result<Vec<(u32, TxReceipt)>> {
     let view = deployment.round(round).await?;
     let now = deployment.chain().timestamp().await?;
-    if view.status != status::COMMITTING || now >= view.availabilityDeadline {
+    if RoundStatus::of(round, &view)? != RoundStatus::Committing || now >= view.availabilityDeadline
+    {
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
@@ -183,7 +183,7 @@ pub async fn answer_challenges<C: Chain>(
     round: u64,
 ) -> Result<Vec<TxReceipt>> {
     let view = deployment.round(round).await?;
-    if view.status != status::COMMITTING {
+    if RoundStatus::of(round, &view)? != RoundStatus::Committing {
         return Ok(Vec::new());
     }
     let now = deployment.chain().timestamp().await?;

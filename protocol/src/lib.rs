@@ -24,5 +24,5 @@ pub use error::{ProtocolError, Result};
 pub use leaf::leaf_input;
 pub use player::{GamePlayer, Turn};
 pub use round::{
-    RoundInputs, check_config_hash, pending_inputs, round_config, round_inputs, status,
+    RoundInputs, RoundStatus, check_config_hash, pending_inputs, round_config, round_inputs,
 };

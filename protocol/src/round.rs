@@ -7,18 +7,50 @@ use step_vm::{Participant, RoundConfig, RoundContext, Rule, hex_digest};
 
 use crate::{ProtocolError, Result};
 
-/// Round status codes of the registry (`RoundRegistry.RoundStatus`).
-pub mod status {
+/// A round's life-cycle status, as the registry's `RoundRegistry.RoundStatus`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundStatus {
     /// Clients commit; updates can be challenged for availability and revealed.
-    pub const COMMITTING: u8 = 1;
+    Committing,
     /// A result is posted and can be challenged.
-    pub const POSTED: u8 = 2;
+    Posted,
     /// The result is final.
-    pub const FINALIZED: u8 = 3;
+    Finalized,
     /// The result was proven wrong.
-    pub const REJECTED: u8 = 4;
+    Rejected,
     /// No result was posted in time.
-    pub const EXPIRED: u8 = 5;
+    Expired,
+}
+
+impl RoundStatus {
+    /// The status of a round view.
+    ///
+    /// # Errors
+    /// A status code this build does not know (a contract version mismatch), or an unknown
+    /// round (code 0).
+    pub fn of(round: u64, view: &RoundView) -> Result<Self> {
+        Ok(match view.status {
+            1 => Self::Committing,
+            2 => Self::Posted,
+            3 => Self::Finalized,
+            4 => Self::Rejected,
+            5 => Self::Expired,
+            0 => {
+                return Err(ProtocolError::Round {
+                    round,
+                    message: "no such round".into(),
+                });
+            }
+            other => {
+                return Err(ProtocolError::Lockstep {
+                    round,
+                    what: "round status code",
+                    on_chain: other.to_string(),
+                    derived: "1..=5".into(),
+                });
+            }
+        })
+    }
 }
 
 /// The inputs of a round as the chain fixes them: the VM context and, for each participant,

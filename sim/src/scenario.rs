@@ -14,8 +14,8 @@ use contracts::registry::RoundRegistry::RoundRegistryErrors;
 use contracts::{Chain, DeployParams, Deployment, InProcessChain, RpcChain, TxReceipt};
 use indicatif::{ProgressBar, ProgressStyle};
 use protocol::{
-    GamePlayer, MemoryBoard, Turn, answer_challenges, challenge_unavailable, settle_unanswered,
-    status,
+    GamePlayer, MemoryBoard, RoundStatus, Turn, answer_challenges, challenge_unavailable,
+    settle_unanswered,
 };
 use step_vm::{Fault, LANES, Rule, Trace, Update, chunk_count};
 use tracing::info;
@@ -714,7 +714,7 @@ impl<C: Chain + 'static> Run<'_, C> {
             .await?;
         self.tx(self.sim.roles.aggregator, "finalize", &r);
         self.record_finality().await?;
-        self.expect_status(status::FINALIZED, "the round did not finalise")
+        self.expect_status(RoundStatus::Finalized, "the round did not finalise")
             .await
     }
 
@@ -726,12 +726,12 @@ impl<C: Chain + 'static> Run<'_, C> {
         Ok(())
     }
 
-    async fn expect_status(&self, want: u8, message: &str) -> Result<(), SimError> {
-        let got = self.d().round(self.round).await?.status;
+    async fn expect_status(&self, want: RoundStatus, message: &str) -> Result<(), SimError> {
+        let got = RoundStatus::of(self.round, &self.d().round(self.round).await?)?;
         if got == want {
             Ok(())
         } else {
-            Err(self.violation(format!("{message} (status {got})")))
+            Err(self.violation(format!("{message} (status {got:?})")))
         }
     }
 
@@ -835,8 +835,11 @@ impl<C: Chain + 'static> Run<'_, C> {
         if v.status != arbiter::GameStatus::ChallengerWon {
             return Err(self.violation("the honest challenger lost its game".into()));
         }
-        self.expect_status(status::REJECTED, "the disproven round was not rejected")
-            .await?;
+        self.expect_status(
+            RoundStatus::Rejected,
+            "the disproven round was not rejected",
+        )
+        .await?;
         self.record_finality().await?;
         self.rep.outcome = Outcome::AggregatorSlashed;
         Ok(())
@@ -1099,8 +1102,11 @@ impl<C: Chain + 'static> Run<'_, C> {
                 &[(agg.account(), agg_sybil), (sybil.account(), sybil_player)],
             )
             .await?;
-            self.expect_status(status::REJECTED, "the sybil's win did not reject the round")
-                .await?;
+            self.expect_status(
+                RoundStatus::Rejected,
+                "the sybil's win did not reject the round",
+            )
+            .await?;
             let players = [
                 (agg.account(), agg_honest),
                 (honest.account(), honest_player),
@@ -1140,7 +1146,7 @@ impl<C: Chain + 'static> Run<'_, C> {
             .expire_round(self.sim.roles.challenger, self.round)
             .await?;
         self.tx(self.sim.roles.challenger, "expireRound", &r);
-        self.expect_status(status::EXPIRED, "the round did not expire")
+        self.expect_status(RoundStatus::Expired, "the round did not expire")
             .await?;
         self.availability_close().await?;
         self.release_deposits().await?;
