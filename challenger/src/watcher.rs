@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use alloy::primitives::Address;
 use contracts::{Chain, Deployment, TxReceipt};
-use step_vm::{Fault, Trace, check_update_roots, hex_digest};
+use step_vm::{Fault, Trace, hex_digest};
 use tracing::{info, warn};
 
 use protocol::{UpdateSource, gather_updates, round_inputs};
@@ -75,7 +75,6 @@ impl<C: Chain> Challenger<C> {
     ) -> Result<(Verdict, Arc<Trace>)> {
         let inputs = round_inputs(&self.deployment, round).await?;
         let updates = gather_updates(&self.deployment, source, round, &inputs).await?;
-        check_update_roots(&inputs.ctx, &updates)?;
         let trace = Trace::execute_as(inputs.ctx, updates, self.fault)?;
         let posted = self.deployment.round(round).await?.outputRoot;
         let verdict = if posted.0 == trace.output_root() {

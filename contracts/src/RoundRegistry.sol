@@ -648,7 +648,8 @@ contract RoundRegistry is IRoundRegistry {
         _requireAvailabilityOver(roundId, r);
         if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
         Commitment storage c = r.commitments[clientIndex];
-        if (c.root == bytes32(0) || c.depositReleased || _excluded(r, clientIndex)) {
+        uint256 segments = Commitments.segmentCount(r.dim);
+        if (c.root == bytes32(0) || c.depositReleased || _excluded(r, clientIndex, segments)) {
             revert DepositNotReleasable(roundId, clientIndex);
         }
         c.depositReleased = true;
@@ -909,7 +910,7 @@ contract RoundRegistry is IRoundRegistry {
     {
         Round storage r = _round(roundId);
         if (clientIndex >= r.clients.length) revert InvalidClientIndex(clientIndex, r.clients.length);
-        return (r.availability[clientIndex], _excluded(r, clientIndex));
+        return (r.availability[clientIndex], _excluded(r, clientIndex, Commitments.segmentCount(r.dim)));
     }
 
     /// @notice Whether a segment of a client's update has been revealed.
@@ -1061,10 +1062,11 @@ contract RoundRegistry is IRoundRegistry {
         if (block.timestamp < opensAt) revert AvailabilityOpen(roundId, opensAt);
     }
 
-    /// Challenged and not every segment revealed (final once the availability phase is over).
-    function _excluded(Round storage r, uint256 clientIndex) private view returns (bool) {
+    /// Challenged and not every one of the update's `segments` revealed (final once the
+    /// availability phase is over). The caller computes `segments` once per round.
+    function _excluded(Round storage r, uint256 clientIndex, uint256 segments) private view returns (bool) {
         Availability storage a = r.availability[clientIndex];
-        return a.challenger != address(0) && a.revealed < Commitments.segmentCount(r.dim);
+        return a.challenger != address(0) && a.revealed < segments;
     }
 
     /// The committed clients whose updates are not excluded, in index order: the input root
@@ -1075,11 +1077,12 @@ contract RoundRegistry is IRoundRegistry {
         returns (bytes32 inputRoot, uint256 n, uint256 totalWeight)
     {
         uint256 clientCount = r.clients.length;
+        uint256 segments = Commitments.segmentCount(r.dim);
         bytes32[] memory leaves = new bytes32[](r.committedCount);
         for (uint256 c; c < clientCount; ++c) {
             Commitment storage cm = r.commitments[c];
             bytes32 root = cm.root;
-            if (root != bytes32(0) && !_excluded(r, c)) {
+            if (root != bytes32(0) && !_excluded(r, c, segments)) {
                 uint32 w = cm.weight;
                 leaves[n++] = Commitments.participantLeafHash(root, w);
                 totalWeight += w;

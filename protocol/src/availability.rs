@@ -88,7 +88,9 @@ fn fetch_matching(
 }
 
 /// A committed client's update as a watcher can obtain it: from `source` if it matches the
-/// committed root, else rebuilt from every segment revealed on chain. `None` if neither.
+/// committed `root` (and the round's `dim`), else rebuilt from every segment revealed on chain
+/// (checked against `root` too). `None` if neither. The update is hashed once, here: callers
+/// need not check it against its root again.
 ///
 /// # Errors
 /// Chain access, or revealed data that does not rebuild the committed update (the registry
@@ -98,12 +100,9 @@ pub async fn obtain_update<C: Chain>(
     source: &dyn UpdateSource,
     round: u64,
     client_index: u32,
+    root: B256,
+    dim: usize,
 ) -> Result<Option<Update>> {
-    let dim = deployment.round(round).await?.dim as usize;
-    let (root, _) = deployment.commitment(round, client_index).await?;
-    if root == B256::ZERO {
-        return Ok(None);
-    }
     if let Some(u) = fetch_matching(source, round, client_index, &root, dim) {
         return Ok(Some(u));
     }
@@ -148,7 +147,7 @@ pub async fn challenge_unavailable<C: Chain>(
         if a.challenger != Address::ZERO {
             continue;
         }
-        if obtain_update(deployment, source, round, index)
+        if obtain_update(deployment, source, round, index, root, view.dim as usize)
             .await?
             .is_some()
         {
@@ -298,7 +297,8 @@ pub async fn settle_unanswered<C: Chain>(
     Ok(out)
 }
 
-/// Every participant's update, in participant order, from `source` or from reveals.
+/// Every participant's update, in participant order, from `source` or from reveals, each
+/// checked against its committed root (as the round's context holds it).
 ///
 /// # Errors
 /// A participant whose data cannot be obtained (it should have been challenged during the
@@ -309,9 +309,11 @@ pub async fn gather_updates<C: Chain>(
     round: u64,
     inputs: &RoundInputs,
 ) -> Result<Vec<Update>> {
+    let ctx = &inputs.ctx;
     let mut updates = Vec::with_capacity(inputs.clients.len());
-    for &client in &inputs.clients {
-        match obtain_update(deployment, source, round, client).await? {
+    for (&client, p) in inputs.clients.iter().zip(ctx.participants()) {
+        let root = B256::from(p.update_root);
+        match obtain_update(deployment, source, round, client, root, ctx.dim()).await? {
             Some(u) => updates.push(u),
             None => {
                 return Err(ProtocolError::Unavailable {

@@ -647,10 +647,6 @@ impl<C: Chain + 'static> Run<'_, C> {
     }
 
     /// [`Self::play`] over players held in different places.
-    async fn play_refs(&mut self, players: &[&(Address, GamePlayer<C>)]) -> Result<(), SimError> {
-        self.play_with(None, players).await
-    }
-
     async fn play_with(
         &mut self,
         mut defence: Option<&mut RoundDefence<C>>,
@@ -1123,7 +1119,7 @@ impl<C: Chain + 'static> Run<'_, C> {
             let sybil_players = [(sybil.account(), sybil_player)];
             let all: Vec<&(Address, GamePlayer<C>)> =
                 players.iter().chain(&sybil_players).collect();
-            self.play_refs(&all).await?;
+            self.play_with(None, &all).await?;
             players
         };
         self.expect_rejected(&players[1].1).await
