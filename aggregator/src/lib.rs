@@ -19,7 +19,7 @@ use protocol::{
     GamePlayer, Turn, UpdateSource, answer_challenges, challenge_unavailable, gather_updates,
     pending_inputs, round_inputs,
 };
-use step_vm::{Fault, Trace, hex_digest};
+use step_vm::{Honest, Tamper, Trace, hex_digest};
 use tracing::{info, instrument, warn};
 
 pub use error::{AggregatorError, Result};
@@ -59,8 +59,9 @@ pub struct Posted {
 pub struct Aggregator<C> {
     deployment: Deployment<C>,
     account: Address,
-    /// Deliberate error in the aggregator's execution, for adversarial tests and simulations.
-    fault: Option<Fault>,
+    /// What passes through every step's writes: [`Honest`] in production; adversarial tests
+    /// and simulations plug in a corrupting hook.
+    tamper: Arc<dyn Tamper>,
 }
 
 impl<C: Chain> Aggregator<C> {
@@ -70,17 +71,17 @@ impl<C: Chain> Aggregator<C> {
         Self {
             deployment,
             account,
-            fault: None,
+            tamper: Arc::new(Honest),
         }
     }
 
-    /// A dishonest aggregator that corrupts one step.
+    /// A dishonest aggregator whose execution passes through `tamper`.
     #[must_use]
-    pub fn lying(deployment: Deployment<C>, account: Address, fault: Fault) -> Self {
+    pub fn lying(deployment: Deployment<C>, account: Address, tamper: Arc<dyn Tamper>) -> Self {
         Self {
             deployment,
             account,
-            fault: Some(fault),
+            tamper,
         }
     }
 
@@ -125,8 +126,10 @@ impl<C: Chain> Aggregator<C> {
     pub async fn recover(&self, round: u64, uploads: &dyn UpdateSource) -> Result<Arc<Trace>> {
         let inputs = round_inputs(&self.deployment, round).await?;
         let updates = gather_updates(&self.deployment, uploads, round, &inputs).await?;
-        Ok(Arc::new(Trace::execute_as(
-            inputs.ctx, updates, self.fault,
+        Ok(Arc::new(Trace::execute_with(
+            inputs.ctx,
+            updates,
+            Arc::clone(&self.tamper),
         )?))
     }
 
@@ -141,7 +144,7 @@ impl<C: Chain> Aggregator<C> {
         let inputs = pending_inputs(&self.deployment, round).await?;
         let updates = gather_updates(&self.deployment, uploads, round, &inputs).await?;
         let started = Instant::now();
-        let trace = Trace::execute_as(inputs.ctx, updates, self.fault)?;
+        let trace = Trace::execute_with(inputs.ctx, updates, Arc::clone(&self.tamper))?;
         let aggregate_time = started.elapsed();
         info!(
             round,

@@ -20,10 +20,9 @@ pub struct LeafProof {
     pub prove_time: Duration,
 }
 
-/// Proving keys for every step kind.
+/// Proving keys for every step kind, in kind-id order.
 pub struct LeafProver {
-    accumulate: StepProver,
-    finalize: StepProver,
+    provers: Vec<StepProver>,
 }
 
 impl std::fmt::Debug for LeafProver {
@@ -33,31 +32,29 @@ impl std::fmt::Debug for LeafProver {
 }
 
 impl LeafProver {
-    /// Generates the proving keys of both step circuits from `srs`.
+    /// Generates the proving keys of every step kind's circuit from `srs`.
     ///
     /// # Errors
     /// Key generation failure.
     pub fn setup(srs: &Srs) -> Result<Self> {
         let started = Instant::now();
-        let accumulate = StepProver::setup(StepKind::Accumulate, srs)?;
-        let finalize = StepProver::setup(StepKind::Finalize, srs)?;
+        let provers = StepKind::ALL
+            .into_iter()
+            .map(|kind| StepProver::setup(kind, srs))
+            .collect::<Result<Vec<_>, _>>()?;
         info!(
+            kinds = provers.len(),
             seconds = started.elapsed().as_secs_f64(),
             "step circuit keys ready"
         );
-        Ok(Self {
-            accumulate,
-            finalize,
-        })
+        Ok(Self { provers })
     }
 
     /// The prover of one step kind.
     #[must_use]
     pub fn for_kind(&self, kind: StepKind) -> &StepProver {
-        match kind {
-            StepKind::Accumulate => &self.accumulate,
-            StepKind::Finalize => &self.finalize,
-        }
+        // `provers` holds every kind of `StepKind::ALL`, in id order.
+        &self.provers[usize::from(kind.id())]
     }
 
     /// Proves step `step` of `trace`. Checks natively first that the trace's claimed

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use alloy::primitives::Address;
 use contracts::{Chain, Deployment, TxReceipt};
-use step_vm::{Fault, Trace, hex_digest};
+use step_vm::{Honest, Tamper, Trace, hex_digest};
 use tracing::{info, warn};
 
 use protocol::{UpdateSource, gather_updates, round_inputs};
@@ -30,9 +30,9 @@ pub enum Verdict {
 pub struct Challenger<C> {
     deployment: Deployment<C>,
     account: Address,
-    /// Deliberate error in the challenger's own execution, for adversarial tests of the
-    /// aggregator's defence (a lying challenger). `None` for an honest challenger.
-    fault: Option<Fault>,
+    /// What passes through every step's writes: [`Honest`] for an honest challenger; a
+    /// corrupting hook makes a lying one, for adversarial tests of the aggregator's defence.
+    tamper: Arc<dyn Tamper>,
 }
 
 impl<C: Chain> Challenger<C> {
@@ -42,17 +42,17 @@ impl<C: Chain> Challenger<C> {
         Self {
             deployment,
             account,
-            fault: None,
+            tamper: Arc::new(Honest),
         }
     }
 
-    /// A dishonest challenger whose execution is corrupted by `fault`.
+    /// A dishonest challenger whose execution passes through `tamper`.
     #[must_use]
-    pub fn lying(deployment: Deployment<C>, account: Address, fault: Fault) -> Self {
+    pub fn lying(deployment: Deployment<C>, account: Address, tamper: Arc<dyn Tamper>) -> Self {
         Self {
             deployment,
             account,
-            fault: Some(fault),
+            tamper,
         }
     }
 
@@ -75,7 +75,7 @@ impl<C: Chain> Challenger<C> {
     ) -> Result<(Verdict, Arc<Trace>)> {
         let inputs = round_inputs(&self.deployment, round).await?;
         let updates = gather_updates(&self.deployment, source, round, &inputs).await?;
-        let trace = Trace::execute_as(inputs.ctx, updates, self.fault)?;
+        let trace = Trace::execute_with(inputs.ctx, updates, Arc::clone(&self.tamper))?;
         let posted = self.deployment.round(round).await?.outputRoot;
         let verdict = if posted.0 == trace.output_root() {
             info!(round, root = %posted, "re-execution agrees with the posted result");

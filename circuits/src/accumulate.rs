@@ -24,9 +24,12 @@ use halo2_base::QuantumCell::Constant;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf, accumulate};
+use step_vm::{
+    ACC_PACK, AccLeaf, LANES, StepKind, StepReads, StepWitness, VALUE_PACK, ValueLeaf, accumulate,
+};
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
+use crate::prover::{StepCircuit, acc_of, first_mismatch};
 use crate::{CircuitError, Result};
 
 /// Native reference of the circuit: step-vm's [`accumulate`], refused where the exact sum
@@ -73,16 +76,31 @@ impl AccumulateAssignment {
             acc_out: acc_out.map(|v| offset_limb(v, 64)),
         }
     }
+}
 
-    /// All-zero assignment (weight 1), used for key generation: the layout does not depend on
-    /// values.
-    #[must_use]
-    pub fn dummy() -> Self {
+impl StepCircuit for AccumulateAssignment {
+    const KIND: StepKind = StepKind::Accumulate;
+
+    fn of_witness(witness: &StepWitness) -> Result<Self> {
+        let StepReads::Accumulate(reads) = &witness.reads else {
+            return Err(CircuitError::WrongKind {
+                expected: Self::KIND.name(),
+                actual: witness.reads.kind().name(),
+            });
+        };
+        let acc = acc_of(Self::KIND, &witness.pre)?;
+        let acc_out = acc_of(Self::KIND, &witness.post)?;
+        let computed = accumulate_reference(reads.weight, &reads.x, &acc)?;
+        first_mismatch(Self::KIND, "acc'", &acc_out, &computed)?;
+        Ok(Self::new(reads.weight, &reads.x, &acc, &acc_out))
+    }
+
+    /// All-zero assignment (weight 1): the layout does not depend on values.
+    fn dummy() -> Self {
         Self::new(1, &[0; LANES], &[0; LANES], &[0; LANES])
     }
 
-    /// Lays out the circuit in `builder` and exposes the instances.
-    pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
+    fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
         let ctx = builder.main(0);
         let gate = range.gate();
         let w = ctx.load_witness(self.weight);

@@ -87,6 +87,16 @@ pub enum CircuitError {
         /// What the file has.
         actual: String,
     },
+    /// A witness whose states do not have the kind's shape (e.g. a register of the wrong
+    /// width), so no assignment can be made from it.
+    #[error("{kind} step witness is malformed")]
+    BadWitness {
+        /// Step kind.
+        kind: &'static str,
+        /// What step-vm found wrong.
+        #[source]
+        source: step_vm::VmError,
+    },
     /// The generated Solidity no longer has the shape the post-processing expects (a
     /// snark-verifier upgrade changed its template).
     #[error(

@@ -23,9 +23,13 @@ use halo2_base::QuantumCell::Constant;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::{GateInstructions, RangeChip, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
-use step_vm::{ACC_PACK, AccLeaf, LANES, VALUE_PACK, ValueLeaf, VmError, finalize};
+use step_vm::{
+    ACC_PACK, AccLeaf, LANES, StepKind, StepReads, StepWitness, VALUE_PACK, ValueLeaf, VmError,
+    finalize,
+};
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2, signed_fr};
+use crate::prover::{StepCircuit, acc_of, first_mismatch};
 use crate::{CircuitError, Result};
 
 /// Native reference of the circuit: step-vm's [`finalize`], refused for `W = 0` (no remainder
@@ -78,15 +82,30 @@ impl FinalizeAssignment {
             remainder,
         }
     }
+}
+
+impl StepCircuit for FinalizeAssignment {
+    const KIND: StepKind = StepKind::Finalize;
+
+    fn of_witness(witness: &StepWitness) -> Result<Self> {
+        let StepReads::Finalize(reads) = &witness.reads else {
+            return Err(CircuitError::WrongKind {
+                expected: Self::KIND.name(),
+                actual: witness.reads.kind().name(),
+            });
+        };
+        let acc = acc_of(Self::KIND, &witness.pre)?;
+        let computed = finalize_reference(reads.total_weight, &acc)?;
+        first_mismatch(Self::KIND, "out", &reads.out, &computed)?;
+        Ok(Self::new(reads.total_weight, &acc, &reads.out))
+    }
 
     /// Assignment for key generation (weight 1, zeros).
-    #[must_use]
-    pub fn dummy() -> Self {
+    fn dummy() -> Self {
         Self::new(1, &[0; LANES], &[0; LANES])
     }
 
-    /// Lays out the circuit in `builder` and exposes the instances.
-    pub(crate) fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
+    fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>) {
         let ctx = builder.main(0);
         let gate = range.gate();
         let w = ctx.load_witness(self.total_weight);

@@ -1,5 +1,6 @@
 //! Key generation, proving, native verification and the Solidity verifier of one step kind.
 
+use halo2_base::gates::RangeChip;
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use halo2_base::gates::circuit::{BaseCircuitParams, CircuitBuilderStage};
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
@@ -18,11 +19,10 @@ use rand_core::SeedableRng;
 use snark_verifier_sdk::SHPLONK;
 use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
-use step_vm::{Instance, LANES, StepInput, StepKind, StepWitness};
+use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, accumulate_reference,
-    finalize_reference, instance_to_fr,
+    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, instance_to_fr,
 };
 
 /// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check
@@ -52,7 +52,23 @@ impl StepProof {
     }
 }
 
-/// The cell values of one step circuit.
+/// What a step kind implements in this crate: its circuit, laid out from the cell values of one
+/// witness of its kind.
+pub(crate) trait StepCircuit: Sized {
+    /// The kind this circuit proves.
+    const KIND: StepKind;
+
+    /// Checks `witness` against the native reference of the kind and returns the assignment.
+    fn of_witness(witness: &StepWitness) -> Result<Self>;
+
+    /// An assignment for key generation: the layout does not depend on values.
+    fn dummy() -> Self;
+
+    /// Lays out the circuit in `builder` and exposes the instances.
+    fn synthesize(&self, builder: &mut BaseCircuitBuilder<Fr>, range: &RangeChip<Fr>);
+}
+
+/// The cell values of one step circuit: the registry of step kinds' circuits.
 pub(crate) enum Assignment {
     Accumulate(AccumulateAssignment),
     Finalize(FinalizeAssignment),
@@ -61,30 +77,10 @@ pub(crate) enum Assignment {
 impl Assignment {
     /// Checks `witness` against the native reference of its kind and returns the assignment.
     pub(crate) fn of_witness(witness: &StepWitness) -> Result<Self> {
-        let kind = witness.kind();
-        match &witness.input {
-            StepInput::Accumulate { weight, x, .. } => {
-                let computed = accumulate_reference(*weight, x, &witness.pre.acc)?;
-                first_mismatch(kind, "acc'", &witness.post.acc, &computed)?;
-                Ok(Self::Accumulate(AccumulateAssignment::new(
-                    *weight,
-                    x,
-                    &witness.pre.acc,
-                    &witness.post.acc,
-                )))
-            }
-            StepInput::Finalize {
-                total_weight, out, ..
-            } => {
-                let computed = finalize_reference(*total_weight, &witness.pre.acc)?;
-                first_mismatch(kind, "out", out, &computed)?;
-                Ok(Self::Finalize(FinalizeAssignment::new(
-                    *total_weight,
-                    &witness.pre.acc,
-                    out,
-                )))
-            }
-        }
+        Ok(match witness.kind() {
+            StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::of_witness(witness)?),
+            StepKind::Finalize => Self::Finalize(FinalizeAssignment::of_witness(witness)?),
+        })
     }
 
     fn dummy(kind: StepKind) -> Self {
@@ -101,6 +97,14 @@ impl Assignment {
             Self::Finalize(a) => a.synthesize(builder, &range),
         }
     }
+}
+
+/// The register of a witness state as one accumulator, or [`CircuitError::BadWitness`].
+pub(crate) fn acc_of(kind: StepKind, state: &step_vm::State) -> Result<step_vm::AccLeaf> {
+    state.acc().map_err(|source| CircuitError::BadWitness {
+        kind: kind.name(),
+        source,
+    })
 }
 
 /// The pinned circuit configuration of a step kind. Both kinds use the same shape: `2^K` rows,
@@ -224,7 +228,7 @@ fn halo2(
 }
 
 /// The first lane where `claimed` differs from `computed`, as a [`CircuitError::ClaimMismatch`].
-fn first_mismatch<T: Copy + Into<i64>>(
+pub(crate) fn first_mismatch<T: Copy + Into<i64>>(
     kind: StepKind,
     register: &'static str,
     claimed: &[T; LANES],
@@ -330,7 +334,12 @@ impl StepProver {
             .iter()
             .map(|c| *c.value())
             .collect();
-        let expected = witness.instances();
+        let expected = witness
+            .instances()
+            .map_err(|source| CircuitError::BadWitness {
+                kind: self.kind.name(),
+                source,
+            })?;
         let packed = expected
             .iter()
             .enumerate()

@@ -3,6 +3,7 @@
 //! constraint family and kind, real proofs with tampering, prover errors, pinned keys,
 //! configuration and Solidity output.
 
+use crate::prover::StepCircuit;
 use std::sync::OnceLock;
 
 use halo2_base::gates::circuit::builder::BaseCircuitBuilder;
@@ -122,7 +123,7 @@ fn exposed_instances_equal_step_vm_packing_for_every_step_of_a_round() {
         let witness = trace.witness(k).unwrap();
         let assignment = Assignment::of_witness(&witness).unwrap();
         let (builder, exposed) = mock(witness.kind(), &assignment);
-        assert_eq!(exposed, to_fr(&witness.instances()), "step {k}");
+        assert_eq!(exposed, to_fr(&witness.instances().unwrap()), "step {k}");
         assert_eq!(exposed.len(), builder.assigned_instances[0].len());
         // MockProver is ~0.3 s per run: check satisfaction on one step of each kind.
         if k == 1 || k == 3 {
@@ -463,7 +464,7 @@ fn real_proofs_verify_and_tampering_is_rejected() {
     for (step, prover) in [(1, acc), (3, fin)] {
         let w = trace.witness(step).unwrap();
         let proof = prover.prove(&w).expect("honest step proves");
-        assert_eq!(proof.instances, w.instances());
+        assert_eq!(proof.instances, w.instances().unwrap());
         prover.verify(&proof).expect("verifies");
         // The calldata is snark-verifier's encoding: instances big-endian, then the proof.
         let fr = to_fr(&proof.instances);
@@ -508,7 +509,7 @@ fn false_claims_are_errors_before_proving_never_panics() {
     let honest_fin = trace.witness(3).unwrap();
 
     let mut lie = honest_acc.clone();
-    lie.post.acc[6] += 1;
+    lie.post.register[6] += 1;
     assert!(matches!(
         acc.prove(&lie),
         Err(CircuitError::ClaimMismatch {
@@ -518,7 +519,7 @@ fn false_claims_are_errors_before_proving_never_panics() {
         })
     ));
     let mut lie = honest_fin.clone();
-    if let step_vm::StepInput::Finalize { out, .. } = &mut lie.input {
+    if let step_vm::StepReads::Finalize(step_vm::FinalizeReads { out, .. }) = &mut lie.reads {
         out[31] -= 1;
     }
     assert!(matches!(
@@ -531,7 +532,9 @@ fn false_claims_are_errors_before_proving_never_panics() {
     ));
     // Total weight 0 (step-vm would divide by zero) and an overflowing register.
     let mut zero = honest_fin.clone();
-    if let step_vm::StepInput::Finalize { total_weight, .. } = &mut zero.input {
+    if let step_vm::StepReads::Finalize(step_vm::FinalizeReads { total_weight, .. }) =
+        &mut zero.reads
+    {
         *total_weight = 0;
     }
     assert!(matches!(
@@ -539,9 +542,12 @@ fn false_claims_are_errors_before_proving_never_panics() {
         Err(CircuitError::Unsatisfiable { .. })
     ));
     let mut overflow = honest_acc.clone();
-    overflow.pre.acc[0] = i64::MAX;
-    overflow.post.acc = accumulate(&overflow.pre.acc, 100, &[i32::MAX; LANES]);
-    if let step_vm::StepInput::Accumulate { weight, x, .. } = &mut overflow.input {
+    overflow.pre.register[0] = i64::MAX;
+    overflow.post.register =
+        accumulate(&overflow.pre.acc().unwrap(), 100, &[i32::MAX; LANES]).to_vec();
+    if let step_vm::StepReads::Accumulate(step_vm::AccumulateReads { weight, x, .. }) =
+        &mut overflow.reads
+    {
         *weight = 100;
         *x = [i32::MAX; LANES];
     }

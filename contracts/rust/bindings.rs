@@ -34,6 +34,33 @@ pub mod arbiter {
     );
 }
 
+/// `FedAvgProgram`: FedAvg's schedule (rule 0).
+pub mod fedavg_program {
+    alloy::sol!(
+        #[sol(all_derives)]
+        FedAvgProgram,
+        "artifacts/FedAvgProgram.json"
+    );
+}
+
+/// `AccumulateChecker`: checks an Accumulate leaf (step kind 0) and calls its verifier.
+pub mod accumulate_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        AccumulateChecker,
+        "artifacts/AccumulateChecker.json"
+    );
+}
+
+/// `FinalizeChecker`: checks a Finalize leaf (step kind 1) and calls its verifier.
+pub mod finalize_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        FinalizeChecker,
+        "artifacts/FinalizeChecker.json"
+    );
+}
+
 /// The generated Halo2 step verifiers (bytecode only: they are called with raw calldata).
 pub mod verifiers {
     alloy::sol!(AccumulateVerifier, "artifacts/AccumulateVerifier.json");

@@ -7,12 +7,14 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
-    arbiter::LeafArbiter, game::BisectionGame, registry::RoundRegistry, verifiers,
+    accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, fedavg_program::FedAvgProgram,
+    finalize_checker::FinalizeChecker, game::BisectionGame, registry::RoundRegistry, verifiers,
 };
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
+pub use crate::bindings::accumulate_checker::AccumulateChecker::AccumulateLeaf;
+pub use crate::bindings::finalize_checker::FinalizeChecker::FinalizeLeaf;
 pub use crate::bindings::game::BisectionGame::GameView as GameState;
-pub use crate::bindings::game::ILeafArbiter::LeafInput;
 pub use crate::bindings::registry::RoundRegistry::{Availability, GameRecord, RoundView};
 
 /// Parameters of a deployment.
@@ -85,13 +87,66 @@ impl DeployParams {
     }
 }
 
-/// `keccak(abi.encode(codehash of each step kind's verifier))` for the verifiers this build
-/// ships: what a registry deployed from this build binds into every config hash.
+/// Bytes of every step proof this build's circuits produce (SHPLONK over BN254, one advice
+/// and one fixed column): each checker refuses a proof of another length.
+pub const PROOF_BYTES: u64 = 1_376;
+
+/// Number of step kinds (the arbiter's checker table).
+pub const KIND_COUNT: usize = 2;
+/// Number of rules (the arbiter's program table).
+pub const RULE_COUNT: usize = 1;
+
+/// One step kind's on-chain pieces: its generated verifier and its checker.
+struct KindCode {
+    verifier: (&'static str, &'static Bytes, &'static Bytes),
+    checker: (&'static str, &'static Bytes, &'static Bytes),
+}
+
+/// The step kinds this build ships, in kind-id order (step-vm's `StepKind::ALL`).
+fn kinds() -> [KindCode; KIND_COUNT] {
+    [
+        KindCode {
+            verifier: (
+                "AccumulateVerifier",
+                &verifiers::AccumulateVerifier::BYTECODE,
+                &verifiers::AccumulateVerifier::DEPLOYED_BYTECODE,
+            ),
+            checker: (
+                "AccumulateChecker",
+                &AccumulateChecker::BYTECODE,
+                &AccumulateChecker::DEPLOYED_BYTECODE,
+            ),
+        },
+        KindCode {
+            verifier: (
+                "FinalizeVerifier",
+                &verifiers::FinalizeVerifier::BYTECODE,
+                &verifiers::FinalizeVerifier::DEPLOYED_BYTECODE,
+            ),
+            checker: (
+                "FinalizeChecker",
+                &FinalizeChecker::BYTECODE,
+                &FinalizeChecker::DEPLOYED_BYTECODE,
+            ),
+        },
+    ]
+}
+
+/// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids).
+fn programs() -> [(&'static str, &'static Bytes, &'static Bytes); RULE_COUNT] {
+    [(
+        "FedAvgProgram",
+        &FedAvgProgram::BYTECODE,
+        &FedAvgProgram::DEPLOYED_BYTECODE,
+    )]
+}
+
+/// `keccak(codehash of each step kind's verifier, in kind-id order)` for the verifiers this
+/// build ships: what a registry deployed from this build binds into every config hash.
 #[must_use]
 pub fn expected_verifiers_hash() -> B256 {
-    let acc = keccak256(&verifiers::AccumulateVerifier::DEPLOYED_BYTECODE);
-    let fin = keccak256(&verifiers::FinalizeVerifier::DEPLOYED_BYTECODE);
-    keccak256((acc, fin).abi_encode())
+    let hashes: Vec<B256> = kinds().iter().map(|k| keccak256(k.verifier.2)).collect();
+    keccak256(hashes.abi_encode_packed())
 }
 
 /// Addresses of a deployed system.
@@ -103,10 +158,12 @@ pub struct Addresses {
     pub game: Address,
     /// `LeafArbiter`.
     pub arbiter: Address,
-    /// `AccumulateVerifier`.
-    pub accumulate_verifier: Address,
-    /// `FinalizeVerifier`.
-    pub finalize_verifier: Address,
+    /// Each rule's program contract, in rule-id order.
+    pub programs: [Address; RULE_COUNT],
+    /// Each step kind's checker, in kind-id order.
+    pub checkers: [Address; KIND_COUNT],
+    /// Each step kind's Halo2 verifier, in kind-id order.
+    pub verifiers: [Address; KIND_COUNT],
     /// Block the deployment was completed in: logs are read from there on.
     pub deployed_block: u64,
 }
@@ -157,7 +214,8 @@ fn event<E: SolEvent>(action: &str, receipt: &TxReceipt) -> Result<E> {
 }
 
 impl<C: Chain> Deployment<C> {
-    /// Deploys both verifiers, the registry, the arbiter and the game, and links the registry
+    /// Deploys each step kind's verifier and checker, each rule's program, the registry, the
+    /// arbiter (holding the program and checker tables) and the game, and links the registry
     /// to the game. Returns the gas of each deployment.
     ///
     /// # Errors
@@ -194,20 +252,29 @@ impl<C: Chain> Deployment<C> {
                 event: "contract creation",
             })
         };
-        let accumulate_verifier = deploy(
-            "AccumulateVerifier",
-            &verifiers::AccumulateVerifier::BYTECODE,
-            &verifiers::AccumulateVerifier::DEPLOYED_BYTECODE,
-            Vec::new(),
-        )
-        .await?;
-        let finalize_verifier = deploy(
-            "FinalizeVerifier",
-            &verifiers::FinalizeVerifier::BYTECODE,
-            &verifiers::FinalizeVerifier::DEPLOYED_BYTECODE,
-            Vec::new(),
-        )
-        .await?;
+        let mut verifiers = [Address::ZERO; KIND_COUNT];
+        let mut checkers = [Address::ZERO; KIND_COUNT];
+        for (k, kind) in kinds().iter().enumerate() {
+            let (name, code, runtime) = kind.verifier;
+            verifiers[k] = deploy(name, code, runtime, Vec::new()).await?;
+            let (name, code, runtime) = kind.checker;
+            checkers[k] = deploy(
+                name,
+                code,
+                runtime,
+                (
+                    verifiers[k],
+                    U256::from(params.verifier_gas_cap),
+                    U256::from(PROOF_BYTES),
+                )
+                    .abi_encode_params(),
+            )
+            .await?;
+        }
+        let mut programs = [Address::ZERO; RULE_COUNT];
+        for (r, (name, code, runtime)) in self::programs().into_iter().enumerate() {
+            programs[r] = deploy(name, code, runtime, Vec::new()).await?;
+        }
         let registry = deploy(
             "RoundRegistry",
             &RoundRegistry::BYTECODE,
@@ -224,9 +291,8 @@ impl<C: Chain> Deployment<C> {
             &LeafArbiter::DEPLOYED_BYTECODE,
             LeafArbiter::constructorCall {
                 registry_: registry,
-                accumulateVerifier_: accumulate_verifier,
-                finalizeVerifier_: finalize_verifier,
-                verifierGasCap_: U256::from(params.verifier_gas_cap),
+                programs_: programs.to_vec(),
+                checkers_: checkers.to_vec(),
             }
             .abi_encode(),
         )
@@ -251,8 +317,9 @@ impl<C: Chain> Deployment<C> {
                 registry,
                 game,
                 arbiter,
-                accumulate_verifier,
-                finalize_verifier,
+                programs,
+                checkers,
+                verifiers,
                 deployed_block,
             },
             params,
@@ -887,7 +954,7 @@ impl<C: Chain> Deployment<C> {
     ///
     /// # Errors
     /// A revert (bad opening, rejected proof, ...) or transport failure.
-    pub async fn prove_leaf(&self, from: Address, game: u64, leaf: LeafInput) -> Result<TxReceipt> {
+    pub async fn prove_leaf(&self, from: Address, game: u64, leaf: Bytes) -> Result<TxReceipt> {
         let call = BisectionGame::proveLeafCall {
             gameId: U256::from(game),
             leaf,

@@ -9,11 +9,11 @@ mod error;
 mod revm_chain;
 mod rpc_chain;
 
-pub use bindings::{arbiter, game, registry};
+pub use bindings::{accumulate_checker, arbiter, fedavg_program, finalize_checker, game, registry};
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
-    Addresses, Availability, DeployGas, DeployParams, Deployment, GameRecord, GameState, LeafInput,
-    RoundView, expected_verifiers_hash,
+    AccumulateLeaf, Addresses, Availability, DeployGas, DeployParams, Deployment, FinalizeLeaf,
+    GameRecord, GameState, KIND_COUNT, PROOF_BYTES, RULE_COUNT, RoundView, expected_verifiers_hash,
 };
 pub use error::{ChainError, Result};
 pub use revm_chain::{BASE_FEE, InProcessChain, TX_GAS_LIMIT};
@@ -32,6 +32,16 @@ pub fn decode_revert(data: &[u8]) -> String {
     }
     if let Ok(e) = arbiter::LeafArbiter::LeafArbiterErrors::abi_decode(data) {
         return format!("LeafArbiter.{e:?}");
+    }
+    if let Ok(e) = accumulate_checker::AccumulateChecker::AccumulateCheckerErrors::abi_decode(data)
+    {
+        return format!("AccumulateChecker.{e:?}");
+    }
+    if let Ok(e) = finalize_checker::FinalizeChecker::FinalizeCheckerErrors::abi_decode(data) {
+        return format!("FinalizeChecker.{e:?}");
+    }
+    if let Ok(e) = fedavg_program::FedAvgProgram::FedAvgProgramErrors::abi_decode(data) {
+        return format!("FedAvgProgram.{e:?}");
     }
     alloy::sol_types::decode_revert_reason(data)
         .unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))

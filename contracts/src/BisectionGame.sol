@@ -134,9 +134,14 @@ contract BisectionGame is IBisectionGame {
     /// @notice Minimum time a side has after its opponent's move.
     uint64 public immutable extension;
 
-    /// @notice Bytes of a step proof (SHPLONK over BN254, both step kinds), the most of a
-    ///         leaf's proof whose calldata is credited to the challenger.
-    uint256 public constant MAX_PROOF_BYTES = 1_376;
+    /// @notice Most bytes of a leaf whose calldata is credited to the challenger. The largest
+    ///         canonical FedAvg leaf, an Accumulate leaf at dim = 2^28 (C = 2^23 chunks, paths
+    ///         of 23) and n = 255 (paths of 8) with a 1,376-byte proof, is 3,520 bytes:
+    ///         32 (offset) + 9·32 (heads) + 288 (acc) + 288 (inputPath) + 160 (values)
+    ///         + 768 (valuesPath) + 288 (accOut) + 1,408 (proof); the Finalize leaf is 2,816.
+    ///         16 KiB leaves room for future step kinds. The checkers accept only canonical
+    ///         leaves of exact lengths, so the cap binds only a leaf no checker would accept.
+    uint256 public constant MAX_LEAF_BYTES = 16_384;
     /// @notice Execution after the cost is measured besides the cost's own storage write
     ///         (the addition and the return); a lower bound.
     uint256 private constant METER_TAIL_GAS = 60;
@@ -240,8 +245,9 @@ contract BisectionGame is IBisectionGame {
     ///         Anyone may submit. The aggregator bears the burden of proof: a proof that would
     ///         make it win is refused once its clock has run out (the timeout rule applies).
     /// @param gameId The game.
-    /// @param leaf The pre-state preimage, the step's openings and its proof.
-    function proveLeaf(uint256 gameId, ILeafArbiter.LeafInput calldata leaf) external {
+    /// @param leaf `abi.encode` of the step kind's leaf struct (the pre-state preimage, the
+    ///        step's openings and its proof; see the kind's checker), forwarded to the arbiter.
+    function proveLeaf(uint256 gameId, bytes calldata leaf) external {
         uint256 gasAtEntry = gasleft();
         Game storage g = _game(gameId);
         if (g.status != GameStatus.AwaitingLeaf) revert WrongStatus(gameId, g.status);
@@ -254,7 +260,7 @@ contract BisectionGame is IBisectionGame {
         ++g.moves;
         emit LeafProven(gameId, g.lo, hStar, g.hHi);
         _resolve(gameId, g, aggregatorWon, Resolution.Leaf);
-        _meterChallenger(g, gasAtEntry, _leafCalldataLength(leaf));
+        _meterChallenger(g, gasAtEntry, _leafCalldataLength(leaf.length));
     }
 
     /// @notice Ends a game whose side to move has run out of time; the other side wins.
@@ -373,13 +379,11 @@ contract BisectionGame is IBisectionGame {
     }
 
     /// The canonical ABI length of `proveLeaf(gameId, leaf)`: selector, the game id, the
-    /// struct's offset and nine head words, then its six dynamic fields; the proof counted at
-    /// most at the step proofs' real size (a longer one is the sender's own padding).
-    function _leafCalldataLength(ILeafArbiter.LeafInput calldata leaf) private pure returns (uint256) {
-        uint256 proof = leaf.proof.length < MAX_PROOF_BYTES ? leaf.proof.length : MAX_PROOF_BYTES;
-        return 4 + 2 * 32 + 9 * 32 + TxGas.abiBytes(leaf.acc.length) + TxGas.abiBytes(leaf.values.length)
-            + TxGas.abiBytes(leaf.accOut.length) + TxGas.abiBytes(proof) + 2 * 32
-            + 32 * (leaf.inputPath.length + leaf.valuesPath.length);
+    /// leaf's offset, then its length word and data padded to whole words; the leaf counted
+    /// at most at `MAX_LEAF_BYTES` (the checker has already refused a non-canonical leaf).
+    function _leafCalldataLength(uint256 leafLength) private pure returns (uint256) {
+        uint256 counted = leafLength < MAX_LEAF_BYTES ? leafLength : MAX_LEAF_BYTES;
+        return 4 + 2 * 32 + TxGas.abiBytes(counted);
     }
 
     /// @inheritdoc IBisectionGame

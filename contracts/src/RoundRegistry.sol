@@ -6,6 +6,7 @@ import {TxGas} from "./lib/TxGas.sol";
 import {IRoundRegistry} from "./interfaces/IRoundRegistry.sol";
 import {IBisectionGame} from "./interfaces/IBisectionGame.sol";
 import {ILeafArbiter} from "./interfaces/ILeafArbiter.sol";
+import {IRuleProgram} from "./interfaces/IRuleProgram.sol";
 
 /// @title RoundRegistry
 /// @notice Federated-learning rounds through their whole life cycle (docs/ARCHITECTURE.md §3,
@@ -138,6 +139,7 @@ contract RoundRegistry is IRoundRegistry {
         bytes32 inputRoot;
         bytes32 configHash;
         bytes32 outputRoot;
+        bytes ruleParams;
         uint256 forfeited;
         uint256 pool;
         uint256 poolPaid;
@@ -236,9 +238,10 @@ contract RoundRegistry is IRoundRegistry {
     error InvalidDim(uint256 dim);
     /// @notice Commit period zero or past the end of time.
     error InvalidCommitPeriod(uint64 commitPeriod);
-    /// @notice Unknown aggregation rule.
+    /// @notice Unknown aggregation rule (raised by the arbiter's program table).
     error UnknownRule(uint8 rule);
-    /// @notice The rule's parameters are invalid.
+    /// @notice The rule's parameters are invalid (too long here, or refused by the rule's
+    ///         program); `reason` names the parameter and the bound.
     error InvalidRuleParams(uint8 rule, string reason);
     /// @notice No such round.
     error UnknownRound(uint256 roundId);
@@ -313,8 +316,10 @@ contract RoundRegistry is IRoundRegistry {
     /// @notice Largest weight a client may commit: 255 · MAX_WEIGHT = 2^32 - 1, so no set of
     ///         participants can overflow W.
     uint32 public constant MAX_WEIGHT = 16_843_009;
-    /// @notice The only rule so far: weighted FedAvg (no parameters).
+    /// @notice Rule 0: weighted FedAvg (no parameters). Rules are the arbiter's programs.
     uint8 public constant RULE_FEDAVG = 0;
+    /// @notice Longest rule parameters a round may have (stored with the round).
+    uint256 public constant MAX_RULE_PARAMS_BYTES = 256;
     /// @notice Gas of the first write of a storage slot not touched before in the transaction
     ///         (EIP-2929 cold access + EIP-2200 zero to nonzero): the write of a metered cost
     ///         into a fresh record, which happens after the measurement.
@@ -354,7 +359,10 @@ contract RoundRegistry is IRoundRegistry {
 
     /// @notice The bisection game contract.
     address public game;
-    /// @notice keccak(abi.encode(codehash of each step verifier)): binds the verifying keys.
+    /// @notice The game's leaf arbiter, read at `setGame`: its program table defines the rules.
+    address public arbiter;
+    /// @notice keccak(abi.encodePacked(codehash of each step kind's verifier, in kind order)):
+    ///         binds the verifying keys (`LeafArbiter.stepVerifiersHash`).
     bytes32 public verifiersHash;
     /// @notice Number of rounds opened; round ids are 1..=roundCount.
     uint256 public roundCount;
@@ -392,15 +400,18 @@ contract RoundRegistry is IRoundRegistry {
     // ---------------------------------------------------------------- setup
 
     /// @notice Sets the bisection game contract; deployer only, once. The game is deployed
-    ///         after the registry because it needs the registry's address. Reads the step
-    ///         verifiers' binding from the game's arbiter.
+    ///         after the registry because it needs the registry's address. Keeps the game's
+    ///         arbiter (whose programs define the rules) and reads the step verifiers'
+    ///         binding from it.
     /// @param game_ The game contract.
     function setGame(address game_) external {
         if (msg.sender != deployer) revert Unauthorized(msg.sender);
         if (game != address(0)) revert GameAlreadySet();
         if (game_ == address(0)) revert ZeroAddress();
         game = game_;
-        bytes32 vh = ILeafArbiter(IBisectionGame(game_).arbiter()).stepVerifiersHash();
+        address arbiter_ = IBisectionGame(game_).arbiter();
+        arbiter = arbiter_;
+        bytes32 vh = ILeafArbiter(arbiter_).stepVerifiersHash();
         verifiersHash = vh;
         emit GameSet(game_, vh);
     }
@@ -413,8 +424,10 @@ contract RoundRegistry is IRoundRegistry {
     /// @param dim The model dimension (1..=2^28).
     /// @param aggregator The designated aggregator (nonzero).
     /// @param commitPeriod Seconds from now during which clients may commit (at least 1).
-    /// @param rule The aggregation rule (`RULE_FEDAVG`).
-    /// @param ruleParams The rule's ABI-encoded parameters (empty for FedAvg).
+    /// @param rule The aggregation rule: a rule id of the arbiter's program table
+    ///        (`RULE_FEDAVG` = 0).
+    /// @param ruleParams The rule's ABI-encoded parameters (at most `MAX_RULE_PARAMS_BYTES`;
+    ///        empty for FedAvg), checked by the rule's program against the client count.
     /// @return roundId The new round's id (from 1).
     function openRound(
         address[] calldata clients,
@@ -433,8 +446,13 @@ contract RoundRegistry is IRoundRegistry {
         if (commitPeriod == 0 || commitPeriod > type(uint64).max - block.timestamp) {
             revert InvalidCommitPeriod(commitPeriod);
         }
-        if (rule != RULE_FEDAVG) revert UnknownRule(rule);
-        if (ruleParams.length != 0) revert InvalidRuleParams(rule, "FedAvg takes no parameters");
+        // Reverts UnknownRule past the arbiter's program table.
+        IRuleProgram program = ILeafArbiter(arbiter).program(rule);
+        if (ruleParams.length > MAX_RULE_PARAMS_BYTES) {
+            revert InvalidRuleParams(rule, "params longer than 256 bytes");
+        }
+        // The participants are not known yet: the program validates against the client count.
+        program.validate(ruleParams, count, dim);
         _requireDistinct(clients);
 
         roundId = ++roundCount;
@@ -444,6 +462,7 @@ contract RoundRegistry is IRoundRegistry {
         r.dim = dim;
         r.rule = rule;
         r.ruleParamsHash = keccak256(ruleParams);
+        if (ruleParams.length != 0) r.ruleParams = ruleParams;
         // Checked above: no overflow.
         // forge-lint: disable-next-line(unsafe-typecast)
         r.commitDeadline = uint64(block.timestamp) + commitPeriod;
@@ -511,7 +530,9 @@ contract RoundRegistry is IRoundRegistry {
         a.resolveBy = resolveBy;
         a.bondLeft = bond;
         emit AvailabilityChallenged(roundId, clientIndex, msg.sender, resolveBy);
-        if (block.basefee != 0) a.challengeCost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS, CALL_2_ARGS);
+        if (block.basefee != 0) {
+            a.challengeCost = TxGas.baseFeeCost(gasAtEntry, FRESH_STORE_GAS, CALL_2_ARGS);
+        }
     }
 
     /// @notice Publishes one segment of a challenged update. Anyone holding the data may do it;
@@ -707,8 +728,8 @@ contract RoundRegistry is IRoundRegistry {
     // ---------------------------------------------------------------- challenge phase
 
     /// @notice Disputes the round's result with the challenger bond and opens a bisection game
-    ///         over the whole program: h0 (zero register, empty output root) against hT (zero
-    ///         register, posted output root), T = C·(n+1) steps.
+    ///         over the whole program of the round's rule: h0 against hT (derived from the
+    ///         posted output root), T steps, all three from the rule's program.
     /// @param roundId The round.
     /// @return gameId The game opened in the game contract.
     function challenge(uint256 roundId) external payable returns (uint256 gameId) {
@@ -765,7 +786,9 @@ contract RoundRegistry is IRoundRegistry {
         address, /* aggregator */
         address challenger,
         bool aggregatorWon
-    ) external {
+    )
+        external
+    {
         if (msg.sender != game) revert Unauthorized(msg.sender);
         Round storage r = _round(roundId);
         GameRecord storage g = _games[gameId];
@@ -988,16 +1011,26 @@ contract RoundRegistry is IRoundRegistry {
     }
 
     /// @inheritdoc IRoundRegistry
-    function stepContext(uint256 roundId)
-        external
-        view
-        returns (bytes32 configHash, bytes32 inputRoot, uint32 n, uint32 dim, uint64 totalWeight)
-    {
+    function stepContext(uint256 roundId) external view returns (ProgramContext memory c) {
         Round storage r = _posted(roundId);
-        return (r.configHash, r.inputRoot, r.participants, r.dim, r.totalWeight);
+        c.configHash = r.configHash;
+        c.inputRoot = r.inputRoot;
+        c.n = r.participants;
+        c.dim = r.dim;
+        c.totalWeight = r.totalWeight;
+        c.rule = r.rule;
+        c.ruleParams = _ruleParams(r);
     }
 
-    /// @notice h0: the commitment of state 0 (zero register, empty output root).
+    /// @notice The round's rule parameters (empty for FedAvg); `ruleParamsHash` is their hash.
+    /// @param roundId The round.
+    /// @return The parameters.
+    function ruleParams(uint256 roundId) external view returns (bytes memory) {
+        return _ruleParams(_round(roundId));
+    }
+
+    /// @notice h0: the commitment of state 0, from the rule's program (FedAvg: zero register,
+    ///         empty output root).
     /// @param roundId A round with a posted result.
     /// @return The commitment.
     function initialState(uint256 roundId) external view returns (bytes32) {
@@ -1005,7 +1038,8 @@ contract RoundRegistry is IRoundRegistry {
         return h0;
     }
 
-    /// @notice hT: the aggregator's claimed final state (zero register, posted output root).
+    /// @notice hT: the aggregator's claimed final state, derived by the rule's program from the
+    ///         posted output root (FedAvg: zero register, posted output root).
     /// @param roundId A round with a posted result.
     /// @return The commitment.
     function finalState(uint256 roundId) external view returns (bytes32) {
@@ -1013,7 +1047,7 @@ contract RoundRegistry is IRoundRegistry {
         return hT;
     }
 
-    /// @notice T = C·(n+1): the number of steps of the round's program.
+    /// @notice T, the number of steps of the round's program (FedAvg: C·(n+1)).
     /// @param roundId A round with a posted result.
     /// @return The step count.
     function steps(uint256 roundId) external view returns (uint64) {
@@ -1116,16 +1150,22 @@ contract RoundRegistry is IRoundRegistry {
         );
     }
 
+    /// The round's rule parameters, in memory (one copy routine for every reader).
+    function _ruleParams(Round storage r) private view returns (bytes memory) {
+        return r.ruleParams;
+    }
+
+    /// h0, hT and T of a posted round, from its rule's program (validated at `openRound`, so
+    /// it exists).
     function _endpoints(Round storage r) private view returns (bytes32 h0, bytes32 hT, uint64 t) {
-        uint256 chunks = Commitments.chunkCount(r.dim);
-        // C <= 2^23 and n + 1 <= 256: T < 2^31.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        t = uint64(chunks * (uint256(r.participants) + 1));
+        IRuleProgram program = ILeafArbiter(arbiter).program(r.rule);
+        bytes memory params = _ruleParams(r);
+        uint256 n = r.participants;
+        uint256 dim = r.dim;
         bytes32 config = r.configHash;
-        h0 = Commitments.stateHash(
-            config, 0, Commitments.ZERO_ACC_HASH, Commitments.emptyRoot(Commitments.depthFor(chunks))
-        );
-        hT = Commitments.stateHash(config, t, Commitments.ZERO_ACC_HASH, r.outputRoot);
+        t = program.steps(params, n, dim);
+        h0 = program.initialState(config, params, n, dim);
+        hT = program.finalState(config, params, n, dim, r.outputRoot);
     }
 
     /// Splits the slashed bond once every game of a rejected round has ended: the burnt share

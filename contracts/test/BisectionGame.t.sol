@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {Test} from "./base/Test.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
-import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 import {MockArbiter} from "./mocks/MockArbiter.sol";
 import {Updates} from "./base/Updates.sol";
 
@@ -100,7 +99,7 @@ contract BisectionGameTest is Test {
         while ((uint256(1) << r) < x) ++r;
     }
 
-    function _noLeaf() internal pure returns (ILeafArbiter.LeafInput memory leaf) {}
+    function _noLeaf() internal pure returns (bytes memory leaf) {}
 
     // ------------------------------------------------------------ constructor and open
 
@@ -689,6 +688,67 @@ contract BisectionGameTest is Test {
         (uint256 z, uint256 nz) = Updates.countBytes(cd);
         assertGe(charged, 21_000 + 4 * z + 16 * nz, "intrinsic and calldata counted");
         assertLe(charged, Updates.chargedGas(cd, used), "never above the whole transaction");
+    }
+
+    /// The meter prices its own final write of the challenger's cost as on chain, where each
+    /// move is a transaction of its own and the slot is clean (2,900 gas). A forge test is one
+    /// transaction: the responses already wrote the slot, so the write costs 100 here.
+    uint256 internal constant DIRTY_SLOT_DISCOUNT = 2_900 - 100;
+
+    /// A leaf sent straight from the challenger's EOA is charged with its calldata.
+    function test_proveLeaf_fromEoa_countsLeafCalldata() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _toLeaf(4, 0x1);
+        uint256 before = game.game(id).challengerCost;
+        arbiter.setAnswer(keccak256("the true state"));
+        bytes memory leaf = _filled(3_520, 0xab); // the size of the largest FedAvg leaf
+        bytes memory cd = abi.encodeCall(BisectionGame.proveLeaf, (id, leaf));
+        vm.prank(challenger, challenger);
+        uint256 g0 = gasleft();
+        game.proveLeaf(id, leaf);
+        uint256 used = g0 - gasleft();
+        uint256 charged = (game.game(id).challengerCost - before) / BASE_FEE;
+        (uint256 z, uint256 nz) = Updates.countBytes(cd);
+        assertGe(charged, 21_000 + 4 * z + 16 * nz, "intrinsic and the whole leaf counted");
+        assertLe(
+            charged, Updates.chargedGas(cd, used + DIRTY_SLOT_DISCOUNT), "never above the whole transaction"
+        );
+    }
+
+    /// A leaf longer than MAX_LEAF_BYTES is counted only up to it: the rest is the sender's
+    /// own padding, credited to nobody.
+    function test_proveLeaf_fromEoa_leafCountedAtMostMaxLeafBytes() public {
+        vm.fee(BASE_FEE);
+        uint256 id = _toLeaf(4, 0x1);
+        uint256 before = game.game(id).challengerCost;
+        arbiter.setAnswer(keccak256("the true state"));
+        uint256 max = game.MAX_LEAF_BYTES();
+        bytes memory leaf = _filled(max + 4_096, 0xff);
+        bytes memory cd = abi.encodeCall(BisectionGame.proveLeaf, (id, leaf));
+        vm.prank(challenger, challenger);
+        uint256 g0 = gasleft();
+        game.proveLeaf(id, leaf);
+        uint256 used = g0 - gasleft();
+        uint256 charged = (game.game(id).challengerCost - before) / BASE_FEE;
+        // The canonical calldata of a MAX_LEAF_BYTES leaf: selector, id, offset, length, data.
+        bytes memory counted = new bytes(4 + 3 * 32 + max);
+        for (uint256 k; k < counted.length; ++k) {
+            counted[k] = cd[k];
+        }
+        assertLe(
+            charged,
+            Updates.chargedGas(counted, used + DIRTY_SLOT_DISCOUNT),
+            "at most MAX_LEAF_BYTES of leaf counted"
+        );
+        (uint256 z, uint256 nz) = Updates.countBytes(counted);
+        assertGe(charged, 21_000 + 4 * z + 16 * nz, "MAX_LEAF_BYTES of leaf counted");
+    }
+
+    function _filled(uint256 length, bytes1 value) internal pure returns (bytes memory b) {
+        b = new bytes(length);
+        for (uint256 k; k < length; ++k) {
+            b[k] = value;
+        }
     }
 
     function test_challengerCost_zeroBaseFee_isZero() public {

@@ -4,7 +4,6 @@ pragma solidity ^0.8.24;
 import {FedAvgFixture} from "./base/FedAvgFixture.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
-import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 
 /// Where bonds go, in whole disputes through the real registry, game and arbiter (step proofs
 /// checked by the statement-checking mock verifiers), with a base fee so costs are metered:
@@ -60,7 +59,7 @@ contract BondsTest is FedAvgFixture {
 
     /// `prover` submits the honest leaf of the game's disputed step.
     function _prove(uint256 gameId, address prover) internal {
-        ILeafArbiter.LeafInput memory leaf = _leafInput(game.game(gameId).lo);
+        bytes memory leaf = _leafInput(game.game(gameId).lo);
         vm.prank(prover);
         game.proveLeaf(gameId, leaf);
     }

@@ -64,6 +64,43 @@ contract CommitmentsHarness {
         Commitments.packValues(values, out, 0);
     }
 
+    // Memory variants (decoded step leaves), each fed a copy followed by 64 bytes of 0xff in
+    // memory: what lies after a field must not leak into its hash or its instances.
+
+    function valueLeafHashMem(bytes memory values) external pure returns (bytes32) {
+        return Commitments.valueLeafHashMem(_dirtyTail(values));
+    }
+
+    function accHashMem(bytes memory acc) external pure returns (bytes32) {
+        return Commitments.accHashMem(_dirtyTail(acc));
+    }
+
+    function foldPathMem(bytes32 leaf, uint256 index, bytes32[] memory path) external pure returns (bytes32) {
+        return Commitments.foldPathMem(leaf, index, path);
+    }
+
+    function packValuesMem(bytes memory values) external pure returns (uint256[] memory out) {
+        out = new uint256[](5);
+        Commitments.packValuesMem(_dirtyTail(values), out, 0);
+    }
+
+    function packAccMem(bytes memory acc) external pure returns (uint256[] memory out) {
+        out = new uint256[](11);
+        Commitments.packAccMem(_dirtyTail(acc), out, 0);
+    }
+
+    /// A copy of `b` inside a buffer 64 bytes longer, filled with 0xff, shrunk in place.
+    function _dirtyTail(bytes memory b) private pure returns (bytes memory buf) {
+        buf = new bytes(b.length + 64);
+        for (uint256 k; k < buf.length; ++k) {
+            buf[k] = k < b.length ? b[k] : bytes1(0xff);
+        }
+        uint256 len = b.length;
+        assembly ("memory-safe") {
+            mstore(buf, len)
+        }
+    }
+
     function stateHash(bytes32 c, uint256 s, bytes32 a, bytes32 o) external pure returns (bytes32) {
         return Commitments.stateHash(c, s, a, o);
     }
@@ -143,6 +180,27 @@ contract CommitmentsTest is Test {
 
     function testFuzz_accHash_matchesReference(int64[32] memory a) public view {
         assertEq(h.accHash(Ref.encodeAcc(a)), Ref.accHash(a));
+    }
+
+    /// The memory variants hash exactly what the calldata ones do.
+    function testFuzz_memoryHashes_matchCalldataOnes(int32[32] memory v, int64[32] memory a) public view {
+        assertEq(h.valueLeafHashMem(Ref.encodeValues(v)), h.valueLeafHash(Ref.encodeValues(v)));
+        assertEq(h.valueLeafHashMem(Ref.encodeValues(v)), Ref.valueLeafHash(v));
+        assertEq(h.accHashMem(Ref.encodeAcc(a)), h.accHash(Ref.encodeAcc(a)));
+        assertEq(h.accHashMem(Ref.encodeAcc(a)), Ref.accHash(a));
+    }
+
+    function testFuzz_memoryPacking_matchesReference(int32[32] memory v, int64[32] memory a) public view {
+        uint256[] memory p = h.packValuesMem(Ref.encodeValues(v));
+        uint256[] memory r = Ref.packValues(v);
+        for (uint256 t; t < 5; ++t) {
+            assertEq(p[t], r[t], "value instance");
+        }
+        p = h.packAccMem(Ref.encodeAcc(a));
+        r = Ref.packAcc(a);
+        for (uint256 t; t < 11; ++t) {
+            assertEq(p[t], r[t], "acc instance");
+        }
     }
 
     function testFuzz_nodeHash_matchesReference(bytes32 l, bytes32 r) public view {
@@ -335,6 +393,7 @@ contract CommitmentsTest is Test {
         assertEq(path.length, Ref.depth(count));
         assertEq(h.rootOf(leaves), root, "rootOf");
         assertEq(h.foldPath(leaves[index], index, path), root, "foldPath");
+        assertEq(h.foldPathMem(leaves[index], index, path), root, "foldPathMem");
         // A wrong index (same depth) or a wrong leaf does not reach the root.
         if (count > 1) {
             uint256 other = index ^ 1;

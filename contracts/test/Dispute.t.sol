@@ -3,9 +3,9 @@ pragma solidity ^0.8.24;
 
 import {FedAvgFixture} from "./base/FedAvgFixture.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
-import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
-import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
+import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
 
 /// Whole disputes through the real registry, game and arbiter: honest and dishonest
 /// aggregators against honest and lying challengers, played down to the leaf and settled with
@@ -46,7 +46,7 @@ contract DisputeTest is FedAvgFixture {
 
     function _settle(uint256 gameId) internal {
         BisectionGame.GameView memory g = game.game(gameId);
-        ILeafArbiter.LeafInput memory leaf = _leafInput(g.lo);
+        bytes memory leaf = _leafInput(g.lo);
         vm.prank(g.hHi == _stateHash(g.lo + 1, false) ? aggregator : g.challenger);
         game.proveLeaf(gameId, leaf);
     }
@@ -66,16 +66,14 @@ contract DisputeTest is FedAvgFixture {
         assertEq(g.hLo, _stateHash(g.lo, false), "agreed pre-state is the true one");
 
         // The aggregator cannot prove its claim: the arbiter computes the true post-state.
-        ILeafArbiter.LeafInput memory leaf = _leafInput(g.lo);
-        bytes32 truth = arbiter.postState(roundId, g.lo, g.hLo, leaf);
+        FinalizeChecker.FinalizeLeaf memory leaf = _finLeaf(g.lo);
+        bytes32 truth = arbiter.postState(roundId, g.lo, g.hLo, abi.encode(leaf));
         assertEq(truth, _stateHash(g.lo + 1, false));
         assertTrue(truth != g.hHi);
         // Nor can it sneak its wrong output through: the step proof of a false output fails.
         leaf.values = abi.encodePacked(claimedOutputOfBytes(2));
-        vm.expectRevert(
-            abi.encodeWithSelector(LeafArbiter.ProofRejected.selector, LeafArbiter.StepKind.Finalize)
-        );
-        game.proveLeaf(gameId, leaf);
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, address(finVerifier)));
+        game.proveLeaf(gameId, abi.encode(leaf));
 
         _settle(gameId);
         assertTrue(game.game(gameId).status == BisectionGame.GameStatus.ChallengerWon);

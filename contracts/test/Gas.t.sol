@@ -5,7 +5,6 @@ import {FedAvgFixture} from "./base/FedAvgFixture.sol";
 import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
-import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 
 /// Canonical scenarios for gas figures (`forge test --match-path test/Gas.t.sol --gas-report`,
@@ -23,7 +22,7 @@ contract GasTest is FedAvgFixture {
         super.setUp();
         AcceptingVerifier yes = new AcceptingVerifier();
         registry = new RoundRegistry(_params());
-        arbiter = new LeafArbiter(address(registry), address(yes), address(yes), GAS_CAP);
+        arbiter = _arbiterWith(address(registry), address(yes), address(yes), GAS_CAP);
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
     }
@@ -123,6 +122,30 @@ contract GasTest is FedAvgFixture {
         assertEq(game.game(g1).lo, 3);
         game.proveLeaf(g1, _leafInput(3));
         _log("proveLeaf, Finalize, aggregator wins");
+    }
+
+    /// Halo2 leaf vs re-executing the step in Solidity (BENCHMARKS.md): the same two leaves
+    /// proven through checkers whose "verifiers" are the statement-checking mocks, which
+    /// re-check the step's arithmetic in Solidity from the instances instead of a proof.
+    function test_gas_solidityReexecutionLeaves() public {
+        registry = new RoundRegistry(_params());
+        arbiter = _arbiterWith(address(registry), address(accVerifier), address(finVerifier), GAS_CAP);
+        game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
+        registry.setGame(address(game));
+        _buildRound(3, 100, 14);
+        _postHonest();
+        uint256 g1 = _challenge(roundId, challenger);
+        uint256 g2 = _challenge(roundId, challenger2);
+        _playTo(g1, 1, false);
+        _playTo(g2, 3, false);
+        assertEq(game.game(g1).lo, 1);
+        assertEq(game.game(g2).lo, 3);
+        game.proveLeaf(g1, _leafInput(1));
+        _log("proveLeaf, Accumulate, re-executed in Solidity (mock verifier)");
+        game.proveLeaf(g2, _leafInput(3));
+        _log("proveLeaf, Finalize, re-executed in Solidity (mock verifier)");
+        assertTrue(game.game(g1).status == BisectionGame.GameStatus.AggregatorWon);
+        assertTrue(game.game(g2).status == BisectionGame.GameStatus.AggregatorWon);
     }
 
     /// A wrong result challenged twice, with a base fee so the costs are metered: the first

@@ -7,7 +7,6 @@ import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
-import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
 import {MockArbiter} from "./mocks/MockArbiter.sol";
 
 /// Drives the registry and the game through random sequences of every action, with a cast of
@@ -381,9 +380,8 @@ contract ProtocolHandler {
 
     function _prove(uint256 gameId, address prover) internal returns (bool) {
         _armArbiter(gameId);
-        ILeafArbiter.LeafInput memory leaf;
         vm.prank(prover);
-        try game.proveLeaf(gameId, leaf) {
+        try game.proveLeaf(gameId, "") {
             _afterResolution(gameId);
             ++calls["proveLeaf"];
             return true;

@@ -5,16 +5,25 @@ import {Test} from "./base/Test.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
-import {ILeafArbiter} from "../src/interfaces/ILeafArbiter.sol";
+import {FedAvgProgram} from "../src/programs/FedAvgProgram.sol";
+import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
+import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
 
 /// Replays the Rust-generated step vectors (`test/vectors/*.json`, real Halo2 proofs made by the
 /// `circuits` crate from the step VM's witnesses) through the REAL generated verifier contracts:
 /// the VM, the circuit and the arbiter agree on the encoding end to end (Kroma's lesson).
+/// The vectors keep the field names of the former union leaf; each test builds the step kind's
+/// leaf struct from them (a Finalize vector's `valuesPath` is its `outputPath`).
 contract LeafVectorsTest is Test {
     uint256 internal constant GAS_CAP = 500_000;
+    /// Bytes of a real step proof (SHPLONK over BN254, both kinds).
+    uint256 internal constant PROOF_BYTES = 1_376;
 
     RoundRegistry internal registry;
     LeafArbiter internal arbiter;
+    address internal accVerifier;
+    address internal finVerifier;
     uint256 internal roundId;
     string internal json;
 
@@ -24,9 +33,14 @@ contract LeafVectorsTest is Test {
         (p.aggregatorBond, p.challengerBond, p.availabilityBond) = (1 ether, 0.25 ether, 0.1 ether);
         (p.challengeWindow, p.availabilityWindow, p.resolveWindow, p.postWindow) = (3600, 3600, 3600, 3600);
         registry = new RoundRegistry(p);
-        address acc = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
-        address fin = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
-        arbiter = new LeafArbiter(address(registry), acc, fin, GAS_CAP);
+        accVerifier = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
+        finVerifier = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
+        address[] memory programs = new address[](1);
+        programs[0] = address(new FedAvgProgram());
+        address[] memory checkers = new address[](2);
+        checkers[0] = address(new AccumulateChecker(accVerifier, GAS_CAP, PROOF_BYTES));
+        checkers[1] = address(new FinalizeChecker(finVerifier, GAS_CAP, PROOF_BYTES));
+        arbiter = new LeafArbiter(address(registry), programs, checkers);
         registry.setGame(address(new BisectionGame(address(registry), address(arbiter), 3600, 600)));
 
         bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".updateRoots");
@@ -48,7 +62,15 @@ contract LeafVectorsTest is Test {
         registry.postResult{value: 1 ether}(roundId, bytes32(uint256(1)), config);
     }
 
-    function _leaf() internal view returns (ILeafArbiter.LeafInput memory leaf) {
+    function _isAccumulate() internal view returns (bool) {
+        string memory kind = vm.parseJsonString(json, ".kind");
+        if (keccak256(bytes(kind)) == keccak256("Accumulate")) return true;
+        require(keccak256(bytes(kind)) == keccak256("Finalize"), "unknown kind in vector");
+        return false;
+    }
+
+    function _accLeaf() internal view returns (AccumulateChecker.AccumulateLeaf memory leaf) {
+        require(_isAccumulate(), "not an Accumulate vector");
         leaf.acc = vm.parseJsonBytes(json, ".leaf.acc");
         leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
         leaf.updateRoot = vm.parseJsonBytes32(json, ".leaf.updateRoot");
@@ -60,13 +82,33 @@ contract LeafVectorsTest is Test {
         leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
     }
 
-    function _state(uint256 step, bytes32 accHash, bytes32 outputRoot) internal view returns (bytes32) {
-        (bytes32 configHash,,,,) = registry.stepContext(roundId);
-        return keccak256(abi.encode(configHash, step, accHash, outputRoot));
+    /// The vector's unused fields (updateRoot, weight, inputPath, accOut) must be empty.
+    function _finLeaf() internal view returns (FinalizeChecker.FinalizeLeaf memory leaf) {
+        require(!_isAccumulate(), "not a Finalize vector");
+        require(vm.parseJsonBytes32(json, ".leaf.updateRoot") == bytes32(0), "finalize vector: updateRoot");
+        require(vm.parseJsonUint(json, ".leaf.weight") == 0, "finalize vector: weight");
+        require(vm.parseJsonBytes32Array(json, ".leaf.inputPath").length == 0, "finalize vector: inputPath");
+        require(vm.parseJsonBytes(json, ".leaf.accOut").length == 0, "finalize vector: accOut");
+        leaf.acc = vm.parseJsonBytes(json, ".leaf.acc");
+        leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.outputPath = vm.parseJsonBytes32Array(json, ".leaf.valuesPath");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
     }
 
-    function _pre(ILeafArbiter.LeafInput memory leaf) internal view returns (bytes32) {
-        return _state(_step(), keccak256(abi.encodePacked(bytes1(0x03), leaf.acc)), leaf.outputRoot);
+    /// The vector's leaf as `postState` takes it.
+    function _leaf() internal view returns (bytes memory) {
+        return _isAccumulate() ? abi.encode(_accLeaf()) : abi.encode(_finLeaf());
+    }
+
+    function _state(uint256 step, bytes32 accHash, bytes32 outputRoot) internal view returns (bytes32) {
+        return keccak256(abi.encode(registry.stepContext(roundId).configHash, step, accHash, outputRoot));
+    }
+
+    function _pre() internal view returns (bytes32) {
+        bytes memory acc = vm.parseJsonBytes(json, ".leaf.acc");
+        bytes32 outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        return _state(_step(), keccak256(abi.encodePacked(bytes1(0x03), acc)), outputRoot);
     }
 
     function _step() internal view returns (uint64) {
@@ -83,11 +125,15 @@ contract LeafVectorsTest is Test {
 
     function _check(string memory name) internal {
         _load(name);
-        ILeafArbiter.LeafInput memory leaf = _leaf();
-        uint256 before = gasleft();
-        bytes32 post = arbiter.postState(roundId, _step(), _pre(leaf), leaf);
+        bytes memory leaf = _leaf();
+        // Solidity's abi.encode of the struct built from the fields is Rust's encoding.
+        assertEq(leaf, vm.parseJsonBytes(json, ".encoded"), "Rust leaf encoding");
+        bytes32 pre = _pre();
+        uint64 step = _step();
+        bytes32 post = arbiter.postState(roundId, step, pre, leaf);
+        // The call's own frame: program, checker, openings and the real verifier.
         emit log_named_uint(
-            string.concat(name, " postState gas (openings + real verifier)"), before - gasleft()
+            string.concat(name, " postState gas (openings + real verifier)"), vm.lastCallGas().gasTotalUsed
         );
         assertEq(post, _expectedPost(), "post-state from the real proof");
     }
@@ -100,30 +146,46 @@ contract LeafVectorsTest is Test {
         _check("finalize");
     }
 
+    function test_vector_proofs_areProofBytesLong() public {
+        _load("accumulate");
+        assertEq(_accLeaf().proof.length, PROOF_BYTES);
+        _load("finalize");
+        assertEq(_finLeaf().proof.length, PROOF_BYTES);
+    }
+
     function test_vector_tamperedProof_reverts() public {
         _load("accumulate");
-        ILeafArbiter.LeafInput memory leaf = _leaf();
+        AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf();
         leaf.proof[leaf.proof.length / 2] ^= 0x01;
-        bytes32 pre = _pre(leaf);
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.ProofRejected.selector, uint8(0)));
-        arbiter.postState(roundId, _step(), pre, leaf);
+        bytes32 pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, accVerifier));
+        arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
     }
 
     function test_vector_falseAccOut_rejectedByRealVerifier() public {
         _load("accumulate");
-        ILeafArbiter.LeafInput memory leaf = _leaf();
+        AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf();
         leaf.accOut[255] ^= 0x01; // lane 31 of acc' off by one: the proof no longer matches
-        bytes32 pre = _pre(leaf);
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.ProofRejected.selector, uint8(0)));
-        arbiter.postState(roundId, _step(), pre, leaf);
+        bytes32 pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, accVerifier));
+        arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
     }
 
     function test_vector_falseOutput_rejectedByRealVerifier() public {
         _load("finalize");
-        ILeafArbiter.LeafInput memory leaf = _leaf();
+        FinalizeChecker.FinalizeLeaf memory leaf = _finLeaf();
         leaf.values[127] ^= 0x01;
-        bytes32 pre = _pre(leaf);
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.ProofRejected.selector, uint8(1)));
-        arbiter.postState(roundId, _step(), pre, leaf);
+        bytes32 pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, finVerifier));
+        arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
+    }
+
+    /// The real verifiers' hash is the codehash pair, as the config hash has always bound it.
+    function test_vector_stepVerifiersHash_isCodehashPair() public {
+        _load("accumulate");
+        assertEq(
+            arbiter.stepVerifiersHash(), keccak256(abi.encode(accVerifier.codehash, finVerifier.codehash))
+        );
+        assertEq(registry.verifiersHash(), arbiter.stepVerifiersHash());
     }
 }

@@ -7,6 +7,7 @@ import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
+import {IRoundRegistry} from "../src/interfaces/IRoundRegistry.sol";
 import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 
 /// A payee that refuses ether.
@@ -124,6 +125,7 @@ contract RoundRegistryTest is Fixture {
         emit RoundRegistry.GameSet(address(game), expected);
         r.setGame(address(game));
         assertEq(r.game(), address(game));
+        assertEq(r.arbiter(), address(arbiter), "the game's arbiter is kept");
         assertEq(r.verifiersHash(), expected);
     }
 
@@ -268,11 +270,29 @@ contract RoundRegistryTest is Fixture {
         registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 1, "");
     }
 
+    /// The refusal comes from the FedAvg program, through the arbiter's table.
     function test_openRound_fedAvgWithParams_reverts() public {
         vm.expectRevert(
             abi.encodeWithSelector(RoundRegistry.InvalidRuleParams.selector, 0, "FedAvg takes no parameters")
         );
         registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 0, hex"00");
+    }
+
+    function test_openRound_paramsTooLong_reverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RoundRegistry.InvalidRuleParams.selector, 0, "params longer than 256 bytes"
+            )
+        );
+        registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 0, new bytes(257));
+    }
+
+    function test_openRound_fedAvg_storesNoParams() public {
+        uint256 id = _open(1, 10);
+        assertEq(registry.ruleParams(id), "");
+        assertEq(registry.round(id).ruleParamsHash, keccak256(""));
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRound.selector, 9));
+        registry.ruleParams(9);
     }
 
     // ------------------------------------------------------------ commitUpdate
@@ -529,7 +549,7 @@ contract RoundRegistryTest is Fixture {
         // A registry whose arbiter runs other verifiers fixes another verifiers hash.
         AcceptingVerifier yes = new AcceptingVerifier();
         RoundRegistry other = new RoundRegistry(_params());
-        LeafArbiter lax = new LeafArbiter(address(other), address(yes), address(yes), GAS_CAP);
+        LeafArbiter lax = _arbiterWith(address(other), address(yes), address(yes), GAS_CAP);
         other.setGame(address(new BisectionGame(address(other), address(lax), CLOCK, EXTENSION)));
         assertEq(other.verifiersHash(), keccak256(abi.encode(address(yes).codehash, address(yes).codehash)));
         assertNotEq(other.verifiersHash(), registry.verifiersHash());
@@ -562,12 +582,14 @@ contract RoundRegistryTest is Fixture {
         assertEq(r.configHash, config);
         assertEq(r.outputRoot, OUT);
         assertEq(r.postedAt, block.timestamp);
-        (bytes32 c, bytes32 ir, uint32 n, uint32 dim, uint64 w) = registry.stepContext(id);
-        assertEq(c, config);
-        assertEq(ir, inputRoot);
-        assertEq(n, 3);
-        assertEq(dim, 100);
-        assertEq(w, 6);
+        IRoundRegistry.ProgramContext memory ctx = registry.stepContext(id);
+        assertEq(ctx.configHash, config);
+        assertEq(ctx.inputRoot, inputRoot);
+        assertEq(ctx.n, 3);
+        assertEq(ctx.dim, 100);
+        assertEq(ctx.totalWeight, 6);
+        assertEq(ctx.rule, 0);
+        assertEq(ctx.ruleParams, "");
         assertEq(address(registry).balance, AGG_BOND + 3 * DEPOSIT);
         _assertConserved();
     }
@@ -732,8 +754,7 @@ contract RoundRegistryTest is Fixture {
         }
         _post(id, OUT);
         assertEq(registry.round(id).totalWeight, type(uint32).max);
-        (,,,, uint64 w) = registry.stepContext(id);
-        assertEq(w, type(uint32).max);
+        assertEq(registry.stepContext(id).totalWeight, type(uint32).max);
     }
 
     function test_postResult_255Participants_succeeds() public {

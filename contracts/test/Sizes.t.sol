@@ -12,5 +12,8 @@ contract SizesTest is Fixture {
         assertLe(address(registry).code.length, RUNTIME_LIMIT, "RoundRegistry");
         assertLe(address(game).code.length, RUNTIME_LIMIT, "BisectionGame");
         assertLe(address(arbiter).code.length, RUNTIME_LIMIT, "LeafArbiter");
+        assertLe(address(fedAvg).code.length, RUNTIME_LIMIT, "FedAvgProgram");
+        assertLe(address(accChecker).code.length, RUNTIME_LIMIT, "AccumulateChecker");
+        assertLe(address(finChecker).code.length, RUNTIME_LIMIT, "FinalizeChecker");
     }
 }

@@ -11,7 +11,9 @@ mkdir -p artifacts
 node - <<'JS'
 const fs = require('fs');
 const path = require('path');
-const required = ['RoundRegistry', 'BisectionGame', 'LeafArbiter'];
+const required = [
+  'RoundRegistry', 'BisectionGame', 'LeafArbiter', 'FedAvgProgram', 'AccumulateChecker', 'FinalizeChecker',
+];
 const optional = ['AccumulateVerifier', 'FinalizeVerifier']; // once src/generated/ has them
 for (const name of [...required, ...optional]) {
   const file = path.join('out', `${name}.sol`, `${name}.json`);
@@ -21,6 +23,12 @@ for (const name of [...required, ...optional]) {
     process.exit(1);
   }
   const a = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (!a.bytecode || !a.deployedBytecode) {
+    // forge lint (and some partial compiles) write ABI-only artifacts that a later
+    // `forge build` considers up to date.
+    console.error(`${file} has no bytecode (an ABI-only artifact): run tools/forge.sh build --force`);
+    process.exit(1);
+  }
   const trimmed = {
     abi: a.abi,
     bytecode: { object: a.bytecode.object },

@@ -1,12 +1,17 @@
-//! Encoding a leaf proof as the arbiter contract's `LeafInput`.
+//! Encoding a leaf proof as its step kind's checker expects it: `abi.encode(<Kind>Leaf)`, the
+//! bytes `BisectionGame.proveLeaf` forwards through the arbiter to the kind's checker.
 
 use alloy::primitives::{B256, Bytes};
+use alloy::sol_types::SolValue;
 use arbiter::LeafProof;
-use contracts::LeafInput;
-use step_vm::{AccLeaf, StepInput, ValueLeaf};
+use contracts::{AccumulateLeaf, FinalizeLeaf};
+use step_vm::{StepReads, ValueLeaf};
 
-fn acc_bytes(acc: &AccLeaf) -> Bytes {
-    acc.iter()
+use crate::Result;
+
+fn words(register: &[i64]) -> Bytes {
+    register
+        .iter()
         .flat_map(|v| v.to_be_bytes())
         .collect::<Vec<u8>>()
         .into()
@@ -23,47 +28,36 @@ fn path(p: &[step_vm::Digest]) -> Vec<B256> {
     p.iter().map(|d| B256::from(*d)).collect()
 }
 
-/// The calldata struct for `proveLeaf`: pre-state preimage, the step's openings, the claimed
-/// register after the step, and the proof bytes.
-#[must_use]
-pub fn leaf_input(proof: &LeafProof) -> LeafInput {
+/// The `leaf` bytes of `proveLeaf` for a proven step: the pre-state preimage, the step's
+/// openings, what it writes, and the proof, in its kind's checker's struct.
+///
+/// # Errors
+/// [`ProtocolError::Vm`] if the witness's pre-state lacks the region the kind opens.
+pub fn leaf_input(proof: &LeafProof) -> Result<Bytes> {
     let w = &proof.witness;
-    let (update_root, weight, input_path, values, values_path, acc_out) = match &w.input {
-        StepInput::Accumulate {
-            update_root,
-            weight,
-            input_path,
-            x,
-            value_path,
-            ..
-        } => (
-            B256::from(*update_root),
-            *weight,
-            path(input_path),
-            value_bytes(x),
-            path(value_path),
-            acc_bytes(&w.post.acc),
-        ),
-        StepInput::Finalize {
-            out, output_path, ..
-        } => (
-            B256::ZERO,
-            0,
-            Vec::new(),
-            value_bytes(out),
-            path(output_path),
-            Bytes::new(),
-        ),
+    let output_root = B256::from(w.pre.region(0)?);
+    let proof_bytes: Bytes = proof.proof.proof.clone().into();
+    let encoded = match &w.reads {
+        StepReads::Accumulate(r) => AccumulateLeaf {
+            acc: words(&w.pre.register),
+            outputRoot: output_root,
+            updateRoot: B256::from(r.update_root),
+            weight: r.weight,
+            inputPath: path(&r.input_path),
+            values: value_bytes(&r.x),
+            valuesPath: path(&r.value_path),
+            accOut: words(&w.post.register),
+            proof: proof_bytes,
+        }
+        .abi_encode(),
+        StepReads::Finalize(r) => FinalizeLeaf {
+            acc: words(&w.pre.register),
+            outputRoot: output_root,
+            values: value_bytes(&r.out),
+            outputPath: path(&r.output_path),
+            proof: proof_bytes,
+        }
+        .abi_encode(),
     };
-    LeafInput {
-        acc: acc_bytes(&w.pre.acc),
-        outputRoot: B256::from(w.pre.output_root),
-        updateRoot: update_root,
-        weight,
-        inputPath: input_path,
-        values,
-        valuesPath: values_path,
-        accOut: acc_out,
-        proof: proof.proof.proof.clone().into(),
-    }
+    Ok(encoded.into())
 }

@@ -202,7 +202,7 @@ impl<C: Chain> GamePlayer<C> {
                 info!(step, kind = ?proof.witness.kind(), seconds = proof.prove_time.as_secs_f64(), "proving the disputed step");
                 (
                     "proveLeaf",
-                    d.prove_leaf(self.account, self.game, leaf_input(&proof))
+                    d.prove_leaf(self.account, self.game, leaf_input(&proof)?)
                         .await?,
                     Some(proof.prove_time),
                 )

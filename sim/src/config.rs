@@ -145,14 +145,13 @@ impl SimArgs {
                 self.dim
             ));
         }
-        let steps = step_vm::chunk_count(self.dim) as u64 * (self.clients as u64 + 1);
+        let steps = step_vm::Rule::default().steps(self.clients, self.dim);
         if let Some(step) = self.corrupt_step
             && step >= steps
         {
             return Err(format!(
-                "--corrupt-step must be below the program length {steps} ({} chunks x {} steps), got {step}",
-                step_vm::chunk_count(self.dim),
-                self.clients + 1
+                "--corrupt-step must be below the program length {steps} of {} clients and dim {}, got {step}",
+                self.clients, self.dim
             ));
         }
         if let Some(srs) = &self.srs

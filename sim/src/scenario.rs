@@ -17,7 +17,7 @@ use protocol::{
     GamePlayer, MemoryBoard, RoundStatus, Turn, answer_challenges, challenge_unavailable,
     settle_unanswered,
 };
-use step_vm::{Fault, LANES, Rule, Trace, Update, chunk_count};
+use step_vm::{Fault, LANES, Rule, Trace, Update};
 use tracing::info;
 
 use crate::report::{Outcome, ScenarioReport, SimReport, signed};
@@ -289,22 +289,22 @@ impl<C: Chain + 'static> Simulation<C> {
     }
 
     fn steps(&self, participants: usize) -> u64 {
-        chunk_count(self.args.dim) as u64 * (participants as u64 + 1)
+        Rule::default().steps(participants, self.args.dim)
     }
 
-    /// The aggregator's fault: at `--corrupt-step` (default: the middle), lane and size from
-    /// the seed.
+    /// The aggregator's fault: at `--corrupt-step` (default: the middle), moving an output
+    /// lane (from the seed) by 1 to 7 units.
     fn aggregator_fault(&self) -> Fault {
         let step = self
             .args
             .corrupt_step
             .unwrap_or(self.steps(self.args.clients) / 2);
-        #[allow(clippy::cast_possible_truncation)]
-        Fault {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        Fault::output(
             step,
-            lane: (self.args.seed % LANES as u64) as usize,
-            delta: 1 + (self.args.seed % 7) as i32,
-        }
+            (self.args.seed % LANES as u64) as usize,
+            1 + (self.args.seed % 7) as i64,
+        )
     }
 
     /// Lying challenger `k`'s fault: a seed-derived step, distinct per liar.
@@ -315,12 +315,12 @@ impl<C: Chain + 'static> Simulation<C> {
             .wrapping_mul(7919)
             .wrapping_add(13 + k * 104_729)
             % self.steps(self.args.clients);
-        #[allow(clippy::cast_possible_truncation)]
-        Fault {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+        Fault::output(
             step,
-            lane: ((self.args.seed / 3 + k) % LANES as u64) as usize,
-            delta: -1 - ((self.args.seed + k) % 5) as i32,
-        }
+            ((self.args.seed / 3 + k) % LANES as u64) as usize,
+            -1 - ((self.args.seed + k) % 5) as i64,
+        )
     }
 
     fn role_accounts(&self) -> Vec<(&'static str, Vec<Address>)> {
@@ -803,7 +803,7 @@ impl<C: Chain + 'static> Run<'_, C> {
         self.availability().await?;
         let fault = self.sim.aggregator_fault();
         self.rep.corrupted_step = Some(fault.step);
-        let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, fault);
+        let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));
         let posted = self.post(&agg).await?;
         Ok((agg, posted))
     }
@@ -859,7 +859,7 @@ impl<C: Chain + 'static> Run<'_, C> {
             if k == 0 {
                 self.rep.corrupted_step = Some(fault.step);
             }
-            let liar = Challenger::lying(self.d().clone(), account, fault);
+            let liar = Challenger::lying(self.d().clone(), account, Arc::new(fault));
             let (verdict, trace) = self.check(&liar).await?;
             if verdict == Verdict::Agree {
                 return Err(self.violation(format!("lying challenger {k} saw no difference")));

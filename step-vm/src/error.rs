@@ -59,6 +59,16 @@ pub enum VmError {
         /// What was given.
         actual: String,
     },
+    /// A rule's parameter is outside its bound.
+    #[error("invalid parameters for rule {rule}: {param} must be {bound}")]
+    InvalidRuleParams {
+        /// The rule.
+        rule: &'static str,
+        /// The parameter.
+        param: &'static str,
+        /// The bound it violates, with the value given.
+        bound: String,
+    },
     /// A step index past the end of the program.
     #[error("step {step} is out of range: the program has {steps} steps")]
     StepOutOfRange {

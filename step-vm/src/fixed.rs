@@ -19,6 +19,17 @@ pub const MAX_PARTICIPANTS: usize = 255;
 /// participants can overflow the total weight `W` (nor, with |x| < 2^31, an `i64` partial sum).
 pub const MAX_WEIGHT: u32 = 16_843_009;
 
+/// One 32-lane leaf of fixed-point values.
+pub type ValueLeaf = [i32; LANES];
+/// The 32-lane accumulator register.
+pub type AccLeaf = [i64; LANES];
+
+/// The all-zero accumulator register.
+#[must_use]
+pub const fn zero_acc() -> AccLeaf {
+    [0; LANES]
+}
+
 /// Number of 32-lane chunks needed for a model of `dim` values.
 #[must_use]
 pub fn chunk_count(dim: usize) -> usize {

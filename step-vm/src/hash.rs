@@ -13,8 +13,8 @@ pub(crate) const VALUE_LEAF_TAG: u8 = 0x00;
 pub(crate) const NODE_TAG: u8 = 0x01;
 /// Domain prefix of a participant leaf preimage.
 pub(crate) const PARTICIPANT_LEAF_TAG: u8 = 0x02;
-/// Domain prefix of the accumulator register preimage.
-pub(crate) const ACC_TAG: u8 = 0x03;
+/// Domain prefix of the register preimage.
+pub(crate) const REGISTER_TAG: u8 = 0x03;
 
 /// keccak-256 of the concatenation of `parts`.
 #[must_use]
@@ -43,13 +43,14 @@ pub fn value_leaf_hash(leaf: &[i32; LANES]) -> Digest {
     keccak256(&[&buf])
 }
 
-/// `keccak(0x03 ‖ be64(a_0) ‖ … ‖ be64(a_31))`.
+/// `keccak(0x03 ‖ be64(r_0) ‖ … ‖ be64(r_{m-1}))`: the commitment of a register of `m` words
+/// (FedAvg's accumulator: `m = 32`).
 #[must_use]
-pub fn acc_hash(acc: &[i64; LANES]) -> Digest {
-    let mut buf = [0u8; 1 + 8 * LANES];
-    buf[0] = ACC_TAG;
-    for (i, v) in acc.iter().enumerate() {
-        buf[1 + 8 * i..9 + 8 * i].copy_from_slice(&v.to_be_bytes());
+pub fn register_hash(register: &[i64]) -> Digest {
+    let mut buf = Vec::with_capacity(1 + 8 * register.len());
+    buf.push(REGISTER_TAG);
+    for v in register {
+        buf.extend_from_slice(&v.to_be_bytes());
     }
     keccak256(&[&buf])
 }

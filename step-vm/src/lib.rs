@@ -1,9 +1,10 @@
 //! Deterministic fixed-point step VM for federated-learning aggregation.
 //!
-//! The aggregation rule (weighted FedAvg for now) is a program of small **steps**; each step
-//! reads a bounded number of values (one 32-lane leaf plus a 32-lane register) and writes one
-//! leaf or the register, so a single step fits a small Halo2 circuit and one transaction's
-//! calldata. Every state between steps has a keccak commitment that the contracts can recompute
+//! An aggregation rule ([`Rule`], implemented as a [`Program`] in `rules/`) is a program of
+//! small **steps** of a few kinds ([`StepKind`], one module each in `kinds/`); each step reads
+//! a bounded number of values (a 32-lane leaf with its opening plus a small register) and
+//! writes one leaf or the register, so a single step fits a small Halo2 circuit and one
+//! transaction's calldata. Every state between steps has a keccak commitment that the contracts can recompute
 //! (see `docs/ARCHITECTURE.md` for the byte-level specification).
 //!
 //! The honest path never hashes intermediate states: [`Trace::execute`] computes the result natively
@@ -11,36 +12,49 @@
 //! [`Trace`] rebuilds the state at any step index on demand, for disputes, in
 //! `O(n·LANES + log C)`.
 //!
+//! Faults are not part of an execution: every step's writes pass through a [`Tamper`] hook,
+//! [`Honest`] in production; the `adversary` feature adds a [`Fault`]-injecting one for tests
+//! and simulations.
+//!
 //! This crate is pure: no I/O, no async, no network.
 
+#[cfg(feature = "adversary")]
+mod adversary;
 mod error;
 mod fixed;
 mod hash;
+mod kinds;
 mod merkle;
 mod pack;
-mod program;
 mod round;
+mod rules;
 mod segment;
 mod state;
+mod tamper;
 mod trace;
 
+#[cfg(feature = "adversary")]
+pub use adversary::{Cell, Fault};
 pub use error::{Result, VmError};
 pub use fixed::{
-    FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Update, chunk_count, to_fixed,
+    AccLeaf, FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Update, ValueLeaf,
+    chunk_count, to_fixed, zero_acc,
 };
 pub use hash::{
-    Digest, Keccak, acc_hash, hex_digest, keccak256, node_hash, participant_leaf_hash,
+    Digest, Keccak, hex_digest, keccak256, node_hash, participant_leaf_hash, register_hash,
     value_leaf_hash,
 };
-pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
-pub use pack::{
-    ACC_PACK, Instance, VALUE_PACK, accumulate_instances, finalize_instances, pack_acc_leaf,
-    pack_value_leaf,
+pub use kinds::{
+    AccumulateReads, FinalizeReads, KindReads, StepKind, StepPosition, StepReads, StepWitness,
+    accumulate, accumulate_instances, finalize, finalize_instances,
 };
-pub use program::{AccLeaf, StepKind, StepPosition, ValueLeaf, accumulate, finalize, zero_acc};
-pub use round::{Participant, RoundConfig, RoundContext, Rule, config_hash};
+pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
+pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
+pub use round::{Participant, RoundConfig, RoundContext, config_hash};
+pub use rules::{Execution, FedAvg, Program, Rule, Shape, fedavg_native};
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,
 };
 pub use state::{State, state_hash};
-pub use trace::{Fault, StepInput, StepWitness, Trace, check_update_roots, fedavg_native};
+pub use tamper::{Honest, Tamper};
+pub use trace::{Trace, check_update_roots};

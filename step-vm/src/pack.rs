@@ -76,34 +76,12 @@ pub fn pack_acc_leaf(acc: &AccLeaf) -> Vec<Instance> {
     )
 }
 
-fn scalar(v: u64) -> Instance {
+/// A scalar public input: `v` as a big-endian 256-bit word.
+#[must_use]
+pub fn scalar_instance(v: u64) -> Instance {
     let mut w = [0u8; 32];
     w[24..].copy_from_slice(&v.to_be_bytes());
     w
-}
-
-/// Instances of an `Accumulate` step: `[w, x(5), acc(11), acc'(11)]`.
-#[must_use]
-pub fn accumulate_instances(
-    weight: u32,
-    x: &ValueLeaf,
-    acc: &AccLeaf,
-    acc_out: &AccLeaf,
-) -> Vec<Instance> {
-    let mut v = vec![scalar(u64::from(weight))];
-    v.extend(pack_value_leaf(x));
-    v.extend(pack_acc_leaf(acc));
-    v.extend(pack_acc_leaf(acc_out));
-    v
-}
-
-/// Instances of a `Finalize` step: `[W, acc(11), out(5)]`.
-#[must_use]
-pub fn finalize_instances(total_weight: u32, acc: &AccLeaf, out: &ValueLeaf) -> Vec<Instance> {
-    let mut v = vec![scalar(u64::from(total_weight))];
-    v.extend(pack_acc_leaf(acc));
-    v.extend(pack_value_leaf(out));
-    v
 }
 
 #[cfg(test)]

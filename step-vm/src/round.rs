@@ -1,43 +1,14 @@
 //! The round a program runs for: participants, weights, dimension and the config hash that
 //! binds every state commitment to one round of one registry.
 
+use std::sync::Arc;
+
 use crate::merkle::depth_for;
+use crate::rules::{Program, Shape};
 use crate::{
-    CompleteTree, Digest, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Result, VmError, chunk_count,
-    empty_root, keccak256, participant_leaf_hash, state_hash, zero_acc,
+    CompleteTree, Digest, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Result, Rule, State, StepPosition,
+    VmError, chunk_count, keccak256, participant_leaf_hash,
 };
-
-/// The aggregation rule of a round and its parameters, as `openRound` fixes them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Rule {
-    /// Weighted FedAvg (rule id 0, no parameters).
-    #[default]
-    FedAvg,
-}
-
-impl Rule {
-    /// The rule's on-chain id.
-    #[must_use]
-    pub fn id(self) -> u8 {
-        match self {
-            Self::FedAvg => 0,
-        }
-    }
-
-    /// The rule's ABI-encoded parameters, as passed to `openRound`.
-    #[must_use]
-    pub fn params(self) -> Vec<u8> {
-        match self {
-            Self::FedAvg => Vec::new(),
-        }
-    }
-
-    /// `keccak(params)`, as the registry stores it.
-    #[must_use]
-    pub fn params_hash(self) -> Digest {
-        keccak256(&[&self.params()])
-    }
-}
 
 /// What decides a round's semantics besides its participants: where it lives, the rule, the
 /// verifying keys of its step kinds and the model dimension. Hashed into the config hash, so
@@ -93,6 +64,7 @@ pub struct Participant {
 #[derive(Debug, Clone)]
 pub struct RoundContext {
     config: RoundConfig,
+    program: Arc<dyn Program>,
     participants: Vec<Participant>,
     total_weight: u32,
     input_tree: CompleteTree,
@@ -131,6 +103,7 @@ impl RoundContext {
                 format!("{} for participant {p}", participants[p].weight),
             ));
         }
+        config.rule.validate(participants.len())?;
         let total: u64 = participants.iter().map(|p| u64::from(p.weight)).sum();
         let total_weight = u32::try_from(total)
             .map_err(|_| invalid("total weight", "at most 2^32-1", total.to_string()))?;
@@ -146,6 +119,7 @@ impl RoundContext {
             total_weight,
         );
         Ok(Self {
+            program: config.rule.program(),
             config,
             participants,
             total_weight,
@@ -202,10 +176,31 @@ impl RoundContext {
         depth_for(self.chunks())
     }
 
-    /// Program length `T = C · (n + 1)`.
+    /// The round's size as its rule's schedule sees it.
+    #[must_use]
+    pub fn shape(&self) -> Shape {
+        Shape {
+            participants: self.participants.len(),
+            chunks: self.chunks(),
+        }
+    }
+
+    /// The rule's program.
+    #[must_use]
+    pub fn program(&self) -> &dyn Program {
+        self.program.as_ref()
+    }
+
+    /// Program length `T` (FedAvg: `C · (n + 1)`).
     #[must_use]
     pub fn steps(&self) -> u64 {
-        self.chunks() as u64 * (self.participants.len() as u64 + 1)
+        self.program.steps(self.shape())
+    }
+
+    /// Kind and grid position of step `k < T`.
+    #[must_use]
+    pub fn position(&self, k: u64) -> StepPosition {
+        self.program.position(self.shape(), k)
     }
 
     /// Tree over the participant leaves.
@@ -220,21 +215,24 @@ impl RoundContext {
         self.config_hash
     }
 
-    /// `h_0`: zero register, empty output tree.
+    /// State 0 of the round's program.
     #[must_use]
-    pub fn initial_state_hash(&self) -> Digest {
-        state_hash(
-            &self.config_hash,
-            0,
-            &zero_acc(),
-            &empty_root(self.data_depth()),
-        )
+    pub fn initial_state(&self) -> State {
+        self.program.initial_state(self.shape())
     }
 
-    /// `h_T` implied by a posted output root.
+    /// `h_0`, as the registry computes it.
+    #[must_use]
+    pub fn initial_state_hash(&self) -> Digest {
+        self.initial_state().commitment(&self.config_hash)
+    }
+
+    /// `h_T` implied by a posted output root, as the registry computes it.
     #[must_use]
     pub fn final_state_hash(&self, output_root: &Digest) -> Digest {
-        state_hash(&self.config_hash, self.steps(), &zero_acc(), output_root)
+        self.program
+            .final_state(self.shape(), output_root)
+            .commitment(&self.config_hash)
     }
 }
 

@@ -1,59 +1,20 @@
-//! Execution of the FedAvg program and its trace, materialised on demand.
+//! The executed program of a round, whatever its rule: the result, its commitment, and every
+//! state and step witness on demand.
 //!
-//! [`Trace::execute`] runs the aggregation natively (per chunk, exact `i64` sums over the
-//! participants, chunks in parallel) and commits only the output tree. Any intermediate state
-//! `k` is rebuilt when a dispute asks for it: the register by re-summing participants `0..i` of
-//! chunk `j`, the output root from the output tree's frontier at `j`. Nothing proportional to
-//! the number of steps is stored or hashed.
+//! [`Trace::execute`] runs the round's rule natively and commits only the output tree; any
+//! intermediate state `k` is rebuilt when a dispute asks for it (see each rule's module).
+//! Nothing proportional to the number of steps is stored or hashed.
+
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::fixed::leaf_of;
+use crate::rules::Execution;
 use crate::{
-    AccLeaf, CompleteTree, Digest, Instance, Result, RoundContext, State, StepKind, StepPosition,
-    Update, ValueLeaf, VmError, accumulate, accumulate_instances, finalize, finalize_instances,
-    fold_path, hex_digest, participant_leaf_hash, state_hash, value_leaf_hash, zero_acc,
+    Digest, Honest, Result, RoundContext, State, StepWitness, Tamper, Update, VmError, hex_digest,
 };
 
-/// A deliberate error injected into one step, for adversarial tests and simulations of a
-/// dishonest executor. After step `step`, lane `lane` of the register (for `Accumulate`) or of
-/// the output leaf (for `Finalize`) is off by `delta`; every later step is then executed
-/// faithfully from the corrupted state, as a consistent liar would.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Fault {
-    /// Step whose result is corrupted.
-    pub step: u64,
-    /// Lane that is corrupted.
-    pub lane: usize,
-    /// Amount added. For `Accumulate` it is scaled by the total weight so that the final
-    /// output moves by exactly `delta` units.
-    pub delta: i32,
-}
-
-/// Weighted FedAvg without any commitment: the baseline the committed execution is measured
-/// against.
-///
-/// # Errors
-/// A dimension mismatch or an unreachable overflow.
-pub fn fedavg_native(ctx: &RoundContext, updates: &[Update]) -> Result<Vec<i32>> {
-    check_dims(ctx, updates)?;
-    let w = ctx.total_weight();
-    let mut out = vec![0i32; ctx.chunks() * crate::LANES];
-    out.par_chunks_mut(crate::LANES)
-        .enumerate()
-        .try_for_each(|(j, leaf)| {
-            let mut acc = zero_acc();
-            for (p, u) in ctx.participants().iter().zip(updates) {
-                acc = accumulate(&acc, p.weight, &u.leaf(j));
-            }
-            leaf.copy_from_slice(&finalize(&acc, w)?);
-            Ok::<_, VmError>(())
-        })?;
-    out.truncate(ctx.dim());
-    Ok(out)
-}
-
-fn check_dims(ctx: &RoundContext, updates: &[Update]) -> Result<()> {
+pub(crate) fn check_dims(ctx: &RoundContext, updates: &[Update]) -> Result<()> {
     if updates.len() != ctx.participants().len() {
         return Err(VmError::InvalidRound {
             field: "updates",
@@ -97,201 +58,35 @@ pub fn check_update_roots(ctx: &RoundContext, updates: &[Update]) -> Result<()> 
         })
 }
 
-/// The executed program: result, output commitment, and every state on demand.
-#[derive(Debug, Clone)]
+/// The executed program of a round: result, output commitment, and every state on demand.
+#[derive(Debug)]
 pub struct Trace {
     ctx: RoundContext,
-    updates: Vec<Update>,
-    fault: Option<Fault>,
-    output: Vec<i32>,
-    output_leaves: Vec<Digest>,
-    output_tree: CompleteTree,
-}
-
-/// What a step reads besides the register, with its openings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepInput {
-    /// Inputs of an `Accumulate` step.
-    Accumulate {
-        /// Participant index `i`.
-        participant: usize,
-        /// Its committed update root.
-        update_root: Digest,
-        /// Its weight.
-        weight: u32,
-        /// Path of participant leaf `i` in the input tree.
-        input_path: Vec<Digest>,
-        /// Value leaf `j` of the update.
-        x: ValueLeaf,
-        /// Path of leaf `j` in the update tree.
-        value_path: Vec<Digest>,
-    },
-    /// Inputs of a `Finalize` step.
-    Finalize {
-        /// `W`.
-        total_weight: u32,
-        /// The output leaf written.
-        out: ValueLeaf,
-        /// Path of (still zero) output leaf `j` in the pre-state output tree.
-        output_path: Vec<Digest>,
-    },
-}
-
-/// Everything the circuit and the leaf arbiter need for one step: the pre-state preimage, the
-/// step's reads with their Merkle openings, and the claimed post-state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepWitness {
-    /// Step index `k` (pre-state `k`, post-state `k+1`).
-    pub step: u64,
-    /// Chunk, slot and kind.
-    pub position: StepPosition,
-    /// State `k`.
-    pub pre: State,
-    /// State `k + 1` as this trace has it.
-    pub post: State,
-    /// Reads of the step.
-    pub input: StepInput,
-}
-
-impl StepWitness {
-    /// The step's kind.
-    #[must_use]
-    pub fn kind(&self) -> StepKind {
-        self.position.kind
-    }
-
-    /// Public inputs of the step proof, in circuit order.
-    #[must_use]
-    pub fn instances(&self) -> Vec<Instance> {
-        match &self.input {
-            StepInput::Accumulate { weight, x, .. } => {
-                accumulate_instances(*weight, x, &self.pre.acc, &self.post.acc)
-            }
-            StepInput::Finalize {
-                total_weight, out, ..
-            } => finalize_instances(*total_weight, &self.pre.acc, out),
-        }
-    }
-
-    /// Native reference of the on-chain leaf check: verifies the openings against the
-    /// pre-state and returns the post-state commitment that the step function (not the
-    /// witness's claim) yields. Used to test the arbiter contract and the circuit in lockstep.
-    ///
-    /// # Errors
-    /// [`VmError::InvalidRound`] naming the opening that does not verify.
-    pub fn checked_post_commitment(&self, ctx: &RoundContext) -> Result<Digest> {
-        let bad = |field: &'static str| VmError::InvalidRound {
-            field,
-            expected: "an opening that verifies against the pre-state".into(),
-            actual: "a mismatching root".into(),
-        };
-        let c = ctx.config_hash();
-        let chunk = self.position.chunk as u64;
-        match &self.input {
-            StepInput::Accumulate {
-                participant,
-                update_root,
-                weight,
-                input_path,
-                x,
-                value_path,
-            } => {
-                let leaf = participant_leaf_hash(update_root, *weight);
-                if fold_path(leaf, *participant as u64, input_path) != ctx.input_tree().root() {
-                    return Err(bad("input_path"));
-                }
-                if fold_path(value_leaf_hash(x), chunk, value_path) != *update_root {
-                    return Err(bad("value_path"));
-                }
-                let acc = accumulate(&self.pre.acc, *weight, x);
-                Ok(state_hash(&c, self.step + 1, &acc, &self.pre.output_root))
-            }
-            StepInput::Finalize {
-                total_weight,
-                output_path,
-                ..
-            } => {
-                if fold_path([0; 32], chunk, output_path) != self.pre.output_root {
-                    return Err(bad("output_path"));
-                }
-                let out = finalize(&self.pre.acc, *total_weight)?;
-                let root = fold_path(value_leaf_hash(&out), chunk, output_path);
-                Ok(state_hash(&c, self.step + 1, &zero_acc(), &root))
-            }
-        }
-    }
+    run: Box<dyn Execution>,
 }
 
 impl Trace {
-    /// Runs the program honestly.
+    /// Runs the round's rule honestly.
     ///
     /// # Errors
     /// A dimension mismatch (roots are checked separately by [`check_update_roots`]).
     pub fn execute(ctx: RoundContext, updates: Vec<Update>) -> Result<Self> {
-        Self::build(ctx, updates, None)
+        Self::execute_with(ctx, updates, Arc::new(Honest))
     }
 
-    /// Runs the program with one corrupted step (see [`Fault`]).
+    /// Runs the round's rule with every step's writes passed through `tamper` (an honest
+    /// [`Honest`] leaves them alone; adversarial tests and simulations pass their own).
     ///
     /// # Errors
-    /// A dimension mismatch, a fault past the end of the program or on a lane that does not
-    /// exist.
-    pub fn execute_with_fault(
+    /// As [`Trace::execute`].
+    pub fn execute_with(
         ctx: RoundContext,
         updates: Vec<Update>,
-        fault: Fault,
+        tamper: Arc<dyn Tamper>,
     ) -> Result<Self> {
-        if fault.step >= ctx.steps() {
-            return Err(VmError::StepOutOfRange {
-                step: fault.step,
-                steps: ctx.steps(),
-            });
-        }
-        if fault.lane >= crate::LANES || fault.delta == 0 {
-            return Err(VmError::InvalidRound {
-                field: "fault",
-                expected: "lane < 32 and a nonzero delta".into(),
-                actual: format!("lane {} delta {}", fault.lane, fault.delta),
-            });
-        }
-        Self::build(ctx, updates, Some(fault))
-    }
-
-    /// Runs the program honestly (`None`) or with one corrupted step: the single entry the
-    /// aggregator and challenger roles use, whichever behaviour they were given.
-    ///
-    /// # Errors
-    /// As [`Trace::execute`] and [`Trace::execute_with_fault`].
-    pub fn execute_as(
-        ctx: RoundContext,
-        updates: Vec<Update>,
-        fault: Option<Fault>,
-    ) -> Result<Self> {
-        match fault {
-            None => Self::execute(ctx, updates),
-            Some(f) => Self::execute_with_fault(ctx, updates, f),
-        }
-    }
-
-    fn build(ctx: RoundContext, updates: Vec<Update>, fault: Option<Fault>) -> Result<Self> {
         check_dims(&ctx, &updates)?;
-        let mut trace = Self {
-            output_tree: CompleteTree::new(&[]),
-            ctx,
-            updates,
-            fault,
-            output: Vec::new(),
-            output_leaves: Vec::new(),
-        };
-        let chunks = trace.ctx.chunks();
-        let leaves: Vec<ValueLeaf> = (0..chunks)
-            .into_par_iter()
-            .map(|j| trace.output_leaf(j))
-            .collect::<Result<_>>()?;
-        trace.output_leaves = leaves.par_iter().map(value_leaf_hash).collect();
-        trace.output_tree = CompleteTree::new(&trace.output_leaves);
-        trace.output = leaves.into_iter().flatten().take(trace.ctx.dim()).collect();
-        Ok(trace)
+        let run = ctx.program().execute(ctx.clone(), updates, tamper)?;
+        Ok(Self { ctx, run })
     }
 
     /// The round.
@@ -303,13 +98,13 @@ impl Trace {
     /// The aggregated model (`dim` values).
     #[must_use]
     pub fn output(&self) -> &[i32] {
-        &self.output
+        self.run.output()
     }
 
     /// Root of the output tree: what the aggregator posts.
     #[must_use]
     pub fn output_root(&self) -> Digest {
-        self.output_tree.root()
+        self.run.output_root()
     }
 
     /// Program length `T`.
@@ -318,45 +113,14 @@ impl Trace {
         self.ctx.steps()
     }
 
-    /// The injected fault, if any.
-    #[must_use]
-    pub fn fault(&self) -> Option<Fault> {
-        self.fault
-    }
-
-    fn fault_at(&self, step: u64) -> Option<Fault> {
-        self.fault.filter(|f| f.step == step)
-    }
-
-    /// Register after the first `slots` steps of chunk `j`.
-    fn register(&self, j: usize, slots: usize) -> AccLeaf {
-        let base = j as u64 * (self.ctx.participants().len() as u64 + 1);
-        let mut acc = zero_acc();
-        for (i, (p, u)) in self
-            .ctx
-            .participants()
-            .iter()
-            .zip(&self.updates)
-            .take(slots)
-            .enumerate()
-        {
-            acc = accumulate(&acc, p.weight, &leaf_of(u.values(), j));
-            if let Some(f) = self.fault_at(base + i as u64) {
-                acc[f.lane] = acc[f.lane]
-                    .wrapping_add(i64::from(f.delta) * i64::from(self.ctx.total_weight()));
-            }
+    fn check_range(&self, k: u64, end: u64) -> Result<()> {
+        if k > end {
+            return Err(VmError::StepOutOfRange {
+                step: k,
+                steps: self.steps(),
+            });
         }
-        acc
-    }
-
-    /// Output leaf `j` as this trace computes it.
-    fn output_leaf(&self, j: usize) -> Result<ValueLeaf> {
-        let n = self.ctx.participants().len();
-        let mut out = finalize(&self.register(j, n), self.ctx.total_weight())?;
-        if let Some(f) = self.fault_at(j as u64 * (n as u64 + 1) + n as u64) {
-            out[f.lane] = out[f.lane].wrapping_add(f.delta);
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// State `k` (`0 ..= T`).
@@ -364,28 +128,8 @@ impl Trace {
     /// # Errors
     /// [`VmError::StepOutOfRange`] past `T`.
     pub fn state(&self, k: u64) -> Result<State> {
-        if k > self.steps() {
-            return Err(VmError::StepOutOfRange {
-                step: k,
-                steps: self.steps(),
-            });
-        }
-        let pos = StepPosition::of(k, self.ctx.participants().len());
-        let acc = if k == self.steps() {
-            zero_acc()
-        } else {
-            self.register(pos.chunk, pos.slot)
-        };
-        let written = if k == self.steps() {
-            self.ctx.chunks()
-        } else {
-            pos.chunk
-        };
-        Ok(State {
-            step: k,
-            acc,
-            output_root: self.output_tree.prefix_root(written),
-        })
+        self.check_range(k, self.steps())?;
+        self.run.state(k)
     }
 
     /// Commitment `h_k`.
@@ -401,50 +145,38 @@ impl Trace {
     /// # Errors
     /// [`VmError::StepOutOfRange`] at or past `T`.
     pub fn witness(&self, k: u64) -> Result<StepWitness> {
-        if k >= self.steps() {
-            return Err(VmError::StepOutOfRange {
-                step: k,
-                steps: self.steps(),
-            });
+        if self.steps() == 0 {
+            return Err(VmError::StepOutOfRange { step: k, steps: 0 });
         }
-        let position = StepPosition::of(k, self.ctx.participants().len());
-        let pre = self.state(k)?;
-        let post = self.state(k + 1)?;
-        let j = position.chunk;
-        let input = match position.kind {
-            StepKind::Accumulate => {
-                let i = position.slot;
-                let p = self.ctx.participants()[i];
-                let update_tree = self.updates[i].tree();
-                StepInput::Accumulate {
-                    participant: i,
-                    update_root: p.update_root,
-                    weight: p.weight,
-                    input_path: self.ctx.input_tree().proof(i),
-                    x: self.updates[i].leaf(j),
-                    value_path: update_tree.proof(j),
-                }
-            }
-            StepKind::Finalize => StepInput::Finalize {
-                total_weight: self.ctx.total_weight(),
-                out: self.output_leaf(j)?,
-                output_path: self.output_tree.frontier_proof(j),
-            },
-        };
-        Ok(StepWitness {
-            step: k,
-            position,
-            pre,
-            post,
-            input,
-        })
+        self.check_range(k, self.steps() - 1)?;
+        self.run.witness(k)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Participant;
+    use crate::{Participant, fedavg_native};
+
+    /// A test-local liar: adds 2 to lane 3 of whatever step `step` writes.
+    #[derive(Debug)]
+    struct Liar {
+        step: u64,
+    }
+
+    impl Tamper for Liar {
+        fn register(&self, _: &RoundContext, step: u64, register: &mut [i64]) {
+            if step == self.step {
+                register[3] += 2 * 6; // W = 6 in `round(3, _)`: moves the output by 2
+            }
+        }
+
+        fn leaf(&self, _: &RoundContext, step: u64, leaf: &mut crate::ValueLeaf) {
+            if step == self.step {
+                leaf[3] += 2;
+            }
+        }
+    }
 
     fn round(n: usize, dim: usize) -> (RoundContext, Vec<Update>) {
         let updates: Vec<Update> = (0..n)
@@ -517,16 +249,8 @@ mod tests {
         let (ctx, updates) = round(3, 70);
         let honest = Trace::execute(ctx.clone(), updates.clone()).unwrap();
         for step in [0, 5, 7, honest.steps() - 1] {
-            let liar = Trace::execute_with_fault(
-                ctx.clone(),
-                updates.clone(),
-                Fault {
-                    step,
-                    lane: 3,
-                    delta: 2,
-                },
-            )
-            .unwrap();
+            let liar =
+                Trace::execute_with(ctx.clone(), updates.clone(), Arc::new(Liar { step })).unwrap();
             assert_ne!(liar.output_root(), honest.output_root());
             for k in 0..=honest.steps() {
                 let same = liar.state_hash(k).unwrap() == honest.state_hash(k).unwrap();

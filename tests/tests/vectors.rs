@@ -13,7 +13,9 @@ use arbiter::LeafProof;
 use circuits::StepProof;
 use protocol::leaf_input;
 use serde_json::{Value, json};
-use step_vm::{Participant, RoundContext, StepKind, Trace, Update, acc_hash, value_leaf_hash};
+use step_vm::{
+    Participant, RoundContext, StepKind, StepReads, Trace, Update, register_hash, value_leaf_hash,
+};
 
 const DIM: usize = 100;
 
@@ -53,9 +55,48 @@ fn h(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
+fn words(register: &[i64]) -> String {
+    h(&register
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>())
+}
+
+fn values(leaf: &step_vm::ValueLeaf) -> String {
+    h(&leaf
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<u8>>())
+}
+
+fn hexes(path: &[step_vm::Digest]) -> Vec<String> {
+    path.iter().map(|p| h(p)).collect()
+}
+
 fn vector(trace: &Trace, proof: &LeafProof) -> Value {
     let w = &proof.witness;
-    let leaf = leaf_input(proof);
+    let output_root = w.pre.region(0).expect("output region");
+    // The fields of the kind's leaf struct (unused ones zero/empty), and the whole leaf as
+    // `proveLeaf` sends it, so that forge checks Solidity's `abi.encode` of the struct built
+    // from the fields against Rust's encoding.
+    let (update_root, weight, input_path, x, values_path, acc_out) = match &w.reads {
+        StepReads::Accumulate(r) => (
+            h(&r.update_root),
+            r.weight,
+            hexes(&r.input_path),
+            values(&r.x),
+            hexes(&r.value_path),
+            words(&w.post.register),
+        ),
+        StepReads::Finalize(r) => (
+            h(&[0; 32]),
+            0,
+            Vec::new(),
+            values(&r.out),
+            hexes(&r.output_path),
+            "0x".to_owned(),
+        ),
+    };
     json!({
         "kind": w.kind().name(),
         "dim": DIM,
@@ -63,22 +104,23 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
         "updateRoots": trace.context().participants().iter().map(|p| h(&p.update_root)).collect::<Vec<_>>(),
         "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
         "leaf": {
-            "acc": h(&leaf.acc),
-            "outputRoot": h(leaf.outputRoot.as_slice()),
-            "updateRoot": h(leaf.updateRoot.as_slice()),
-            "weight": leaf.weight,
-            "inputPath": leaf.inputPath.iter().map(|p| h(p.as_slice())).collect::<Vec<_>>(),
-            "values": h(&leaf.values),
-            "valuesPath": leaf.valuesPath.iter().map(|p| h(p.as_slice())).collect::<Vec<_>>(),
-            "accOut": h(&leaf.accOut),
-            "proof": h(&leaf.proof),
+            "acc": words(&w.pre.register),
+            "outputRoot": h(&output_root),
+            "updateRoot": update_root,
+            "weight": weight,
+            "inputPath": input_path,
+            "values": x,
+            "valuesPath": values_path,
+            "accOut": acc_out,
+            "proof": h(&proof.proof.proof),
         },
+        "encoded": h(&leaf_input(proof).expect("encodes")),
         "post": {
-            "accHash": h(&acc_hash(&w.post.acc)),
-            "outputRoot": h(&w.post.output_root),
-            "outputLeafHash": match &w.input {
-                step_vm::StepInput::Finalize { out, .. } => h(&value_leaf_hash(out)),
-                step_vm::StepInput::Accumulate { .. } => h(&[0u8; 32]),
+            "accHash": h(&register_hash(&w.post.register)),
+            "outputRoot": h(&w.post.region(0).expect("output region")),
+            "outputLeafHash": match &w.reads {
+                StepReads::Finalize(r) => h(&value_leaf_hash(&r.out)),
+                StepReads::Accumulate(_) => h(&[0u8; 32]),
             },
         },
     })
@@ -86,6 +128,8 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
 
 fn without_proof(mut v: Value) -> Value {
     v["leaf"]["proof"] = Value::Null;
+    // The encoding ends with the proof bytes (the struct's last dynamic field).
+    v["encoded"] = Value::Null;
     v
 }
 

@@ -5,16 +5,27 @@ pragma solidity ^0.8.24;
 /// @notice What the game and the arbiter need from the round registry.
 interface IRoundRegistry {
     /// @notice The program context of a posted round, as the leaf arbiter needs it.
+    struct ProgramContext {
+        /// The round's config hash (docs/ARCHITECTURE.md §3).
+        bytes32 configHash;
+        /// Root of the participant-leaf tree.
+        bytes32 inputRoot;
+        /// Number of participants.
+        uint32 n;
+        /// Model dimension.
+        uint32 dim;
+        /// W, the sum of the participants' weights.
+        uint64 totalWeight;
+        /// The aggregation rule (index into the arbiter's program table).
+        uint8 rule;
+        /// The rule's ABI-encoded parameters.
+        bytes ruleParams;
+    }
+
+    /// @notice The program context of a posted round.
     /// @param roundId The round.
-    /// @return configHash The round's config hash (docs/ARCHITECTURE.md §3).
-    /// @return inputRoot Root of the participant-leaf tree.
-    /// @return n Number of participants.
-    /// @return dim Model dimension.
-    /// @return totalWeight W, the sum of the participants' weights.
-    function stepContext(uint256 roundId)
-        external
-        view
-        returns (bytes32 configHash, bytes32 inputRoot, uint32 n, uint32 dim, uint64 totalWeight);
+    /// @return The context.
+    function stepContext(uint256 roundId) external view returns (ProgramContext memory);
 
     /// @notice Settles the bonds of a finished game; only the game contract may call it.
     /// @param gameId The game.

@@ -79,6 +79,28 @@ library Commitments {
         }
     }
 
+    /// @notice `valueLeafHash` of a leaf in memory (a decoded step leaf).
+    /// @dev The caller checks `values.length == VALUE_LEAF_BYTES`.
+    function valueLeafHashMem(bytes memory values) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x00)
+            mcopy(add(p, 1), add(values, 32), 128)
+            h := keccak256(p, 129)
+        }
+    }
+
+    /// @notice `accHash` of a register in memory (a decoded step leaf).
+    /// @dev The caller checks `acc.length == ACC_BYTES`.
+    function accHashMem(bytes memory acc) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x03)
+            mcopy(add(p, 1), add(acc, 32), 256)
+            h := keccak256(p, 257)
+        }
+    }
+
     /// @notice keccak(0x02 ‖ updateRoot ‖ be32(weight)).
     function participantLeafHash(bytes32 updateRoot, uint32 weight) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(bytes1(0x02), updateRoot, weight));
@@ -150,6 +172,19 @@ library Commitments {
         }
     }
 
+    /// @notice `foldPath` over a path in memory (a decoded step leaf).
+    function foldPathMem(bytes32 leaf, uint256 index, bytes32[] memory path)
+        internal
+        pure
+        returns (bytes32 node)
+    {
+        node = leaf;
+        uint256 depth = path.length;
+        for (uint256 l; l < depth; ++l) {
+            node = ((index >> l) & 1) == 0 ? nodeHash(node, path[l]) : nodeHash(path[l], node);
+        }
+    }
+
     /// @notice Root of the complete tree over `leaves`, padded with bytes32(0) to the next power
     ///         of two. Overwrites `leaves` when its length is already a power of two.
     function rootOf(bytes32[] memory leaves) internal pure returns (bytes32) {
@@ -209,11 +244,13 @@ library Commitments {
     ///         leaves of the segment (the last one zero-padded to 32 lanes, padding leaves
     ///         `bytes32(0)`) hashed into the segment's subtree, folded up `path`.
     /// @dev The caller checks `values.length` and `path.length` against `segmentLayout`.
-    function segmentRoot(uint256 width, uint256 leaves, uint256 segment, bytes calldata values, bytes32[] calldata path)
-        internal
-        pure
-        returns (bytes32)
-    {
+    function segmentRoot(
+        uint256 width,
+        uint256 leaves,
+        uint256 segment,
+        bytes calldata values,
+        bytes32[] calldata path
+    ) internal pure returns (bytes32) {
         bytes32[] memory level = new bytes32[](width);
         uint256 len = values.length;
         uint256 base;
@@ -270,9 +307,43 @@ library Commitments {
         out[first + 10] = (_load(base + 240) >> 128) ^ MASK_I64_X2;
     }
 
+    /// @notice `packValues` of a value leaf in memory (a decoded step leaf).
+    /// @dev Reads the 32-byte word at byte 112, 16 bytes past the data: those bytes are
+    ///      shifted out. The caller checks the length.
+    function packValuesMem(bytes memory values, uint256[] memory out, uint256 first) internal pure {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(values, 32)
+        }
+        for (uint256 t; t < 4; ++t) {
+            out[first + t] = (_mload(base + 28 * t) >> 32) ^ MASK_I32_X7;
+        }
+        out[first + 4] = (_mload(base + 112) >> 128) ^ MASK_I32_X4;
+    }
+
+    /// @notice `packAcc` of a register in memory (a decoded step leaf).
+    /// @dev Reads the 32-byte word at byte 240, 16 bytes past the data: those bytes are
+    ///      shifted out. The caller checks the length.
+    function packAccMem(bytes memory acc, uint256[] memory out, uint256 first) internal pure {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(acc, 32)
+        }
+        for (uint256 t; t < 10; ++t) {
+            out[first + t] = (_mload(base + 24 * t) >> 64) ^ MASK_I64_X3;
+        }
+        out[first + 10] = (_mload(base + 240) >> 128) ^ MASK_I64_X2;
+    }
+
     function _load(uint256 offset) private pure returns (uint256 word) {
         assembly ("memory-safe") {
             word := calldataload(offset)
+        }
+    }
+
+    function _mload(uint256 pointer) private pure returns (uint256 word) {
+        assembly ("memory-safe") {
+            word := mload(pointer)
         }
     }
 }

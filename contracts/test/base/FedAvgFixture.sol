@@ -3,8 +3,8 @@ pragma solidity ^0.8.24;
 
 import {Fixture} from "./Fixture.sol";
 import {Ref} from "./Reference.sol";
-import {ILeafArbiter} from "../../src/interfaces/ILeafArbiter.sol";
-import {MockStepVerifier} from "../mocks/MockStepVerifier.sol";
+import {AccumulateChecker} from "../../src/checkers/AccumulateChecker.sol";
+import {FinalizeChecker} from "../../src/checkers/FinalizeChecker.sol";
 
 /// @title FedAvgFixture
 /// @notice A complete FedAvg round computed in Solidity with the reference functions: the
@@ -120,28 +120,46 @@ abstract contract FedAvgFixture is Fixture {
         return Ref.stateHash(_config(), k, Ref.accHash(acc), _outputRoot(j, claimed));
     }
 
-    /// The honest leaf input of step k.
-    function _leafInput(uint256 k) internal view returns (ILeafArbiter.LeafInput memory leaf) {
+    /// Whether step k is an Accumulate step (else the Finalize step of its chunk).
+    function _isAccumulate(uint256 k) internal view returns (bool) {
+        return k % (n + 1) < n;
+    }
+
+    /// The honest Accumulate leaf of step k (k must be an Accumulate step).
+    function _accLeaf(uint256 k) internal view returns (AccumulateChecker.AccumulateLeaf memory leaf) {
         uint256 j = k / (n + 1);
         uint256 i = k % (n + 1);
+        require(i < n, "not an Accumulate step");
         leaf.acc = Ref.encodeAcc(_register(j, i));
         leaf.outputRoot = _outputRoot(j, false);
-        leaf.proof = MockStepVerifierProof.PROOF;
-        if (i < n) {
-            leaf.updateRoot = updateRoots[i];
-            leaf.weight = weights[i];
-            leaf.inputPath = Ref.proof(participantLeaves, i);
-            leaf.values = Ref.encodeValues(leafOf[i][j]);
-            bytes32[] memory hashes = new bytes32[](chunks);
-            for (uint256 t; t < chunks; ++t) {
-                hashes[t] = Ref.valueLeafHash(leafOf[i][t]);
-            }
-            leaf.valuesPath = Ref.proof(hashes, j);
-            leaf.accOut = Ref.encodeAcc(_register(j, i + 1));
-        } else {
-            leaf.values = Ref.encodeValues(outputOf[j]);
-            leaf.valuesPath = _outputPath(j, j);
+        leaf.updateRoot = updateRoots[i];
+        leaf.weight = weights[i];
+        leaf.inputPath = Ref.proof(participantLeaves, i);
+        leaf.values = Ref.encodeValues(leafOf[i][j]);
+        bytes32[] memory hashes = new bytes32[](chunks);
+        for (uint256 t; t < chunks; ++t) {
+            hashes[t] = Ref.valueLeafHash(leafOf[i][t]);
         }
+        leaf.valuesPath = Ref.proof(hashes, j);
+        leaf.accOut = Ref.encodeAcc(_register(j, i + 1));
+        leaf.proof = MockStepVerifierProof.PROOF;
+    }
+
+    /// The honest Finalize leaf of step k (k must be a Finalize step).
+    function _finLeaf(uint256 k) internal view returns (FinalizeChecker.FinalizeLeaf memory leaf) {
+        uint256 j = k / (n + 1);
+        require(k % (n + 1) == n, "not a Finalize step");
+        leaf.acc = Ref.encodeAcc(_register(j, n));
+        leaf.outputRoot = _outputRoot(j, false);
+        leaf.values = Ref.encodeValues(outputOf[j]);
+        leaf.outputPath = _outputPath(j, j);
+        leaf.proof = MockStepVerifierProof.PROOF;
+    }
+
+    /// The honest leaf of step k as `proveLeaf` and `postState` take it: `abi.encode` of the
+    /// step kind's leaf struct.
+    function _leafInput(uint256 k) internal view returns (bytes memory) {
+        return _isAccumulate(k) ? abi.encode(_accLeaf(k)) : abi.encode(_finLeaf(k));
     }
 
     function _postHonest() internal {

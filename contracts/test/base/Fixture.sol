@@ -7,11 +7,16 @@ import {Updates} from "./Updates.sol";
 import {RoundRegistry} from "../../src/RoundRegistry.sol";
 import {BisectionGame} from "../../src/BisectionGame.sol";
 import {LeafArbiter} from "../../src/LeafArbiter.sol";
+import {FedAvgProgram} from "../../src/programs/FedAvgProgram.sol";
+import {AccumulateChecker} from "../../src/checkers/AccumulateChecker.sol";
+import {FinalizeChecker} from "../../src/checkers/FinalizeChecker.sol";
 import {MockStepVerifier} from "../mocks/MockStepVerifier.sol";
 
 /// @title Fixture
-/// @notice The deployed system (registry, game, arbiter with statement-checking mock verifiers)
-///         and helpers to drive rounds, for the registry, arbiter and integration tests.
+/// @notice The deployed system (registry, game, arbiter with the FedAvg program and the two
+///         FedAvg step checkers over statement-checking mock verifiers) and helpers to drive
+///         rounds, for the registry, arbiter and integration tests. The mock verifiers take a
+///         15-byte placeholder proof, so the checkers are deployed with PROOF_BYTES = 15.
 abstract contract Fixture is Test {
     uint256 internal constant AGG_BOND = 1 ether;
     uint256 internal constant CH_BOND = 0.25 ether;
@@ -20,6 +25,8 @@ abstract contract Fixture is Test {
     uint64 internal constant EXTENSION = 10 minutes;
     uint64 internal constant COMMIT_PERIOD = 1 hours;
     uint256 internal constant GAS_CAP = 2_000_000;
+    /// Bytes of the mock verifiers' placeholder proof (`MockStepVerifier.PROOF`).
+    uint256 internal constant MOCK_PROOF_BYTES = 15;
     /// Client deposit and availability bond, per data segment.
     uint256 internal constant DEPOSIT = 0.01 ether;
     uint256 internal constant DA_BOND = 0.1 ether;
@@ -31,6 +38,9 @@ abstract contract Fixture is Test {
     RoundRegistry internal registry;
     BisectionGame internal game;
     LeafArbiter internal arbiter;
+    FedAvgProgram internal fedAvg;
+    AccumulateChecker internal accChecker;
+    FinalizeChecker internal finChecker;
     MockStepVerifier internal accVerifier;
     MockStepVerifier internal finVerifier;
 
@@ -49,7 +59,12 @@ abstract contract Fixture is Test {
         registry = new RoundRegistry(_params());
         accVerifier = new MockStepVerifier(false);
         finVerifier = new MockStepVerifier(true);
-        arbiter = new LeafArbiter(address(registry), address(accVerifier), address(finVerifier), GAS_CAP);
+        fedAvg = new FedAvgProgram();
+        accChecker = new AccumulateChecker(address(accVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        finChecker = new FinalizeChecker(address(finVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        arbiter = new LeafArbiter(
+            address(registry), _list(address(fedAvg)), _list(address(accChecker), address(finChecker))
+        );
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
         vm.deal(aggregator, 100 ether);
@@ -61,6 +76,31 @@ abstract contract Fixture is Test {
         vm.label(address(arbiter), "LeafArbiter");
         vm.label(aggregator, "aggregator");
         vm.label(challenger, "challenger");
+    }
+
+    function _list(address a) internal pure returns (address[] memory list) {
+        list = new address[](1);
+        list[0] = a;
+    }
+
+    function _list(address a, address b) internal pure returns (address[] memory list) {
+        list = new address[](2);
+        (list[0], list[1]) = (a, b);
+    }
+
+    /// A FedAvg arbiter of `registry_` whose checkers call `acc` and `fin` (mock proof size).
+    function _arbiterWith(address registry_, address acc, address fin, uint256 cap)
+        internal
+        returns (LeafArbiter)
+    {
+        return new LeafArbiter(
+            registry_,
+            _list(address(fedAvg)),
+            _list(
+                address(new AccumulateChecker(acc, cap, MOCK_PROOF_BYTES)),
+                address(new FinalizeChecker(fin, cap, MOCK_PROOF_BYTES))
+            )
+        );
     }
 
     function _params() internal pure returns (RoundRegistry.Params memory p) {

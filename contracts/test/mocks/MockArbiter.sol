@@ -2,18 +2,23 @@
 pragma solidity ^0.8.24;
 
 import {ILeafArbiter} from "../../src/interfaces/ILeafArbiter.sol";
+import {IRuleProgram} from "../../src/interfaces/IRuleProgram.sol";
+import {FedAvgProgram} from "../../src/programs/FedAvgProgram.sol";
 
 /// @title MockArbiter
 /// @notice A leaf arbiter whose answer the test sets: lets game tests reach every leaf outcome
 ///         without proofs. It records the arguments of the last query through a view-safe echo:
 ///         `postState` reverts with `UnexpectedQuery` unless (roundId, step, hPre) match what
-///         the test expects, so tests also check what the game asks.
+///         the test expects, so tests also check what the game asks. Its program table is the
+///         real FedAvg program (rule 0), so a real registry can open rounds through it.
 contract MockArbiter is ILeafArbiter {
     error UnexpectedQuery(uint256 roundId, uint64 step, bytes32 hPre);
     error ArbiterRejects();
+    error UnknownRule(uint8 rule);
 
     bytes32 public answer;
     bytes32 public constant stepVerifiersHash = keccak256("mock verifiers");
+    IRuleProgram public immutable fedAvg = new FedAvgProgram();
     bool public rejects;
     bool public checkQuery;
     uint256 public expectedRound;
@@ -33,7 +38,7 @@ contract MockArbiter is ILeafArbiter {
         (expectedRound, expectedStep, expectedPre) = (roundId, step, hPre);
     }
 
-    function postState(uint256 roundId, uint64 step, bytes32 hPre, LeafInput calldata)
+    function postState(uint256 roundId, uint64 step, bytes32 hPre, bytes calldata)
         external
         view
         returns (bytes32)
@@ -43,5 +48,10 @@ contract MockArbiter is ILeafArbiter {
             revert UnexpectedQuery(roundId, step, hPre);
         }
         return answer;
+    }
+
+    function program(uint8 rule) external view returns (IRuleProgram) {
+        if (rule != 0) revert UnknownRule(rule);
+        return fedAvg;
     }
 }

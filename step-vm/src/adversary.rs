@@ -1,0 +1,119 @@
+//! Adversarial executions for tests and simulations (feature `adversary`): a [`Fault`] corrupts
+//! one cell written by one step of any rule; every later step is then executed faithfully from
+//! the corrupted state, as a consistent liar would.
+
+use crate::{LANES, RoundContext, StepKind, Tamper, ValueLeaf};
+
+/// Which cell a [`Fault`] corrupts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Cell {
+    /// Word `word` of the register the step leaves behind, by `delta` units.
+    Register {
+        /// Word index (lane `word % 32` of field `word / 32`).
+        word: usize,
+    },
+    /// Lane `lane` of the memory leaf the step writes (its output leaf), by `delta` units.
+    Leaf {
+        /// Lane index, below 32.
+        lane: usize,
+    },
+    /// Output lane `lane` of the step's row, moved by `delta` units through whatever the step
+    /// writes: the output leaf itself when the step writes one, otherwise the register, scaled
+    /// as the kind's later division needs (`delta · W` for FedAvg's accumulator). Lets a caller
+    /// corrupt "step `k`" without knowing the rule's schedule.
+    Output {
+        /// Lane index, below 32.
+        lane: usize,
+    },
+}
+
+/// One deliberate error: after step `step`, `cell` is off by `delta`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fault {
+    /// Step whose write is corrupted.
+    pub step: u64,
+    /// The corrupted cell.
+    pub cell: Cell,
+    /// Amount added (wrapping; truncated to the cell's width).
+    pub delta: i64,
+}
+
+impl Fault {
+    /// A fault on register word `word` after step `step`.
+    #[must_use]
+    pub fn register(step: u64, word: usize, delta: i64) -> Self {
+        Self {
+            step,
+            cell: Cell::Register { word },
+            delta,
+        }
+    }
+
+    /// A fault on lane `lane` of the leaf step `step` writes.
+    #[must_use]
+    pub fn leaf(step: u64, lane: usize, delta: i64) -> Self {
+        Self {
+            step,
+            cell: Cell::Leaf { lane },
+            delta,
+        }
+    }
+
+    /// A fault at step `step` that moves output lane `lane` of its row by `delta` units.
+    #[must_use]
+    pub fn output(step: u64, lane: usize, delta: i64) -> Self {
+        Self {
+            step,
+            cell: Cell::Output { lane },
+            delta,
+        }
+    }
+}
+
+/// Whether a step of this kind writes a memory leaf (else only its register).
+fn writes_leaf(kind: StepKind) -> bool {
+    match kind {
+        StepKind::Finalize => true,
+        StepKind::Accumulate => false,
+    }
+}
+
+fn add_to_lane(leaf: &mut ValueLeaf, lane: usize, delta: i64) {
+    if lane < LANES {
+        // Truncation to the lane's width is the corruption's own business.
+        #[allow(clippy::cast_possible_truncation)]
+        let d = delta as i32;
+        leaf[lane] = leaf[lane].wrapping_add(d);
+    }
+}
+
+impl Tamper for Fault {
+    fn register(&self, ctx: &RoundContext, step: u64, register: &mut [i64]) {
+        if step != self.step {
+            return;
+        }
+        let (word, delta) = match self.cell {
+            Cell::Register { word } => (word, self.delta),
+            Cell::Output { lane } if !writes_leaf(ctx.position(step).kind) => {
+                (lane, self.delta.wrapping_mul(i64::from(ctx.total_weight())))
+            }
+            Cell::Output { .. } | Cell::Leaf { .. } => return,
+        };
+        if let Some(w) = register.get_mut(word) {
+            *w = w.wrapping_add(delta);
+        }
+    }
+
+    fn leaf(&self, ctx: &RoundContext, step: u64, leaf: &mut ValueLeaf) {
+        if step != self.step {
+            return;
+        }
+        match self.cell {
+            Cell::Leaf { lane } => add_to_lane(leaf, lane, self.delta),
+            Cell::Output { lane } if writes_leaf(ctx.position(step).kind) => {
+                add_to_lane(leaf, lane, self.delta);
+            }
+            Cell::Output { .. } | Cell::Register { .. } => {}
+        }
+    }
+}
