@@ -42,6 +42,7 @@ mod accumulate;
 mod error;
 mod finalize;
 mod gadgets;
+mod order;
 mod prover;
 mod srs;
 
@@ -49,11 +50,14 @@ pub use accumulate::{AccumulateAssignment, accumulate_reference};
 pub use error::{CircuitError, Result};
 pub use finalize::{FinalizeAssignment, finalize_reference};
 pub use gadgets::{fr_to_instance, instance_to_fr};
+pub use order::{RankAssignment, TrimEmitAssignment, TrimSumAssignment};
 pub use prover::{LayoutStats, StepProof, StepProver, circuit_params, layout_stats};
 pub use srs::{DEV_SRS_SEED, K, Srs};
 
 /// Re-exported field and curve types.
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
+#[cfg(test)]
+mod order_tests;
 #[cfg(test)]
 mod tests;

@@ -22,7 +22,8 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, FinalizeAssignment, K, Result, Srs, instance_to_fr,
+    AccumulateAssignment, CircuitError, FinalizeAssignment, K, RankAssignment, Result, Srs,
+    TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
 };
 
 /// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check
@@ -72,6 +73,9 @@ pub(crate) trait StepCircuit: Sized {
 pub(crate) enum Assignment {
     Accumulate(AccumulateAssignment),
     Finalize(FinalizeAssignment),
+    Rank(Box<RankAssignment>),
+    TrimSum(Box<TrimSumAssignment>),
+    TrimEmit(Box<TrimEmitAssignment>),
 }
 
 impl Assignment {
@@ -80,6 +84,11 @@ impl Assignment {
         Ok(match witness.kind() {
             StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::of_witness(witness)?),
             StepKind::Finalize => Self::Finalize(FinalizeAssignment::of_witness(witness)?),
+            StepKind::Rank => Self::Rank(Box::new(RankAssignment::of_witness(witness)?)),
+            StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::of_witness(witness)?)),
+            StepKind::TrimEmit => {
+                Self::TrimEmit(Box::new(TrimEmitAssignment::of_witness(witness)?))
+            }
         })
     }
 
@@ -87,6 +96,9 @@ impl Assignment {
         match kind {
             StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::dummy()),
             StepKind::Finalize => Self::Finalize(FinalizeAssignment::dummy()),
+            StepKind::Rank => Self::Rank(Box::new(RankAssignment::dummy())),
+            StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::dummy())),
+            StepKind::TrimEmit => Self::TrimEmit(Box::new(TrimEmitAssignment::dummy())),
         }
     }
 
@@ -95,6 +107,9 @@ impl Assignment {
         match self {
             Self::Accumulate(a) => a.synthesize(builder, &range),
             Self::Finalize(a) => a.synthesize(builder, &range),
+            Self::Rank(a) => a.synthesize(builder, &range),
+            Self::TrimSum(a) => a.synthesize(builder, &range),
+            Self::TrimEmit(a) => a.synthesize(builder, &range),
         }
     }
 }

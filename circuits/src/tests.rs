@@ -490,9 +490,10 @@ fn real_proofs_verify_and_tampering_is_rejected() {
             Err(CircuitError::InstanceNotInField { index: 0 })
         ));
         let mut bad = proof.clone();
-        bad.kind = match bad.kind {
-            StepKind::Accumulate => StepKind::Finalize,
-            StepKind::Finalize => StepKind::Accumulate,
+        bad.kind = if bad.kind == StepKind::Accumulate {
+            StepKind::Finalize
+        } else {
+            StepKind::Accumulate
         };
         assert!(matches!(
             prover.verify(&bad),
@@ -545,7 +546,7 @@ fn false_claims_are_errors_before_proving_never_panics() {
     overflow.pre.register[0] = i64::MAX;
     overflow.post.register =
         accumulate(&overflow.pre.acc().unwrap(), 100, &[i32::MAX; LANES]).to_vec();
-    if let step_vm::StepReads::Accumulate(step_vm::AccumulateReads { weight, x, .. }) =
+    if let step_vm::StepReads::Accumulate(step_vm::ClientRead { weight, x, .. }) =
         &mut overflow.reads
     {
         *weight = 100;
@@ -611,3 +612,4 @@ fn timings() {
         );
     }
 }
+

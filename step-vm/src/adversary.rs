@@ -17,10 +17,11 @@ pub enum Cell {
         /// Lane index, below 32.
         lane: usize,
     },
-    /// Output lane `lane` of the step's row, moved by `delta` units through whatever the step
-    /// writes: the output leaf itself when the step writes one, otherwise the register, scaled
-    /// as the kind's later division needs (`delta · W` for FedAvg's accumulator). Lets a caller
-    /// corrupt "step `k`" without knowing the rule's schedule.
+    /// Output lane `lane` of the step's row, moved through whatever the step writes: the
+    /// output leaf itself by `delta` when the step writes one, otherwise the register (FedAvg's
+    /// accumulator by `delta · W`, so the output moves by exactly `delta`; the order-statistic
+    /// bounds by `delta`, which moves the trimmed range). Lets a caller corrupt "step `k`"
+    /// without knowing the rule's schedule.
     Output {
         /// Lane index, below 32.
         lane: usize,
@@ -73,8 +74,19 @@ impl Fault {
 /// Whether a step of this kind writes a memory leaf (else only its register).
 fn writes_leaf(kind: StepKind) -> bool {
     match kind {
-        StepKind::Finalize => true,
-        StepKind::Accumulate => false,
+        StepKind::Finalize | StepKind::TrimEmit => true,
+        StepKind::Accumulate | StepKind::Rank | StepKind::TrimSum => false,
+    }
+}
+
+/// The register words an `Output` fault moves at a step of `kind`, and by how much.
+fn output_words(ctx: &RoundContext, kind: StepKind, lane: usize, delta: i64) -> Vec<(usize, i64)> {
+    match kind {
+        // acc / W is the output: move acc by delta · W.
+        StepKind::Accumulate => vec![(lane, delta.wrapping_mul(i64::from(ctx.total_weight())))],
+        // Both bounds of the trimmed range: the order statistics (and so the mean) move.
+        StepKind::Rank | StepKind::TrimSum => vec![(lane, delta), (LANES + lane, delta)],
+        StepKind::Finalize | StepKind::TrimEmit => Vec::new(),
     }
 }
 
@@ -88,19 +100,23 @@ fn add_to_lane(leaf: &mut ValueLeaf, lane: usize, delta: i64) {
 }
 
 impl Tamper for Fault {
+    fn affects(&self, steps: std::ops::Range<u64>) -> bool {
+        steps.contains(&self.step)
+    }
+
     fn register(&self, ctx: &RoundContext, step: u64, register: &mut [i64]) {
         if step != self.step {
             return;
         }
-        let (word, delta) = match self.cell {
-            Cell::Register { word } => (word, self.delta),
-            Cell::Output { lane } if !writes_leaf(ctx.position(step).kind) => {
-                (lane, self.delta.wrapping_mul(i64::from(ctx.total_weight())))
-            }
-            Cell::Output { .. } | Cell::Leaf { .. } => return,
+        let words = match self.cell {
+            Cell::Register { word } => vec![(word, self.delta)],
+            Cell::Output { lane } => output_words(ctx, ctx.position(step).kind, lane, self.delta),
+            Cell::Leaf { .. } => return,
         };
-        if let Some(w) = register.get_mut(word) {
-            *w = w.wrapping_add(delta);
+        for (word, delta) in words {
+            if let Some(w) = register.get_mut(word) {
+                *w = w.wrapping_add(delta);
+            }
         }
     }
 

@@ -45,13 +45,17 @@ pub use hash::{
     value_leaf_hash,
 };
 pub use kinds::{
-    AccumulateReads, FinalizeReads, KindReads, StepKind, StepPosition, StepReads, StepWitness,
-    accumulate, accumulate_instances, finalize, finalize_instances,
+    Accumulate, ClientRead, EmitReads, Finalize, FinalizeReads, Kind, RANK_PASSES, Rank, RankReads,
+    STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister, StepKind, StepPosition, StepReads,
+    StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances, finalize, finalize_instances,
+    mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
 pub use round::{Participant, RoundConfig, RoundContext, config_hash};
-pub use rules::{Execution, FedAvg, Program, Rule, Shape, fedavg_native};
+pub use rules::{
+    BPS, Execution, FedAvg, OrderMean, Program, Rule, Shape, fedavg_native, order_mean_native,
+};
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,
 };

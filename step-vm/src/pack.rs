@@ -38,7 +38,11 @@ pub const ACC_PACK: PackLayout = PackLayout {
     per_instance: 3,
 };
 
-fn pack(offset_limbs: impl ExactSizeIterator<Item = u64>, layout: PackLayout) -> Vec<Instance> {
+/// Packs offset limbs (each below `2^bits`), `per_instance` to an instance, big-endian.
+pub(crate) fn pack_limbs(
+    offset_limbs: impl ExactSizeIterator<Item = u64>,
+    layout: PackLayout,
+) -> Vec<Instance> {
     let bytes = (layout.bits / 8) as usize;
     let limbs: Vec<u64> = offset_limbs.collect();
     limbs
@@ -60,7 +64,7 @@ fn pack(offset_limbs: impl ExactSizeIterator<Item = u64>, layout: PackLayout) ->
 pub fn pack_value_leaf(leaf: &ValueLeaf) -> Vec<Instance> {
     // `v as u32` is the two's-complement bit pattern; flipping the sign bit adds 2^31.
     #[allow(clippy::cast_sign_loss)]
-    pack(
+    pack_limbs(
         leaf.iter().map(|&v| u64::from(v as u32 ^ 0x8000_0000)),
         VALUE_PACK,
     )
@@ -70,7 +74,7 @@ pub fn pack_value_leaf(leaf: &ValueLeaf) -> Vec<Instance> {
 #[must_use]
 pub fn pack_acc_leaf(acc: &AccLeaf) -> Vec<Instance> {
     #[allow(clippy::cast_sign_loss)]
-    pack(
+    pack_limbs(
         acc.iter().map(|&v| v as u64 ^ 0x8000_0000_0000_0000),
         ACC_PACK,
     )

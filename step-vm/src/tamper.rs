@@ -11,6 +11,13 @@ use crate::{RoundContext, ValueLeaf};
 
 /// Alters what a step writes. Both methods default to leaving the cells as computed.
 pub trait Tamper: Send + Sync + std::fmt::Debug {
+    /// Whether the hook may change any write of steps `steps` (a conservative `true` by
+    /// default). Executions compute the rows no hook touches on their fast native path.
+    fn affects(&self, steps: std::ops::Range<u64>) -> bool {
+        let _ = steps;
+        true
+    }
+
     /// Called with the register words a step wrote (its post-state register), for every step
     /// that leaves a register behind.
     fn register(&self, ctx: &RoundContext, step: u64, register: &mut [i64]) {
@@ -27,4 +34,8 @@ pub trait Tamper: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Honest;
 
-impl Tamper for Honest {}
+impl Tamper for Honest {
+    fn affects(&self, _: std::ops::Range<u64>) -> bool {
+        false
+    }
+}

@@ -2,9 +2,18 @@
 //! thread count, and the result does not depend on the order in which updates arrive.
 
 use proptest::prelude::*;
-use step_vm::{Participant, RoundContext, Trace, Update};
+use step_vm::{Participant, RoundContext, Rule, Trace, Update};
 
-fn context(updates: &[Update], weights: &[u32]) -> RoundContext {
+/// Every rule this build has, with parameters that exercise its edge cases.
+fn rules() -> impl Strategy<Value = Rule> {
+    prop_oneof![
+        Just(Rule::FedAvg),
+        Just(Rule::Median),
+        (0u16..5_000).prop_map(|beta_bps| Rule::TrimmedMean { beta_bps }),
+    ]
+}
+
+fn context(rule: Rule, updates: &[Update], weights: &[u32]) -> RoundContext {
     let participants = updates
         .iter()
         .zip(weights)
@@ -14,7 +23,10 @@ fn context(updates: &[Update], weights: &[u32]) -> RoundContext {
         })
         .collect();
     RoundContext::new(
-        step_vm::RoundConfig::fedavg(1, [9; 20], 1, [0; 32], updates[0].dim()),
+        step_vm::RoundConfig {
+            rule,
+            ..step_vm::RoundConfig::fedavg(1, [9; 20], 1, [0; 32], updates[0].dim())
+        },
         participants,
     )
     .expect("valid round")
@@ -49,27 +61,31 @@ fn round_strategy() -> impl Strategy<Value = (Vec<Update>, Vec<u32>)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn identical_on_any_thread_count((updates, weights) in round_strategy()) {
-        let ctx = context(&updates, &weights);
+    fn identical_on_any_thread_count((updates, weights) in round_strategy(), rule in rules()) {
+        let ctx = context(rule, &updates, &weights);
         let one = run_on_threads(1, &ctx, &updates);
         let four = run_on_threads(4, &ctx, &updates);
         prop_assert_eq!(one, four);
     }
 
     #[test]
-    fn result_is_independent_of_arrival_order((updates, weights) in round_strategy(), rotate in 0usize..6) {
+    fn result_is_independent_of_arrival_order(
+        (updates, weights) in round_strategy(),
+        rotate in 0usize..6,
+        rule in rules(),
+    ) {
         let n = updates.len();
-        let forward = Trace::execute(context(&updates, &weights), updates.clone()).expect("executes");
+        let forward = Trace::execute(context(rule, &updates, &weights), updates.clone()).expect("executes");
         let mut u2 = updates.clone();
         let mut w2 = weights.clone();
         u2.rotate_left(rotate % n);
         w2.rotate_left(rotate % n);
         u2.reverse();
         w2.reverse();
-        let permuted = Trace::execute(context(&u2, &w2), u2).expect("executes");
+        let permuted = Trace::execute(context(rule, &u2, &w2), u2).expect("executes");
         prop_assert_eq!(forward.output(), permuted.output());
         prop_assert_eq!(forward.output_root(), permuted.output_root());
     }

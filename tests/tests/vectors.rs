@@ -96,6 +96,7 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
             hexes(&r.output_path),
             "0x".to_owned(),
         ),
+        other => panic!("not a FedAvg kind: {:?}", other.kind()),
     };
     json!({
         "kind": w.kind().name(),
@@ -120,10 +121,143 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
             "outputRoot": h(&w.post.region(0).expect("output region")),
             "outputLeafHash": match &w.reads {
                 StepReads::Finalize(r) => h(&value_leaf_hash(&r.out)),
-                StepReads::Accumulate(_) => h(&[0u8; 32]),
+                _ => h(&[0u8; 32]),
             },
         },
     })
+}
+
+/// A median round with an even `n` (the mean of two middle values), ties and the ends of the
+/// i32 range.
+fn median_round() -> (RoundContext, Vec<Update>) {
+    let updates: Vec<Update> = (0..4)
+        .map(|c: i32| {
+            Update::from_fixed(
+                (0..DIM as i32)
+                    .map(|v| match (v + c) % 5 {
+                        0 => i32::MIN + v,
+                        1 => i32::MAX - c,
+                        2 => 12_345,
+                        _ => (v - 50) * 65_536 / 3 + c * 999,
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let participants = updates
+        .iter()
+        .map(|u| Participant {
+            update_root: u.root(),
+            weight: 1,
+        })
+        .collect();
+    let config = step_vm::RoundConfig {
+        rule: step_vm::Rule::Median,
+        ..step_vm::RoundConfig::fedavg(1, [0; 20], 1, [0; 32], DIM)
+    };
+    (
+        RoundContext::new(config, participants).expect("valid round"),
+        updates,
+    )
+}
+
+/// A vector of an order-statistic kind: the leaf's fields under the checker struct's names.
+fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
+    let w = &proof.witness;
+    let rule = trace.context().config().rule;
+    let leaf = match &w.reads {
+        StepReads::Rank(r) => client_fields(w, &r.read, &proof.proof.proof),
+        StepReads::TrimSum(r) => client_fields(w, r, &proof.proof.proof),
+        StepReads::TrimEmit(r) => json!({
+            "register": words(&w.pre.register),
+            "outputRoot": h(&w.pre.region(0).expect("output region")),
+            "values": values(&r.out),
+            "outputPath": hexes(&r.output_path),
+            "proof": h(&proof.proof.proof),
+        }),
+        other => panic!("not an order-statistic kind: {:?}", other.kind()),
+    };
+    json!({
+        "kind": w.kind().name(),
+        "dim": DIM,
+        "step": w.step,
+        "rule": rule.id(),
+        "params": h(&rule.params()),
+        "updateRoots": trace.context().participants().iter().map(|p| h(&p.update_root)).collect::<Vec<_>>(),
+        "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
+        "leaf": leaf,
+        "encoded": h(&leaf_input(proof).expect("encodes")),
+        "post": {
+            "registerHash": h(&register_hash(&w.post.register)),
+            "outputRoot": h(&w.post.region(0).expect("output region")),
+        },
+    })
+}
+
+fn client_fields(w: &step_vm::StepWitness, r: &step_vm::ClientRead, proof: &[u8]) -> Value {
+    json!({
+        "register": words(&w.pre.register),
+        "outputRoot": h(&w.pre.region(0).expect("output region")),
+        "updateRoot": h(&r.update_root),
+        "weight": r.weight,
+        "inputPath": hexes(&r.input_path),
+        "values": values(&r.x),
+        "valuesPath": hexes(&r.value_path),
+        "registerOut": words(&w.post.register),
+        "proof": h(proof),
+    })
+}
+
+/// Checks (or, with `UPDATE_VECTORS`, writes) one vector file: every field but the proof
+/// regenerates bit for bit, and the committed proof verifies with the current key.
+fn check_vector(name: &str, kind: StepKind, fresh: &Value, proof: &LeafProof) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/test/vectors");
+    let path = dir.join(format!("{name}.json"));
+    if std::env::var_os("UPDATE_VECTORS").is_some() {
+        std::fs::create_dir_all(&dir).expect("vector dir");
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(fresh).expect("json") + "\n",
+        )
+        .expect("write vector");
+        return;
+    }
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; regenerate with UPDATE_VECTORS=1", path.display()));
+    let committed: Value = serde_json::from_str(&text).expect("vector is JSON");
+    assert_eq!(
+        without_proof(committed.clone()),
+        without_proof(fresh.clone()),
+        "{name}: VM and vector disagree"
+    );
+    let proof_hex = committed["leaf"]["proof"].as_str().expect("proof");
+    let committed_proof = StepProof {
+        kind,
+        instances: proof.proof.instances.clone(),
+        proof: hex::decode(proof_hex).expect("hex proof"),
+    };
+    fl_tests::prover()
+        .for_kind(kind)
+        .verify(&committed_proof)
+        .expect("committed proof verifies with the current key");
+}
+
+#[test]
+fn order_statistic_vectors_are_in_lockstep_with_the_vm_and_the_circuits() {
+    let (ctx, updates) = median_round();
+    let trace = Trace::execute(ctx.clone(), updates).expect("executes");
+    let prover = fl_tests::prover();
+    // Row 1 of n = 4 (133 steps per row): the last rank step of pass 31 (a decision), the
+    // second sum step, and the emit.
+    for (step, name, kind) in [
+        (133 + 127, "rank", StepKind::Rank),
+        (133 + 129, "trim_sum", StepKind::TrimSum),
+        (133 + 132, "trim_emit", StepKind::TrimEmit),
+    ] {
+        let proof = prover.prove(&ctx, &trace, step).expect("honest step proves");
+        assert_eq!(proof.witness.kind(), kind);
+        check_vector(name, kind, &order_vector(&trace, &proof), &proof);
+    }
 }
 
 fn without_proof(mut v: Value) -> Value {

@@ -1,9 +1,9 @@
 //! `Accumulate`: `acc' = acc + w_i · x` for participant `i`'s value leaf `j`.
 
-use crate::kinds::{KindReads, StepKind, StepPosition, bad_opening};
+use crate::kinds::{ClientRead, Kind, StepKind, StepPosition};
 use crate::{
-    AccLeaf, Digest, Instance, Result, RoundContext, State, ValueLeaf, fold_path, pack_acc_leaf,
-    pack_value_leaf, participant_leaf_hash, scalar_instance, value_leaf_hash,
+    AccLeaf, Instance, Result, RoundContext, State, ValueLeaf, pack_acc_leaf, pack_value_leaf,
+    scalar_instance,
 };
 
 /// `acc' = acc + w · x`, lane-wise. Exact: the round's total weight bound keeps every partial
@@ -33,52 +33,33 @@ pub fn accumulate_instances(
     v
 }
 
-/// What an `Accumulate` step reads: participant `i`'s input leaf and its value leaf `j`, each
-/// with its opening.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccumulateReads {
-    /// Participant index `i`.
-    pub participant: usize,
-    /// Its committed update root.
-    pub update_root: Digest,
-    /// Its weight.
-    pub weight: u32,
-    /// Path of participant leaf `i` in the input tree.
-    pub input_path: Vec<Digest>,
-    /// Value leaf `j` of the update.
-    pub x: ValueLeaf,
-    /// Path of leaf `j` in the update tree.
-    pub value_path: Vec<Digest>,
-}
+/// The `Accumulate` kind (FedAvg): reads participant `i = col`'s leaf `j = row`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Accumulate;
 
-impl KindReads for AccumulateReads {
+impl Kind for Accumulate {
     const KIND: StepKind = StepKind::Accumulate;
+    type Reads = ClientRead;
 
-    fn instances(&self, pre: &State, post: &State) -> Result<Vec<Instance>> {
+    fn instances(reads: &ClientRead, pre: &State, post: &State) -> Result<Vec<Instance>> {
         Ok(accumulate_instances(
-            self.weight,
-            &self.x,
+            reads.weight,
+            &reads.x,
             &pre.acc()?,
             &post.acc()?,
         ))
     }
 
-    fn check(&self, ctx: &RoundContext, position: &StepPosition, pre: &State) -> Result<State> {
-        let leaf = participant_leaf_hash(&self.update_root, self.weight);
-        if fold_path(leaf, position.col as u64, &self.input_path) != ctx.input_tree().root() {
-            return Err(bad_opening("input_path"));
-        }
-        if fold_path(
-            value_leaf_hash(&self.x),
-            position.row as u64,
-            &self.value_path,
-        ) != self.update_root
-        {
-            return Err(bad_opening("value_path"));
-        }
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &ClientRead,
+        pre: &State,
+    ) -> Result<State> {
+        reads.check(ctx, position.col, position.row)?;
         Ok(State {
             step: pre.step + 1,
-            register: accumulate(&pre.acc()?, self.weight, &self.x).to_vec(),
+            register: accumulate(&pre.acc()?, reads.weight, &reads.x).to_vec(),
             regions: pre.regions.clone(),
         })
     }

@@ -1,6 +1,6 @@
 //! `Finalize`: output leaf `j` = `round_half_up(acc / W)`, register reset to zero.
 
-use crate::kinds::{KindReads, StepKind, StepPosition, bad_opening};
+use crate::kinds::{Kind, StepKind, StepPosition, bad_opening};
 use crate::{
     AccLeaf, Digest, Instance, LANES, Result, RoundContext, State, ValueLeaf, VmError, fold_path,
     pack_acc_leaf, pack_value_leaf, scalar_instance, value_leaf_hash, zero_acc,
@@ -43,29 +43,57 @@ pub struct FinalizeReads {
     pub output_path: Vec<Digest>,
 }
 
-impl KindReads for FinalizeReads {
-    const KIND: StepKind = StepKind::Finalize;
+/// The `Finalize` kind (FedAvg): writes output leaf `j = row` from the accumulator.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Finalize;
 
-    fn instances(&self, pre: &State, _post: &State) -> Result<Vec<Instance>> {
+impl Kind for Finalize {
+    const KIND: StepKind = StepKind::Finalize;
+    type Reads = FinalizeReads;
+
+    fn instances(reads: &FinalizeReads, pre: &State, _post: &State) -> Result<Vec<Instance>> {
         Ok(finalize_instances(
-            self.total_weight,
+            reads.total_weight,
             &pre.acc()?,
-            &self.out,
+            &reads.out,
         ))
     }
 
-    fn check(&self, _ctx: &RoundContext, position: &StepPosition, pre: &State) -> Result<State> {
-        let row = position.row as u64;
-        if fold_path([0; 32], row, &self.output_path) != pre.region(0)? {
-            return Err(bad_opening("output_path"));
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &FinalizeReads,
+        pre: &State,
+    ) -> Result<State> {
+        if reads.total_weight != ctx.total_weight() {
+            return Err(VmError::InvalidRound {
+                field: "total_weight",
+                expected: ctx.total_weight().to_string(),
+                actual: reads.total_weight.to_string(),
+            });
         }
-        let out = finalize(&pre.acc()?, self.total_weight)?;
+        let out = finalize(&pre.acc()?, reads.total_weight)?;
         Ok(State {
             step: pre.step + 1,
             register: zero_acc().to_vec(),
-            regions: vec![fold_path(value_leaf_hash(&out), row, &self.output_path)],
+            regions: vec![write_output(position.row, &reads.output_path, &out, pre)?],
         })
     }
+}
+
+/// Output root after writing `out` at leaf `row`, after checking that `path` opens a still
+/// zero leaf `row` in the pre-state's output region (region 0).
+pub(crate) fn write_output(
+    row: usize,
+    path: &[Digest],
+    out: &ValueLeaf,
+    pre: &State,
+) -> Result<Digest> {
+    let row = row as u64;
+    if fold_path([0; 32], row, path) != pre.region(0)? {
+        return Err(bad_opening("output_path"));
+    }
+    Ok(fold_path(value_leaf_hash(out), row, path))
 }
 
 #[cfg(test)]

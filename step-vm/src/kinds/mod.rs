@@ -5,14 +5,21 @@
 //! the `circuits` crate, and one checker contract plus one generated verifier on chain. Rules
 //! (`crate::rules`) are programs over these kinds; a kind knows nothing of the rules using it.
 //!
-//! Adding a kind: a module here implementing [`KindReads`], a variant in [`StepKind`] and
+//! Adding a kind: a module here implementing [`Kind`], a variant in [`StepKind`] and
 //! [`StepReads`], its circuit, and its checker contract.
 
 mod accumulate;
+mod client;
 mod finalize;
+mod order;
 
-pub use accumulate::{AccumulateReads, accumulate, accumulate_instances};
-pub use finalize::{FinalizeReads, finalize, finalize_instances};
+pub use accumulate::{Accumulate, accumulate, accumulate_instances};
+pub use client::ClientRead;
+pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
+pub use order::{
+    EmitReads, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister,
+    TrimEmit, TrimSum, mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,
+};
 
 use crate::{Digest, Instance, Result, RoundContext, State, VmError};
 
@@ -25,12 +32,24 @@ pub enum StepKind {
     Accumulate = 0,
     /// Output leaf `j` = `round_half_up(acc / W)`; `acc' = 0`.
     Finalize = 1,
+    /// One participant's leaf in one pass of the radix search for two order statistics.
+    Rank = 2,
+    /// One participant's leaf in the sum pass between the two order statistics.
+    TrimSum = 3,
+    /// Output leaf `j` = the rounded mean of ranks `k..n-k-1`; register reset.
+    TrimEmit = 4,
 }
 
 impl StepKind {
     /// All kinds, in id order (the order of the arbiter's checker table and of the verifiers
     /// hash).
-    pub const ALL: [StepKind; 2] = [StepKind::Accumulate, StepKind::Finalize];
+    pub const ALL: [StepKind; 5] = [
+        StepKind::Accumulate,
+        StepKind::Finalize,
+        StepKind::Rank,
+        StepKind::TrimSum,
+        StepKind::TrimEmit,
+    ];
 
     /// Name used for files and contracts (`AccumulateVerifier`, `AccumulateChecker`, ...).
     #[must_use]
@@ -38,6 +57,9 @@ impl StepKind {
         match self {
             Self::Accumulate => "Accumulate",
             Self::Finalize => "Finalize",
+            Self::Rank => "Rank",
+            Self::TrimSum => "TrimSum",
+            Self::TrimEmit => "TrimEmit",
         }
     }
 
@@ -61,32 +83,48 @@ pub struct StepPosition {
     pub kind: StepKind,
 }
 
-/// What a step kind implements on the VM side.
-pub trait KindReads {
-    /// The kind these reads belong to.
+/// What a step kind implements on the VM side: its reads (with their openings and the public
+/// scalars the checker derives from the round), its public inputs and the native mirror of its
+/// checker contract.
+pub trait Kind {
+    /// The kind's id.
     const KIND: StepKind;
+    /// What one step of this kind reads (and writes, besides the register).
+    type Reads;
 
     /// Public inputs of the step proof, in circuit order.
     ///
     /// # Errors
     /// A state whose register does not have this kind's shape.
-    fn instances(&self, pre: &State, post: &State) -> Result<Vec<Instance>>;
+    fn instances(reads: &Self::Reads, pre: &State, post: &State) -> Result<Vec<Instance>>;
 
-    /// Native mirror of the kind's on-chain checker: verifies the openings against `pre` and
-    /// the round, and returns the post-state the step function (not a claim) yields.
+    /// Native mirror of the kind's checker contract: verifies the reads against the round,
+    /// the position and `pre`, and returns the post-state the step function (not a claim)
+    /// yields.
     ///
     /// # Errors
-    /// [`VmError::InvalidRound`] naming the opening that does not verify.
-    fn check(&self, ctx: &RoundContext, position: &StepPosition, pre: &State) -> Result<State>;
+    /// [`VmError::InvalidRound`] naming the read or opening that does not verify.
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &Self::Reads,
+        pre: &State,
+    ) -> Result<State>;
 }
 
 /// The reads (with their openings) and writes of one step, per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepReads {
     /// An `Accumulate` step.
-    Accumulate(AccumulateReads),
+    Accumulate(ClientRead),
     /// A `Finalize` step.
     Finalize(FinalizeReads),
+    /// A `Rank` step.
+    Rank(RankReads),
+    /// A `TrimSum` step.
+    TrimSum(ClientRead),
+    /// A `TrimEmit` step.
+    TrimEmit(EmitReads),
 }
 
 impl StepReads {
@@ -94,30 +132,39 @@ impl StepReads {
     #[must_use]
     pub fn kind(&self) -> StepKind {
         match self {
-            Self::Accumulate(_) => AccumulateReads::KIND,
-            Self::Finalize(_) => FinalizeReads::KIND,
+            Self::Accumulate(_) => Accumulate::KIND,
+            Self::Finalize(_) => Finalize::KIND,
+            Self::Rank(_) => Rank::KIND,
+            Self::TrimSum(_) => TrimSum::KIND,
+            Self::TrimEmit(_) => TrimEmit::KIND,
         }
     }
 
-    /// See [`KindReads::instances`].
+    /// See [`Kind::instances`].
     ///
     /// # Errors
-    /// As [`KindReads::instances`].
+    /// As [`Kind::instances`].
     pub fn instances(&self, pre: &State, post: &State) -> Result<Vec<Instance>> {
         match self {
-            Self::Accumulate(r) => r.instances(pre, post),
-            Self::Finalize(r) => r.instances(pre, post),
+            Self::Accumulate(r) => Accumulate::instances(r, pre, post),
+            Self::Finalize(r) => Finalize::instances(r, pre, post),
+            Self::Rank(r) => Rank::instances(r, pre, post),
+            Self::TrimSum(r) => TrimSum::instances(r, pre, post),
+            Self::TrimEmit(r) => TrimEmit::instances(r, pre, post),
         }
     }
 
-    /// See [`KindReads::check`].
+    /// See [`Kind::check`].
     ///
     /// # Errors
-    /// As [`KindReads::check`].
+    /// As [`Kind::check`].
     pub fn check(&self, ctx: &RoundContext, position: &StepPosition, pre: &State) -> Result<State> {
         match self {
-            Self::Accumulate(r) => r.check(ctx, position, pre),
-            Self::Finalize(r) => r.check(ctx, position, pre),
+            Self::Accumulate(r) => Accumulate::check(ctx, position, r, pre),
+            Self::Finalize(r) => Finalize::check(ctx, position, r, pre),
+            Self::Rank(r) => Rank::check(ctx, position, r, pre),
+            Self::TrimSum(r) => TrimSum::check(ctx, position, r, pre),
+            Self::TrimEmit(r) => TrimEmit::check(ctx, position, r, pre),
         }
     }
 }

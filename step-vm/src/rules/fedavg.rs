@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::kinds::{AccumulateReads, FinalizeReads, StepReads};
+use crate::kinds::{ClientRead, FinalizeReads, StepReads};
 use crate::merkle::depth_for;
 use crate::rules::{Execution, Program, Shape};
 use crate::{
@@ -185,22 +185,20 @@ impl Execution for FedAvgRun {
         let j = position.row;
         let reads = match position.kind {
             StepKind::Accumulate => {
-                let i = position.col;
-                let p = self.ctx.participants()[i];
-                StepReads::Accumulate(AccumulateReads {
-                    participant: i,
-                    update_root: p.update_root,
-                    weight: p.weight,
-                    input_path: self.ctx.input_tree().proof(i),
-                    x: self.updates[i].leaf(j),
-                    value_path: self.updates[i].tree().proof(j),
-                })
+                StepReads::Accumulate(ClientRead::of(&self.ctx, &self.updates, position.col, j))
             }
             StepKind::Finalize => StepReads::Finalize(FinalizeReads {
                 total_weight: self.ctx.total_weight(),
                 out: self.output_leaf(j)?,
                 output_path: self.output_tree.frontier_proof(j),
             }),
+            other => {
+                return Err(VmError::InvalidRound {
+                    field: "step kind",
+                    expected: "Accumulate or Finalize (FedAvg)".into(),
+                    actual: other.name().into(),
+                });
+            }
         };
         Ok(StepWitness {
             step: k,

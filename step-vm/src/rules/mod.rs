@@ -10,14 +10,20 @@
 //! [`Rule`] with its id, parameter encoding and validation, and its program contract on chain.
 
 mod fedavg;
+mod order_mean;
 
 use std::sync::Arc;
 
 pub use fedavg::{FedAvg, fedavg_native};
+pub use order_mean::{OrderMean, order_mean_native};
 
 use crate::{
-    Digest, Result, RoundContext, State, StepPosition, StepWitness, Tamper, Update, keccak256,
+    Digest, Result, RoundContext, State, StepPosition, StepWitness, Tamper, Update, VmError,
+    keccak256,
 };
+
+/// Basis points in one: trimmed-mean `β` is given in basis points.
+pub const BPS: u32 = 10_000;
 
 /// The aggregation rule of a round and its parameters, as `openRound` fixes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -25,6 +31,16 @@ pub enum Rule {
     /// Weighted FedAvg (rule id 0, no parameters).
     #[default]
     FedAvg,
+    /// Coordinate-wise median (rule id 1, no parameters): for even `n` the mean of the two
+    /// middle values, rounded half up. Unweighted.
+    Median,
+    /// Coordinate-wise trimmed mean (rule id 2): `k = floor(β·n)` values removed at each end,
+    /// the mean of the remaining `n - 2k` rounded half up. Unweighted. Parameters:
+    /// `abi.encode(uint16 betaBps)`, `β = betaBps / 10000 < 1/2`.
+    TrimmedMean {
+        /// `β` in basis points, below 5,000.
+        beta_bps: u16,
+    },
 }
 
 impl Rule {
@@ -33,14 +49,18 @@ impl Rule {
     pub fn id(self) -> u8 {
         match self {
             Self::FedAvg => 0,
+            Self::Median => 1,
+            Self::TrimmedMean { .. } => 2,
         }
     }
 
-    /// The rule's name, as its program contract is named (`FedAvgProgram`).
+    /// The rule's name, as its program contract is named (`FedAvgProgram`, ...).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::FedAvg => "FedAvg",
+            Self::Median => "Median",
+            Self::TrimmedMean { .. } => "TrimmedMean",
         }
     }
 
@@ -48,7 +68,74 @@ impl Rule {
     #[must_use]
     pub fn params(self) -> Vec<u8> {
         match self {
-            Self::FedAvg => Vec::new(),
+            Self::FedAvg | Self::Median => Vec::new(),
+            Self::TrimmedMean { beta_bps } => {
+                let mut word = vec![0u8; 32];
+                word[30..].copy_from_slice(&beta_bps.to_be_bytes());
+                word
+            }
+        }
+    }
+
+    /// The rule with on-chain id `id` and ABI-encoded `params` (as the registry stores them).
+    ///
+    /// # Errors
+    /// [`VmError::InvalidRuleParams`] for an unknown id or parameters that are not the rule's
+    /// canonical encoding or violate its bounds.
+    pub fn decode(id: u8, params: &[u8]) -> Result<Self> {
+        let rule = match id {
+            0 => Self::FedAvg,
+            1 => Self::Median,
+            2 => {
+                let bad = || VmError::InvalidRuleParams {
+                    rule: "TrimmedMean",
+                    param: "params",
+                    bound: format!(
+                        "abi.encode(uint16 betaBps), 32 bytes; got {} bytes",
+                        params.len()
+                    ),
+                };
+                if params.len() != 32 || params[..30].iter().any(|&b| b != 0) {
+                    return Err(bad());
+                }
+                Self::TrimmedMean {
+                    beta_bps: u16::from_be_bytes([params[30], params[31]]),
+                }
+            }
+            other => {
+                return Err(VmError::InvalidRuleParams {
+                    rule: "unknown",
+                    param: "rule id",
+                    bound: format!("0 (FedAvg), 1 (Median) or 2 (TrimmedMean); got {other}"),
+                });
+            }
+        };
+        if rule.params() != params {
+            return Err(VmError::InvalidRuleParams {
+                rule: rule.name(),
+                param: "params",
+                bound: format!(
+                    "the canonical encoding ({} bytes); got {} bytes",
+                    rule.params().len(),
+                    params.len()
+                ),
+            });
+        }
+        rule.validate(1)?;
+        Ok(rule)
+    }
+
+    /// Values trimmed at each end for `n` participants (order-statistic rules), `None` for
+    /// FedAvg.
+    #[must_use]
+    pub fn trim(self, n: usize) -> Option<u32> {
+        // n <= 255: every quantity fits u32.
+        #[allow(clippy::cast_possible_truncation)]
+        let n = n as u32;
+        match self {
+            Self::FedAvg => None,
+            Self::Median => Some(n.saturating_sub(1) / 2),
+            Self::TrimmedMean { beta_bps } => Some(u32::from(beta_bps) * n / BPS),
         }
     }
 
@@ -66,7 +153,16 @@ impl Rule {
     pub fn validate(self, participants: usize) -> Result<()> {
         let _ = participants;
         match self {
-            Self::FedAvg => Ok(()),
+            Self::FedAvg | Self::Median => Ok(()),
+            // k = floor(β·n) <= β·n < n/2 for every n: at least one value always remains.
+            Self::TrimmedMean { beta_bps } if u32::from(beta_bps) < BPS / 2 => Ok(()),
+            Self::TrimmedMean { beta_bps } => Err(VmError::InvalidRuleParams {
+                rule: self.name(),
+                param: "betaBps",
+                bound: format!(
+                    "below 5000 (β < 1/2, so that n - 2·floor(β·n) >= 1 for every n); got {beta_bps}"
+                ),
+            }),
         }
     }
 
@@ -85,6 +181,7 @@ impl Rule {
     pub fn program(self) -> Arc<dyn Program> {
         match self {
             Self::FedAvg => Arc::new(FedAvg),
+            Self::Median | Self::TrimmedMean { .. } => Arc::new(OrderMean),
         }
     }
 }

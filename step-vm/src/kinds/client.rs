@@ -1,0 +1,65 @@
+//! One participant's value leaf with its openings: what the kinds that stream the
+//! participants' data read (`Accumulate`, `Rank`, `TrimSum`).
+
+use crate::kinds::bad_opening;
+use crate::{
+    Digest, Result, RoundContext, ValueLeaf, VmError, fold_path, participant_leaf_hash,
+    value_leaf_hash,
+};
+
+/// Participant `i`'s value leaf `j`, with the opening of its participant leaf in the input
+/// tree and of the value leaf in its update tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRead {
+    /// Participant index `i`.
+    pub participant: usize,
+    /// Its committed update root.
+    pub update_root: Digest,
+    /// Its weight.
+    pub weight: u32,
+    /// Path of participant leaf `i` in the input tree.
+    pub input_path: Vec<Digest>,
+    /// Value leaf `j` of the update.
+    pub x: ValueLeaf,
+    /// Path of leaf `j` in the update tree.
+    pub value_path: Vec<Digest>,
+}
+
+impl ClientRead {
+    /// The read of participant `i`'s leaf `j` from the round and its updates.
+    #[must_use]
+    pub fn of(ctx: &RoundContext, updates: &[crate::Update], i: usize, j: usize) -> Self {
+        let p = ctx.participants()[i];
+        Self {
+            participant: i,
+            update_root: p.update_root,
+            weight: p.weight,
+            input_path: ctx.input_tree().proof(i),
+            x: updates[i].leaf(j),
+            value_path: updates[i].tree().proof(j),
+        }
+    }
+
+    /// Checks that this is participant `participant`'s leaf `row`: both openings lead to the
+    /// committed roots (as the checker contracts do).
+    ///
+    /// # Errors
+    /// [`VmError::InvalidRound`] naming the opening that does not verify.
+    pub fn check(&self, ctx: &RoundContext, participant: usize, row: usize) -> Result<()> {
+        if self.participant != participant {
+            return Err(VmError::InvalidRound {
+                field: "participant",
+                expected: participant.to_string(),
+                actual: self.participant.to_string(),
+            });
+        }
+        let leaf = participant_leaf_hash(&self.update_root, self.weight);
+        if fold_path(leaf, participant as u64, &self.input_path) != ctx.input_tree().root() {
+            return Err(bad_opening("input_path"));
+        }
+        if fold_path(value_leaf_hash(&self.x), row as u64, &self.value_path) != self.update_root {
+            return Err(bad_opening("value_path"));
+        }
+        Ok(())
+    }
+}
