@@ -4,9 +4,10 @@
 
 use circuits::{Srs, StepProver};
 use criterion::{Criterion, criterion_main};
-use step_vm::{Participant, RoundContext, StepKind, Trace, Update};
+use step_vm::{Participant, RoundConfig, RoundContext, Rule, StepKind, Trace, Update};
 
-fn bench(c: &mut Criterion) {
+/// A round of 4 participants and 256 values under `rule`.
+fn round(rule: Rule) -> (RoundContext, Trace) {
     let updates: Vec<Update> = (0..4)
         .map(|k| Update::from_fixed((0..256).map(|v| v * 977 - k * 31_337).collect()))
         .collect();
@@ -17,19 +18,39 @@ fn bench(c: &mut Criterion) {
             weight: 100,
         })
         .collect();
-    let ctx = RoundContext::new(
-        step_vm::RoundConfig::fedavg(1, [1; 20], 1, [0; 32], 256),
-        participants,
-    )
-    .expect("valid round");
+    let config = RoundConfig {
+        rule,
+        ..RoundConfig::fedavg(1, [1; 20], 1, [0; 32], 256)
+    };
+    let ctx = RoundContext::new(config, participants).expect("valid round");
     let trace = Trace::execute(ctx.clone(), updates).expect("executes");
+    (ctx, trace)
+}
+
+fn bench(c: &mut Criterion) {
+    let fedavg = round(Rule::FedAvg);
+    let median = round(Rule::Median);
     let srs = Srs::insecure_dev();
     let mut g = c.benchmark_group("step_proof");
     g.sample_size(10);
-    for (kind, step) in [(StepKind::Accumulate, 1u64), (StepKind::Finalize, 4)] {
+    // One step of each kind: FedAvg's from a FedAvg round, the order-statistic kinds from a
+    // median round (n = 4: 133 steps per row; 127 = the last rank step of pass 31).
+    for (kind, step) in [
+        (StepKind::Accumulate, 1u64),
+        (StepKind::Finalize, 4),
+        (StepKind::Rank, 127),
+        (StepKind::TrimSum, 129),
+        (StepKind::TrimEmit, 132),
+    ] {
+        let (ctx, trace) = if matches!(kind, StepKind::Accumulate | StepKind::Finalize) {
+            &fedavg
+        } else {
+            &median
+        };
         let witness = trace.witness(step).expect("in range");
+        assert_eq!(witness.kind(), kind);
         g.bench_function(format!("{} native step (baseline)", kind.name()), |b| {
-            b.iter(|| witness.checked_post_commitment(&ctx).expect("checks"));
+            b.iter(|| witness.checked_post_commitment(ctx).expect("checks"));
         });
         g.bench_function(format!("{} keygen", kind.name()), |b| {
             b.iter(|| StepProver::setup(kind, &srs).expect("keygen"))

@@ -427,6 +427,17 @@ impl<C: Chain> Deployment<C> {
         Ok((id_u64("round id", ev.roundId)?, receipt))
     }
 
+    /// The round's rule parameters, as `openRound` stored them.
+    ///
+    /// # Errors
+    /// An unknown round or transport failure.
+    pub async fn rule_params(&self, round: u64) -> Result<Bytes> {
+        let call = RoundRegistry::ruleParamsCall {
+            roundId: U256::from(round),
+        };
+        self.view("ruleParams", self.registry(), call).await
+    }
+
     /// A client commits the root of its update and its weight, with the round's deposit.
     ///
     /// # Errors

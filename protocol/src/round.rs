@@ -146,15 +146,11 @@ pub async fn round_config<C: Chain>(
             derived: expected.to_string(),
         });
     }
-    let rule = match view.rule {
-        0 => Rule::FedAvg,
-        other => {
-            return Err(ProtocolError::Round {
-                round,
-                message: format!("rule {other} is not supported by this build (0 = FedAvg)"),
-            });
-        }
-    };
+    let params = deployment.rule_params(round).await?;
+    let rule = Rule::decode(view.rule, &params).map_err(|e| ProtocolError::Round {
+        round,
+        message: format!("rule {} is not one this build runs: {e}", view.rule),
+    })?;
     if view.ruleParamsHash.0 != rule.params_hash() {
         return Err(ProtocolError::Lockstep {
             round,

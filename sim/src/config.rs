@@ -78,6 +78,18 @@ impl ScenarioName {
     }
 }
 
+/// The aggregation rules a simulation can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleName {
+    /// Weighted FedAvg.
+    Fedavg,
+    /// Coordinate-wise median (unweighted; the mean of the two middle values for even n).
+    Median,
+    /// Coordinate-wise trimmed mean: floor(β·n) values cut at each end (`--beta-bps`).
+    TrimmedMean,
+}
+
 /// Which chain to run on.
 #[derive(Debug, Clone, Args)]
 pub struct ChainArgs {
@@ -110,6 +122,12 @@ pub struct SimArgs {
     /// Step the dishonest aggregator corrupts (default: the middle of the program).
     #[arg(long = "corrupt-step")]
     pub corrupt_step: Option<u64>,
+    /// Aggregation rule of the rounds.
+    #[arg(long, value_enum, default_value_t = RuleName::Fedavg)]
+    pub rule: RuleName,
+    /// Trimmed mean's β in basis points (0..5000): floor(β·n) values cut at each end.
+    #[arg(long = "beta-bps", default_value_t = 1_000)]
+    pub beta_bps: u16,
     /// Scenarios to play, in order (default: all of them).
     #[arg(long = "scenario", value_enum)]
     pub scenarios: Vec<ScenarioName>,
@@ -126,6 +144,18 @@ pub struct SimArgs {
 }
 
 impl SimArgs {
+    /// The rule of the rounds, with its parameters.
+    #[must_use]
+    pub fn rule(&self) -> step_vm::Rule {
+        match self.rule {
+            RuleName::Fedavg => step_vm::Rule::FedAvg,
+            RuleName::Median => step_vm::Rule::Median,
+            RuleName::TrimmedMean => step_vm::Rule::TrimmedMean {
+                beta_bps: self.beta_bps,
+            },
+        }
+    }
+
     /// Checks every field; the error names the flag, the expected and the actual value.
     ///
     /// # Errors
@@ -145,7 +175,10 @@ impl SimArgs {
                 self.dim
             ));
         }
-        let steps = step_vm::Rule::default().steps(self.clients, self.dim);
+        self.rule()
+            .validate(self.clients)
+            .map_err(|e| format!("--rule {:?} --beta-bps {}: {e}", self.rule, self.beta_bps))?;
+        let steps = self.rule().steps(self.clients, self.dim);
         if let Some(step) = self.corrupt_step
             && step >= steps
         {

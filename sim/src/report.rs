@@ -140,6 +140,8 @@ pub struct SimReport {
     pub clients: usize,
     /// Model dimension.
     pub dim: usize,
+    /// Aggregation rule, with its parameters.
+    pub rule: String,
     /// Data seed.
     pub seed: u64,
     /// Whether the proving setup is the insecure development SRS.
@@ -161,8 +163,9 @@ impl SimReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "Dispute simulation on {}: {} clients, d = {}, seed {}{}",
+            "Dispute simulation on {}: {}, {} clients, d = {}, seed {}{}",
             self.chain,
+            self.rule,
             self.clients,
             self.dim,
             self.seed,

@@ -17,7 +17,7 @@ use protocol::{
     GamePlayer, MemoryBoard, RoundStatus, Turn, answer_challenges, challenge_unavailable,
     settle_unanswered,
 };
-use step_vm::{Fault, LANES, Rule, Trace, Update};
+use step_vm::{Fault, LANES, Trace, Update};
 use tracing::info;
 
 use crate::report::{Outcome, ScenarioReport, SimReport, signed};
@@ -193,6 +193,7 @@ async fn run_on<C: Chain + 'static>(
         chain: sim.deployment.chain().name(),
         clients: sim.args.clients,
         dim: sim.args.dim,
+        rule: sim.args.rule().to_string(),
         seed: sim.args.seed,
         insecure_dev_srs,
         keygen_seconds,
@@ -289,7 +290,7 @@ impl<C: Chain + 'static> Simulation<C> {
     }
 
     fn steps(&self, participants: usize) -> u64 {
-        Rule::default().steps(participants, self.args.dim)
+        self.args.rule().steps(participants, self.args.dim)
     }
 
     /// The aggregator's fault: at `--corrupt-step` (default: the middle), moving an output
@@ -455,7 +456,7 @@ impl<C: Chain + 'static> Run<'_, C> {
     async fn open(&mut self) -> Result<(), SimError> {
         let dim = u32::try_from(self.sim.args.dim)
             .map_err(|_| SimError::Config("--dim does not fit u32".into()))?;
-        let rule = Rule::FedAvg;
+        let rule = self.sim.args.rule();
         let (round, r) = self
             .d()
             .open_round(

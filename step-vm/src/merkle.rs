@@ -47,10 +47,20 @@ pub(crate) fn depth_for(leaves: usize) -> usize {
     leaves.max(1).next_power_of_two().trailing_zeros() as usize
 }
 
-/// A complete Merkle tree over leaf hashes.
+/// Trees of at least `2^PARALLEL_DEPTH` leaves are built as `2^PARTS_DEPTH` subtrees in
+/// parallel plus a small tree over their roots (same root and proofs as one tree).
+const PARALLEL_DEPTH: usize = 12;
+/// log2 of the number of subtrees of a parallel build.
+const PARTS_DEPTH: usize = 6;
+
+/// A complete Merkle tree over leaf hashes, held as `rs_merkle` trees: equal-width complete
+/// subtrees (built in parallel) under a top tree over their roots.
 #[derive(Clone)]
 pub struct CompleteTree {
-    tree: MerkleTree<Keccak>,
+    parts: Vec<MerkleTree<Keccak>>,
+    top: MerkleTree<Keccak>,
+    /// Depth of each part.
+    part_depth: usize,
     leaves: usize,
     depth: usize,
 }
@@ -69,11 +79,32 @@ impl CompleteTree {
     /// Builds the tree over `leaves`, padded with zero leaves to the next power of two.
     #[must_use]
     pub fn new(leaves: &[Digest]) -> Self {
+        use rayon::prelude::*;
         let depth = depth_for(leaves.len());
-        let mut padded = leaves.to_vec();
-        padded.resize(1 << depth, [0u8; 32]);
+        let part_depth = if depth >= PARALLEL_DEPTH {
+            depth - PARTS_DEPTH
+        } else {
+            depth
+        };
+        let width = 1usize << part_depth;
+        let parts: Vec<MerkleTree<Keccak>> = (0..1usize << (depth - part_depth))
+            .into_par_iter()
+            .map(|p| {
+                let start = (p * width).min(leaves.len());
+                let end = ((p + 1) * width).min(leaves.len());
+                let mut padded = leaves[start..end].to_vec();
+                padded.resize(width, [0u8; 32]);
+                MerkleTree::from_leaves(&padded)
+            })
+            .collect();
+        let roots: Vec<Digest> = parts
+            .iter()
+            .map(|t| t.root().unwrap_or([0u8; 32]))
+            .collect();
         Self {
-            tree: MerkleTree::from_leaves(&padded),
+            top: MerkleTree::from_leaves(&roots),
+            parts,
+            part_depth,
             leaves: leaves.len(),
             depth,
         }
@@ -83,7 +114,7 @@ impl CompleteTree {
     #[must_use]
     pub fn root(&self) -> Digest {
         // A complete tree has at least one leaf, so rs_merkle always has a root.
-        self.tree.root().unwrap_or([0u8; 32])
+        self.top.root().unwrap_or([0u8; 32])
     }
 
     /// Depth (number of siblings in a proof).
@@ -107,10 +138,17 @@ impl CompleteTree {
     /// Siblings of leaf `index`, bottom up.
     #[must_use]
     pub fn proof(&self, index: usize) -> Vec<Digest> {
-        if self.depth == 0 {
-            return Vec::new();
+        let part = index >> self.part_depth;
+        let mut path = if self.part_depth == 0 {
+            Vec::new()
+        } else {
+            let inner = index & ((1 << self.part_depth) - 1);
+            self.parts[part].proof(&[inner]).proof_hashes().to_vec()
+        };
+        if self.depth > self.part_depth {
+            path.extend_from_slice(self.top.proof(&[part]).proof_hashes());
         }
-        self.tree.proof(&[index]).proof_hashes().to_vec()
+        path
     }
 
     /// Siblings of leaf `index` in the same tree with every leaf at or after `index` replaced
@@ -195,6 +233,28 @@ mod tests {
                 CompleteTree::new(&partial).root(),
                 "count={count}"
             );
+        }
+    }
+
+    #[test]
+    fn parallel_build_has_the_same_root_and_proofs_as_a_single_tree() {
+        for n in [4096usize, 5000, 8192] {
+            let leaves: Vec<_> = (0..n)
+                .map(|i| crate::keccak256(&[&i.to_be_bytes()]))
+                .collect();
+            let t = CompleteTree::new(&leaves);
+            let mut padded = leaves.clone();
+            padded.resize(n.next_power_of_two(), [0; 32]);
+            let single = MerkleTree::<Keccak>::from_leaves(&padded);
+            assert_eq!(t.root(), single.root().unwrap());
+            for i in [0, 63, 64, n / 2, n - 1] {
+                assert_eq!(
+                    t.proof(i),
+                    single.proof(&[i]).proof_hashes().to_vec(),
+                    "n={n} i={i}"
+                );
+                assert_eq!(fold_path(leaves[i], i as u64, &t.proof(i)), t.root());
+            }
         }
     }
 

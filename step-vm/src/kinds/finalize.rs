@@ -14,9 +14,16 @@ use crate::{
 /// register, whose quotient is a weighted mean of `i32` values).
 pub fn finalize(acc: &AccLeaf, total_weight: u32) -> Result<ValueLeaf> {
     let w = i128::from(total_weight);
+    let w64 = i64::from(total_weight);
     let mut out = [0i32; LANES];
     for (lane, (o, &a)) in out.iter_mut().zip(acc).enumerate() {
-        let q = (2 * i128::from(a) + w).div_euclid(2 * w);
+        // Same quotient in i64 when 2·a + W cannot overflow (every realistic register); the
+        // i128 path covers the rest of the range.
+        let q = if a.unsigned_abs() < 1 << 61 {
+            i128::from((2 * a + w64).div_euclid(2 * w64))
+        } else {
+            (2 * i128::from(a) + w).div_euclid(2 * w)
+        };
         *o = i32::try_from(q).map_err(|_| VmError::Overflow { lane, value: q })?;
     }
     Ok(out)

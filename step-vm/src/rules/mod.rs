@@ -186,6 +186,17 @@ impl Rule {
     }
 }
 
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::FedAvg | Self::Median => f.write_str(self.name()),
+            Self::TrimmedMean { beta_bps } => {
+                write!(f, "TrimmedMean(beta = {beta_bps} bps)")
+            }
+        }
+    }
+}
+
 /// The size of a round as a schedule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
