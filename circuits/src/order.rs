@@ -59,7 +59,9 @@ fn check_register(kind: StepKind, reg: &StatRegister) -> Result<()> {
             ("c2", reg.c2[l], COUNT_BITS),
         ] {
             if !(0..1i64 << bits).contains(&v) {
-                return Err(unsat(format!("lane {l}: {name} = {v} is outside [0, 2^{bits})")));
+                return Err(unsat(format!(
+                    "lane {l}: {name} = {v} is outside [0, 2^{bits})"
+                )));
             }
         }
         let half = 1i64 << (STAT_PACK.bits - 1);
@@ -84,7 +86,11 @@ fn register_of(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
 }
 
 /// First register field (in word order) where `claimed` differs from `computed`.
-fn register_mismatch(kind: StepKind, claimed: &StatRegister, computed: &StatRegister) -> Result<()> {
+fn register_mismatch(
+    kind: StepKind,
+    claimed: &StatRegister,
+    computed: &StatRegister,
+) -> Result<()> {
     for (name, c, v) in [
         ("lo'", claimed.lo, computed.lo),
         ("hi'", claimed.hi, computed.hi),
@@ -119,7 +125,9 @@ impl RegisterCells {
                         None => {
                             // sum: its offset limb is range-checked instead.
                             let limb =
-                                range.gate().add(ctx, cell, Constant(pow2(STAT_PACK.bits - 1)));
+                                range
+                                    .gate()
+                                    .add(ctx, cell, Constant(pow2(STAT_PACK.bits - 1)));
                             range.range_check(ctx, limb, STAT_PACK.bits as usize);
                         }
                     }
@@ -163,7 +171,11 @@ impl RegisterCells {
 }
 
 /// Loads the value leaf as offset limbs `u = x + 2^31` (range-checked to 32 bits).
-fn load_values(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, x: &ValueLeaf) -> Vec<AssignedValue<Fr>> {
+fn load_values(
+    ctx: &mut Context<Fr>,
+    range: &RangeChip<Fr>,
+    x: &ValueLeaf,
+) -> Vec<AssignedValue<Fr>> {
     load_limbs(ctx, range, &x.map(|v| offset_limb(i64::from(v), 32)), 32)
 }
 
@@ -206,7 +218,10 @@ impl StepCircuit for RankAssignment {
         if reads.pass >= step_vm::RANK_PASSES || reads.ranks.0.max(reads.ranks.1) > 255 {
             return Err(CircuitError::Unsatisfiable {
                 kind: Self::KIND.name(),
-                reason: format!("pass {} or ranks {:?} out of range", reads.pass, reads.ranks),
+                reason: format!(
+                    "pass {} or ranks {:?} out of range",
+                    reads.pass, reads.ranks
+                ),
             });
         }
         Ok(Self {
@@ -266,7 +281,13 @@ impl StepCircuit for RankAssignment {
             }
         }
         let mut instances = vec![bit, last, r1, r2];
-        instances.extend(pack(ctx, range, &u, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        instances.extend(pack(
+            ctx,
+            range,
+            &u,
+            VALUE_PACK.bits,
+            VALUE_PACK.per_instance,
+        ));
         instances.extend(pre.instances(ctx, range));
         instances.extend(post.instances(ctx, range));
         builder.assigned_instances = vec![instances];
@@ -452,7 +473,13 @@ impl StepCircuit for TrimEmitAssignment {
         }
         let mut instances = vec![n, k];
         instances.extend(pre.instances(ctx, range));
-        instances.extend(pack(ctx, range, &uo, VALUE_PACK.bits, VALUE_PACK.per_instance));
+        instances.extend(pack(
+            ctx,
+            range,
+            &uo,
+            VALUE_PACK.bits,
+            VALUE_PACK.per_instance,
+        ));
         builder.assigned_instances = vec![instances];
     }
 }

@@ -120,13 +120,21 @@ fn false_claims_are_refused_before_proving() {
     rank.post.register[3] += 1; // lo of lane 3
     assert!(matches!(
         Assignment::of_witness(&rank),
-        Err(CircuitError::ClaimMismatch { register: "lo'", lane: 3, .. })
+        Err(CircuitError::ClaimMismatch {
+            register: "lo'",
+            lane: 3,
+            ..
+        })
     ));
     let mut sum = trace.witness(32 * 5 + 1).unwrap();
     sum.post.register[4 * 32 + 9] -= 1; // sum of lane 9
     assert!(matches!(
         Assignment::of_witness(&sum),
-        Err(CircuitError::ClaimMismatch { register: "sum'", lane: 9, .. })
+        Err(CircuitError::ClaimMismatch {
+            register: "sum'",
+            lane: 9,
+            ..
+        })
     ));
     let mut emit = trace.witness(33 * 5).unwrap();
     if let StepReads::TrimEmit(r) = &mut emit.reads {
@@ -134,7 +142,11 @@ fn false_claims_are_refused_before_proving() {
     }
     assert!(matches!(
         Assignment::of_witness(&emit),
-        Err(CircuitError::ClaimMismatch { register: "out", lane: 31, .. })
+        Err(CircuitError::ClaimMismatch {
+            register: "out",
+            lane: 31,
+            ..
+        })
     ));
     // A register no honest execution reaches (a bound beyond 2^33) cannot be carried.
     let mut wild = trace.witness(6).unwrap();

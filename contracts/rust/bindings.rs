@@ -61,8 +61,56 @@ pub mod finalize_checker {
     );
 }
 
+/// `MedianProgram` (rule 1) and `TrimmedMeanProgram` (rule 2): the order-statistic schedules.
+pub mod median_program {
+    alloy::sol!(
+        #[sol(all_derives)]
+        MedianProgram,
+        "artifacts/MedianProgram.json"
+    );
+}
+
+/// `TrimmedMeanProgram` (rule 2).
+pub mod trimmed_mean_program {
+    alloy::sol!(
+        #[sol(all_derives)]
+        TrimmedMeanProgram,
+        "artifacts/TrimmedMeanProgram.json"
+    );
+}
+
+/// `RankChecker` (step kind 2).
+pub mod rank_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        RankChecker,
+        "artifacts/RankChecker.json"
+    );
+}
+
+/// `TrimSumChecker` (step kind 3).
+pub mod trim_sum_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        TrimSumChecker,
+        "artifacts/TrimSumChecker.json"
+    );
+}
+
+/// `TrimEmitChecker` (step kind 4).
+pub mod trim_emit_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        TrimEmitChecker,
+        "artifacts/TrimEmitChecker.json"
+    );
+}
+
 /// The generated Halo2 step verifiers (bytecode only: they are called with raw calldata).
 pub mod verifiers {
     alloy::sol!(AccumulateVerifier, "artifacts/AccumulateVerifier.json");
     alloy::sol!(FinalizeVerifier, "artifacts/FinalizeVerifier.json");
+    alloy::sol!(RankVerifier, "artifacts/RankVerifier.json");
+    alloy::sol!(TrimSumVerifier, "artifacts/TrimSumVerifier.json");
+    alloy::sol!(TrimEmitVerifier, "artifacts/TrimEmitVerifier.json");
 }

@@ -8,7 +8,9 @@ use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
     accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, fedavg_program::FedAvgProgram,
-    finalize_checker::FinalizeChecker, game::BisectionGame, registry::RoundRegistry, verifiers,
+    finalize_checker::FinalizeChecker, game::BisectionGame, median_program::MedianProgram,
+    rank_checker::RankChecker, registry::RoundRegistry, trim_emit_checker::TrimEmitChecker,
+    trim_sum_checker::TrimSumChecker, trimmed_mean_program::TrimmedMeanProgram, verifiers,
 };
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
@@ -92,9 +94,9 @@ impl DeployParams {
 pub const PROOF_BYTES: u64 = 1_376;
 
 /// Number of step kinds (the arbiter's checker table).
-pub const KIND_COUNT: usize = 2;
+pub const KIND_COUNT: usize = 5;
 /// Number of rules (the arbiter's program table).
-pub const RULE_COUNT: usize = 1;
+pub const RULE_COUNT: usize = 3;
 
 /// One step kind's on-chain pieces: its generated verifier and its checker.
 struct KindCode {
@@ -129,16 +131,64 @@ fn kinds() -> [KindCode; KIND_COUNT] {
                 &FinalizeChecker::DEPLOYED_BYTECODE,
             ),
         },
+        KindCode {
+            verifier: (
+                "RankVerifier",
+                &verifiers::RankVerifier::BYTECODE,
+                &verifiers::RankVerifier::DEPLOYED_BYTECODE,
+            ),
+            checker: (
+                "RankChecker",
+                &RankChecker::BYTECODE,
+                &RankChecker::DEPLOYED_BYTECODE,
+            ),
+        },
+        KindCode {
+            verifier: (
+                "TrimSumVerifier",
+                &verifiers::TrimSumVerifier::BYTECODE,
+                &verifiers::TrimSumVerifier::DEPLOYED_BYTECODE,
+            ),
+            checker: (
+                "TrimSumChecker",
+                &TrimSumChecker::BYTECODE,
+                &TrimSumChecker::DEPLOYED_BYTECODE,
+            ),
+        },
+        KindCode {
+            verifier: (
+                "TrimEmitVerifier",
+                &verifiers::TrimEmitVerifier::BYTECODE,
+                &verifiers::TrimEmitVerifier::DEPLOYED_BYTECODE,
+            ),
+            checker: (
+                "TrimEmitChecker",
+                &TrimEmitChecker::BYTECODE,
+                &TrimEmitChecker::DEPLOYED_BYTECODE,
+            ),
+        },
     ]
 }
 
 /// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids).
 fn programs() -> [(&'static str, &'static Bytes, &'static Bytes); RULE_COUNT] {
-    [(
-        "FedAvgProgram",
-        &FedAvgProgram::BYTECODE,
-        &FedAvgProgram::DEPLOYED_BYTECODE,
-    )]
+    [
+        (
+            "FedAvgProgram",
+            &FedAvgProgram::BYTECODE,
+            &FedAvgProgram::DEPLOYED_BYTECODE,
+        ),
+        (
+            "MedianProgram",
+            &MedianProgram::BYTECODE,
+            &MedianProgram::DEPLOYED_BYTECODE,
+        ),
+        (
+            "TrimmedMeanProgram",
+            &TrimmedMeanProgram::BYTECODE,
+            &TrimmedMeanProgram::DEPLOYED_BYTECODE,
+        ),
+    ]
 }
 
 /// `keccak(codehash of each step kind's verifier, in kind-id order)` for the verifiers this

@@ -9,7 +9,10 @@ mod error;
 mod revm_chain;
 mod rpc_chain;
 
-pub use bindings::{accumulate_checker, arbiter, fedavg_program, finalize_checker, game, registry};
+pub use bindings::{
+    accumulate_checker, arbiter, fedavg_program, finalize_checker, game, median_program,
+    rank_checker, registry, trim_emit_checker, trim_sum_checker, trimmed_mean_program,
+};
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
     AccumulateLeaf, Addresses, Availability, DeployGas, DeployParams, Deployment, FinalizeLeaf,
@@ -42,6 +45,14 @@ pub fn decode_revert(data: &[u8]) -> String {
     }
     if let Ok(e) = fedavg_program::FedAvgProgram::FedAvgProgramErrors::abi_decode(data) {
         return format!("FedAvgProgram.{e:?}");
+    }
+    if let Ok(e) = rank_checker::RankChecker::RankCheckerErrors::abi_decode(data) {
+        return format!("{e:?} (an order-statistic checker)");
+    }
+    if let Ok(e) =
+        trimmed_mean_program::TrimmedMeanProgram::TrimmedMeanProgramErrors::abi_decode(data)
+    {
+        return format!("{e:?} (an order-statistic program)");
     }
     alloy::sol_types::decode_revert_reason(data)
         .unwrap_or_else(|| format!("0x{}", alloy::hex::encode(data)))

@@ -139,7 +139,8 @@ contract BisectionGame is IBisectionGame {
     ///         of 23) and n = 255 (paths of 8) with a 1,376-byte proof, is 3,520 bytes:
     ///         32 (offset) + 9·32 (heads) + 288 (acc) + 288 (inputPath) + 160 (values)
     ///         + 768 (valuesPath) + 288 (accOut) + 1,408 (proof); the Finalize leaf is 2,816.
-    ///         16 KiB leaves room for future step kinds. The checkers accept only canonical
+    ///         The order-statistic leaves carry the 1,280-byte register instead: Rank and
+    ///         TrimSum 5,568 bytes, TrimEmit 3,840. 16 KiB leaves room for future step kinds. The checkers accept only canonical
     ///         leaves of exact lengths, so the cap binds only a leaf no checker would accept.
     uint256 public constant MAX_LEAF_BYTES = 16_384;
     /// @notice Execution after the cost is measured besides the cost's own storage write

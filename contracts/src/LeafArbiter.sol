@@ -11,8 +11,10 @@ import {IStepChecker} from "./interfaces/IStepChecker.sol";
 ///         the round's rule id selects a rule program, which says what step kind runs at the
 ///         disputed step and where; the kind id selects a step checker, which checks the leaf
 ///         (pre-state preimage, openings, Halo2 proof) and returns the true post-state.
-/// @dev FedAvg's deployment: programs = [FedAvgProgram] (rule 0), checkers =
-///      [AccumulateChecker, FinalizeChecker] (kinds 0 and 1). Nothing here can change after
+/// @dev The deployment: programs = [FedAvgProgram, MedianProgram, TrimmedMeanProgram]
+///      (rules 0, 1, 2), checkers = [AccumulateChecker, FinalizeChecker, RankChecker,
+///      TrimSumChecker, TrimEmitChecker] (kinds 0 to 4), so `stepVerifiersHash` is keccak of
+///      the five verifiers' codehashes concatenated in kind order. Nothing here can change after
 ///      deployment, so a round's config hash (which binds the registry, hence this arbiter and
 ///      its verifiers) fixes its semantics.
 contract LeafArbiter is ILeafArbiter {
@@ -83,15 +85,15 @@ contract LeafArbiter is ILeafArbiter {
         IRoundRegistry.ProgramContext memory c = registry.stepContext(roundId);
         IStepChecker.StepContext memory s;
         uint8 kind;
-        // stepAt also range-checks the step against T.
-        (kind, s.row, s.col) = program(c.rule).stepAt(c.ruleParams, c.n, c.dim, step);
+        // stepAt also range-checks the step against T; the checker sees the kind's
+        // parameters the program derives from the rule's, never the rule's own.
+        (kind, s.row, s.col, s.kindParams) = program(c.rule).stepAt(c.ruleParams, c.n, c.dim, step);
         s.configHash = c.configHash;
         s.inputRoot = c.inputRoot;
         s.n = c.n;
         s.dim = c.dim;
         s.totalWeight = c.totalWeight;
         s.step = step;
-        s.params = c.ruleParams;
         return checker(kind).postState(s, hPre, leaf);
     }
 

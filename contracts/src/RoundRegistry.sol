@@ -316,7 +316,8 @@ contract RoundRegistry is IRoundRegistry {
     /// @notice Largest weight a client may commit: 255 · MAX_WEIGHT = 2^32 - 1, so no set of
     ///         participants can overflow W.
     uint32 public constant MAX_WEIGHT = 16_843_009;
-    /// @notice Rule 0: weighted FedAvg (no parameters). Rules are the arbiter's programs.
+    /// @notice Rule 0: weighted FedAvg (no parameters). Rules are the arbiter's programs
+    ///         (the deployment's: 0 FedAvg, 1 Median, 2 TrimmedMean).
     uint8 public constant RULE_FEDAVG = 0;
     /// @notice Longest rule parameters a round may have (stored with the round).
     uint256 public constant MAX_RULE_PARAMS_BYTES = 256;
@@ -1047,7 +1048,8 @@ contract RoundRegistry is IRoundRegistry {
         return hT;
     }
 
-    /// @notice T, the number of steps of the round's program (FedAvg: C·(n+1)).
+    /// @notice T, the number of steps of the round's program (FedAvg: C·(n+1); Median and
+    ///         TrimmedMean: C·(33n+1)).
     /// @param roundId A round with a posted result.
     /// @return The step count.
     function steps(uint256 roundId) external view returns (uint64) {

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test} from "./base/Test.sol";
 import {Ref} from "./base/Reference.sol";
 import {Updates} from "./base/Updates.sol";
+import {OrderRef} from "./base/OrderReference.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 
 /// Exposes the library's internal functions (several take calldata).
@@ -87,6 +88,25 @@ contract CommitmentsHarness {
     function packAccMem(bytes memory acc) external pure returns (uint256[] memory out) {
         out = new uint256[](11);
         Commitments.packAccMem(_dirtyTail(acc), out, 0);
+    }
+
+    function packStatMem(bytes memory register) external pure returns (uint256[] memory out) {
+        out = new uint256[](27);
+        Commitments.packStatMem(_dirtyTail(register), out, 0);
+    }
+
+    /// Packs into the middle of a larger array (as the checkers do), leaving the rest alone.
+    function packStatMemAt(bytes memory register, uint256 first, uint256 length)
+        external
+        pure
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](length);
+        Commitments.packStatMem(register, out, first);
+    }
+
+    function registerHashMem(bytes memory register) external pure returns (bytes32) {
+        return Commitments.registerHashMem(_dirtyTail(register));
     }
 
     /// A copy of `b` inside a buffer 64 bytes longer, filled with 0xff, shrunk in place.
@@ -334,6 +354,116 @@ contract CommitmentsTest is Test {
             assertEq(p[t], r[t], "acc instance");
             assertLt(p[t], Commitments.SCALAR_MODULUS);
         }
+    }
+
+    // ------------------------------------------------------------ order-statistic register
+
+    /// The ramp register w_i = i - 80 (words 0..159: -80..79).
+    function _statRamp() internal pure returns (int64[160] memory r) {
+        for (uint256 w; w < 160; ++w) {
+            r[w] = int64(int256(w) - 80);
+        }
+    }
+
+    /// STAT_PACK by hand: limb w + 2^39 (40 bits), 6 to an instance, big-endian, the 27th
+    /// holding words 156..159.
+    function test_packStat_ramp_handComputed() public view {
+        int64[160] memory r = _statRamp();
+        uint256[] memory p = h.packStatMem(OrderRef.encode(r));
+        assertEq(p.length, 27);
+        // Words 0..5 = -80..-75: 2^39 - 80 = 0x7fffffffb0.
+        assertEq(p[0], 0x7fffffffb07fffffffb17fffffffb27fffffffb37fffffffb47fffffffb5);
+        // Words 78..83 = -2..3 cross the offset.
+        assertEq(p[13], 0x7ffffffffe7fffffffff8000000000800000000180000000028000000003);
+        // Words 156..159 = 76..79, 160 bits.
+        assertEq(p[26], 0x00800000004c800000004d800000004e800000004f);
+        // The range's ends are accepted: -2^39 packs to 0, 2^39 - 1 to 2^40 - 1.
+        r[0] = -(int64(1) << 39);
+        r[159] = (int64(1) << 39) - 1;
+        p = h.packStatMem(OrderRef.encode(r));
+        assertEq(p[0], 0x00000000007fffffffb17fffffffb27fffffffb37fffffffb47fffffffb5);
+        assertEq(p[26], 0x00800000004c800000004d800000004effffffffff);
+    }
+
+    function test_packStat_zeroRegister_isOffsetsOnly() public view {
+        int64[160] memory zero;
+        uint256[] memory p = h.packStatMem(new bytes(1280));
+        uint256[] memory r = OrderRef.pack(zero);
+        for (uint256 t; t < 26; ++t) {
+            assertEq(p[t], 0x800000000080000000008000000000800000000080000000008000000000);
+            assertEq(p[t], r[t]);
+        }
+        assertEq(p[26], 0x008000000000800000000080000000008000000000);
+    }
+
+    /// Deterministic in-range words from a seed, some at the range's ends.
+    function _statWords(uint256 seed) internal pure returns (int64[160] memory r) {
+        for (uint256 w; w < 160; ++w) {
+            uint256 x = uint256(keccak256(abi.encode(seed, w)));
+            if (x % 11 == 0) r[w] = -(int64(1) << 39);
+            else if (x % 13 == 0) r[w] = (int64(1) << 39) - 1;
+            else r[w] = int64(int256(x % (1 << 40)) - int256(1 << 39));
+        }
+    }
+
+    function testFuzz_packStat_matchesReference(uint256 seed) public view {
+        int64[160] memory r = _statWords(seed);
+        bytes memory enc = OrderRef.encode(r);
+        uint256[] memory p = h.packStatMem(enc);
+        uint256[] memory ref = OrderRef.pack(r);
+        for (uint256 t; t < 27; ++t) {
+            assertEq(p[t], ref[t], "stat instance");
+            assertLt(p[t], Commitments.SCALAR_MODULUS);
+        }
+        assertEq(h.registerHashMem(enc), OrderRef.hash(r));
+        // At an offset inside a larger array, nothing else is written.
+        uint256[] memory q = h.packStatMemAt(enc, 9, 63);
+        for (uint256 t; t < 63; ++t) {
+            assertEq(q[t], t >= 9 && t < 36 ? ref[t - 9] : 0);
+        }
+    }
+
+    function _outOfRange(uint256 w, int64 value) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(Commitments.WordOutOfRange.selector, w / 32, w % 32, value);
+    }
+
+    /// Every word must lie in [-2^39, 2^39): just outside either end, the int64 extremes, and a
+    /// word that differs from an in-range one only in bits 40..63 (which the 40-bit limb would
+    /// not see) are refused, naming the first such word by field and lane.
+    function test_packStat_wordOutOfRange_reverts() public {
+        int64 top = int64(1) << 39;
+        int64[6] memory bad = [
+            top,
+            -top - 1,
+            type(int64).max,
+            type(int64).min,
+            int64(5) + (int64(1) << 40),
+            int64(-3) - (int64(1) << 45)
+        ];
+        uint256[6] memory pos = [uint256(0), 159, 31, 32, 77, 128];
+        for (uint256 t; t < bad.length; ++t) {
+            int64[160] memory r = _statRamp();
+            r[pos[t]] = bad[t];
+            bytes memory enc = OrderRef.encode(r);
+            vm.expectRevert(_outOfRange(pos[t], bad[t]));
+            h.packStatMem(enc);
+        }
+        // Two bad words: the first in word order is named.
+        int64[160] memory two = _statRamp();
+        (two[100], two[40]) = (top, -top - 2);
+        bytes memory twoEnc = OrderRef.encode(two);
+        vm.expectRevert(_outOfRange(40, -top - 2));
+        h.packStatMem(twoEnc);
+    }
+
+    function testFuzz_packStat_anyOutOfRangeWord_reverts(uint256 seed, uint256 pos, int64 value) public {
+        pos = bound(pos, 0, 159);
+        vm.assume(value >= int64(1) << 39 || value < -(int64(1) << 39));
+        int64[160] memory r = _statWords(seed);
+        r[pos] = value;
+        bytes memory enc = OrderRef.encode(r);
+        vm.expectRevert(_outOfRange(pos, value));
+        h.packStatMem(enc);
     }
 
     // ------------------------------------------------------------ trees

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import {FedAvgFixture} from "./base/FedAvgFixture.sol";
+import {OrderFixture} from "./base/OrderFixture.sol";
 import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
@@ -17,12 +17,12 @@ import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 ///      matters (reveals) the charge EIP-7623 would put on the whole transaction is printed
 ///      beside it ("... tx total"). `forge test --isolate --gas-report` runs every call as a
 ///      transaction of its own (cold accesses, intrinsic gas and calldata included).
-contract GasTest is FedAvgFixture {
+contract GasTest is OrderFixture {
     function setUp() public override {
         super.setUp();
         AcceptingVerifier yes = new AcceptingVerifier();
         registry = new RoundRegistry(_params());
-        arbiter = _arbiterWith(address(registry), address(yes), address(yes), GAS_CAP);
+        arbiter = _arbiterWith(address(registry), _five(address(yes)), GAS_CAP);
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
     }
@@ -146,6 +146,63 @@ contract GasTest is FedAvgFixture {
         _log("proveLeaf, Finalize, re-executed in Solidity (mock verifier)");
         assertTrue(game.game(g1).status == BisectionGame.GameStatus.AggregatorWon);
         assertTrue(game.game(g2).status == BisectionGame.GameStatus.AggregatorWon);
+    }
+
+    /// Plays game `gameId` of an order-statistic round with honest claims, the challenger
+    /// agreeing iff mid <= `target`, so that the game ends at step `target`.
+    function _playOrderTo(uint256 gameId, uint256 target) internal {
+        while (game.game(gameId).status == BisectionGame.GameStatus.AwaitingMid) {
+            BisectionGame.GameView memory g = game.game(gameId);
+            uint64 mid = g.lo + (g.hi - g.lo) / 2;
+            bytes32 hMid = _orderStateHash(mid, false);
+            vm.prank(aggregator);
+            game.bisect(gameId, g.lo, g.hi, g.hHi, hMid);
+            vm.prank(g.challenger);
+            game.respond(gameId, mid, hMid, mid <= target);
+        }
+        assertEq(game.game(gameId).lo, target);
+    }
+
+    /// A Median round of 3 clients and 100 values (C = 4, 100 columns a row, T = 400): one
+    /// game per order-statistic kind, played to a Rank step (row 1, pass 5, the last
+    /// participant: it applies the pass's decision), a TrimSum step and the row's TrimEmit
+    /// step, each proven; `postState` of the same leaves logged too.
+    function _orderLeaves(string memory how) internal {
+        _buildOrderRound(1, "", 3, 100, 21);
+        _postHonest();
+        uint256[3] memory targets = [uint256(117), 197, 199];
+        string[3] memory names = ["Rank", "TrimSum", "TrimEmit"];
+        address[3] memory who = [challenger, challenger2, outsider];
+        for (uint256 t; t < 3; ++t) {
+            bytes memory leaf = _orderLeafInput(targets[t]);
+            bytes32 pre = _orderStateHash(targets[t], false);
+            arbiter.postState(roundId, uint64(targets[t]), pre, leaf);
+            _log(string.concat("postState, ", names[t], ", ", how));
+            uint256 gameId = _challenge(roundId, who[t]);
+            _playOrderTo(gameId, targets[t]);
+            vm.prank(aggregator);
+            game.proveLeaf(gameId, leaf);
+            _log(string.concat("proveLeaf, ", names[t], ", ", how));
+            assertTrue(game.game(gameId).status == BisectionGame.GameStatus.AggregatorWon);
+        }
+    }
+
+    /// The order-statistic leaves with verifiers that accept everything: the game, the tables,
+    /// the program's schedule and the checker's own work (decoding, preimage, openings, the
+    /// register's range check and packing).
+    function test_gas_orderLeaves() public {
+        _orderLeaves("accepting verifier");
+    }
+
+    /// Halo2 leaf vs re-executing the step in Solidity: the same leaves through checkers whose
+    /// "verifiers" are the statement-checking mocks (`MockOrderVerifier`), which decode the
+    /// instances and re-run the Rank / TrimSum / TrimEmit relation in Solidity.
+    function test_gas_orderSolidityReexecutionLeaves() public {
+        registry = new RoundRegistry(_params());
+        arbiter = _arbiterWith(address(registry), address(accVerifier), address(finVerifier), GAS_CAP);
+        game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
+        registry.setGame(address(game));
+        _orderLeaves("re-executed in Solidity (mock verifier)");
     }
 
     /// A wrong result challenged twice, with a base fee so the costs are metered: the first

@@ -6,7 +6,6 @@ import {Vm} from "./base/Vm.sol";
 import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
-import {Commitments} from "../src/lib/Commitments.sol";
 import {MockArbiter} from "./mocks/MockArbiter.sol";
 
 /// Drives the registry and the game through random sequences of every action, with a cast of
@@ -226,9 +225,10 @@ contract ProtocolHandler {
         if (k == 0) return registry.initialState(id);
         uint64 t = registry.steps(id);
         if (k == t) {
-            return Commitments.stateHash(
-                registry.round(id).configHash, t, Commitments.ZERO_ACC_HASH, rounds[id].trueRoot
-            );
+            // The rule's program derives h_T from the true output root.
+            RoundRegistry.RoundView memory r = registry.round(id);
+            return arbiter.program(r.rule)
+                .finalState(r.configHash, registry.ruleParams(id), r.participants, r.dim, rounds[id].trueRoot);
         }
         return keccak256(abi.encode("true state", id, k));
     }
@@ -409,7 +409,7 @@ contract ProtocolHandler {
         }
         uint32 d = uint32(1 + dim % 600);
         address agg = honestAggregator ? HONEST_AGG : LIAR_AGG;
-        uint256 id = registry.openRound(list, d, agg, 1 hours, 0, "");
+        uint256 id = _openRound(list, d, agg, seed);
         RoundGhost storage r = rounds[id];
         (r.aggregator, r.dim, r.clientCount) = (agg, d, uint32(count));
         r.trueRoot = keccak256(abi.encode("true output", id));
@@ -420,6 +420,17 @@ contract ProtocolHandler {
                 _commit(id, k, uint32(seed >> (8 * k)), (seed >> (64 + k)) & 1 == 1);
             }
         }
+    }
+
+    /// Opens a round under any of the three rules (TrimmedMean with any valid betaBps): the
+    /// game and the registry never name a rule.
+    function _openRound(address[] memory list, uint32 d, address agg, uint256 seed)
+        internal
+        returns (uint256)
+    {
+        uint8 rule = uint8((seed >> 160) % 3);
+        bytes memory params = rule == 2 ? abi.encode(uint16((seed >> 168) % 5000)) : bytes("");
+        return registry.openRound(list, d, agg, 1 hours, rule, params);
     }
 
     /// A fresh round taken straight to its challenge phase: opened with every client

@@ -2,28 +2,41 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "./base/Test.sol";
+import {Updates} from "./base/Updates.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {FedAvgProgram} from "../src/programs/FedAvgProgram.sol";
+import {MedianProgram} from "../src/programs/MedianProgram.sol";
+import {TrimmedMeanProgram} from "../src/programs/TrimmedMeanProgram.sol";
 import {StepChecker} from "../src/checkers/StepChecker.sol";
 import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
 import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
+import {RankChecker} from "../src/checkers/RankChecker.sol";
+import {TrimSumChecker} from "../src/checkers/TrimSumChecker.sol";
+import {TrimEmitChecker} from "../src/checkers/TrimEmitChecker.sol";
+import {Commitments} from "../src/lib/Commitments.sol";
 
 /// Replays the Rust-generated step vectors (`test/vectors/*.json`, real Halo2 proofs made by the
 /// `circuits` crate from the step VM's witnesses) through the REAL generated verifier contracts:
 /// the VM, the circuit and the arbiter agree on the encoding end to end (Kroma's lesson).
-/// The vectors keep the field names of the former union leaf; each test builds the step kind's
-/// leaf struct from them (a Finalize vector's `valuesPath` is its `outputPath`).
+/// The deployment is the real one: programs [FedAvg, Median, TrimmedMean], checkers
+/// [Accumulate, Finalize, Rank, TrimSum, TrimEmit] over the five generated verifiers; each
+/// vector's round is opened under its rule (`.rule`, `.params`; FedAvg when absent).
+/// The FedAvg vectors keep the field names of the former union leaf (a Finalize vector's
+/// `valuesPath` is its `outputPath`); the order-statistic ones name their kind's fields.
 contract LeafVectorsTest is Test {
     uint256 internal constant GAS_CAP = 500_000;
-    /// Bytes of a real step proof (SHPLONK over BN254, both kinds).
+    /// Bytes of a real step proof (SHPLONK over BN254, every kind).
     uint256 internal constant PROOF_BYTES = 1_376;
+    address internal constant AGGREGATOR = address(0xA66);
+    address internal constant CHALLENGER = address(0xC0FFEE);
 
     RoundRegistry internal registry;
     LeafArbiter internal arbiter;
-    address internal accVerifier;
-    address internal finVerifier;
+    BisectionGame internal game;
+    /// The real verifiers, index = step kind id.
+    address[5] internal verifiers;
     uint256 internal roundId;
     string internal json;
 
@@ -33,15 +46,24 @@ contract LeafVectorsTest is Test {
         (p.aggregatorBond, p.challengerBond, p.availabilityBond) = (1 ether, 0.25 ether, 0.1 ether);
         (p.challengeWindow, p.availabilityWindow, p.resolveWindow, p.postWindow) = (3600, 3600, 3600, 3600);
         registry = new RoundRegistry(p);
-        accVerifier = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
-        finVerifier = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
-        address[] memory programs = new address[](1);
+        verifiers[0] = vm.deployCode("AccumulateVerifier.sol:AccumulateVerifier");
+        verifiers[1] = vm.deployCode("FinalizeVerifier.sol:FinalizeVerifier");
+        verifiers[2] = vm.deployCode("RankVerifier.sol:RankVerifier");
+        verifiers[3] = vm.deployCode("TrimSumVerifier.sol:TrimSumVerifier");
+        verifiers[4] = vm.deployCode("TrimEmitVerifier.sol:TrimEmitVerifier");
+        address[] memory programs = new address[](3);
         programs[0] = address(new FedAvgProgram());
-        address[] memory checkers = new address[](2);
-        checkers[0] = address(new AccumulateChecker(accVerifier, GAS_CAP, PROOF_BYTES));
-        checkers[1] = address(new FinalizeChecker(finVerifier, GAS_CAP, PROOF_BYTES));
+        programs[1] = address(new MedianProgram());
+        programs[2] = address(new TrimmedMeanProgram());
+        address[] memory checkers = new address[](5);
+        checkers[0] = address(new AccumulateChecker(verifiers[0], GAS_CAP, PROOF_BYTES));
+        checkers[1] = address(new FinalizeChecker(verifiers[1], GAS_CAP, PROOF_BYTES));
+        checkers[2] = address(new RankChecker(verifiers[2], GAS_CAP, PROOF_BYTES));
+        checkers[3] = address(new TrimSumChecker(verifiers[3], GAS_CAP, PROOF_BYTES));
+        checkers[4] = address(new TrimEmitChecker(verifiers[4], GAS_CAP, PROOF_BYTES));
         arbiter = new LeafArbiter(address(registry), programs, checkers);
-        registry.setGame(address(new BisectionGame(address(registry), address(arbiter), 3600, 600)));
+        game = new BisectionGame(address(registry), address(arbiter), 3600, 600);
+        registry.setGame(address(game));
 
         bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".updateRoots");
         uint256[] memory weights = vm.parseJsonUintArray(json, ".weights");
@@ -49,28 +71,36 @@ contract LeafVectorsTest is Test {
         for (uint256 i; i < roots.length; ++i) {
             clients[i] = address(uint160(0x1000 + i));
         }
-        address aggregator = address(0xA66);
-        roundId = registry.openRound(clients, uint32(vm.parseJsonUint(json, ".dim")), aggregator, 600, 0, "");
+        uint8 rule = vm.keyExistsJson(json, ".rule") ? uint8(vm.parseJsonUint(json, ".rule")) : 0;
+        bytes memory params =
+            vm.keyExistsJson(json, ".params") ? vm.parseJsonBytes(json, ".params") : bytes("");
+        roundId = registry.openRound(
+            clients, uint32(vm.parseJsonUint(json, ".dim")), AGGREGATOR, 600, rule, params
+        );
         for (uint256 i; i < roots.length; ++i) {
             vm.prank(clients[i]);
             registry.commitUpdate(roundId, uint32(i), roots[i], uint32(weights[i]));
         }
         vm.warp(registry.round(roundId).postOpensAt);
         (bytes32 config,,,) = registry.pendingConfig(roundId);
-        vm.deal(aggregator, 1 ether);
-        vm.prank(aggregator);
+        vm.deal(AGGREGATOR, 1 ether);
+        vm.prank(AGGREGATOR);
         registry.postResult{value: 1 ether}(roundId, bytes32(uint256(1)), config);
     }
 
-    function _isAccumulate() internal view returns (bool) {
-        string memory kind = vm.parseJsonString(json, ".kind");
-        if (keccak256(bytes(kind)) == keccak256("Accumulate")) return true;
-        require(keccak256(bytes(kind)) == keccak256("Finalize"), "unknown kind in vector");
-        return false;
+    /// The vector's step kind id.
+    function _kind() internal view returns (uint8) {
+        bytes32 kind = keccak256(bytes(vm.parseJsonString(json, ".kind")));
+        if (kind == keccak256("Accumulate")) return 0;
+        if (kind == keccak256("Finalize")) return 1;
+        if (kind == keccak256("Rank")) return 2;
+        if (kind == keccak256("TrimSum")) return 3;
+        require(kind == keccak256("TrimEmit"), "unknown kind in vector");
+        return 4;
     }
 
     function _accLeaf() internal view returns (AccumulateChecker.AccumulateLeaf memory leaf) {
-        require(_isAccumulate(), "not an Accumulate vector");
+        require(_kind() == 0, "not an Accumulate vector");
         leaf.acc = vm.parseJsonBytes(json, ".leaf.acc");
         leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
         leaf.updateRoot = vm.parseJsonBytes32(json, ".leaf.updateRoot");
@@ -84,7 +114,7 @@ contract LeafVectorsTest is Test {
 
     /// The vector's unused fields (updateRoot, weight, inputPath, accOut) must be empty.
     function _finLeaf() internal view returns (FinalizeChecker.FinalizeLeaf memory leaf) {
-        require(!_isAccumulate(), "not a Finalize vector");
+        require(_kind() == 1, "not a Finalize vector");
         require(vm.parseJsonBytes32(json, ".leaf.updateRoot") == bytes32(0), "finalize vector: updateRoot");
         require(vm.parseJsonUint(json, ".leaf.weight") == 0, "finalize vector: weight");
         require(vm.parseJsonBytes32Array(json, ".leaf.inputPath").length == 0, "finalize vector: inputPath");
@@ -96,19 +126,64 @@ contract LeafVectorsTest is Test {
         leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
     }
 
+    function _rankLeaf() internal view returns (RankChecker.RankLeaf memory leaf) {
+        require(_kind() == 2, "not a Rank vector");
+        leaf.register = vm.parseJsonBytes(json, ".leaf.register");
+        leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.updateRoot = vm.parseJsonBytes32(json, ".leaf.updateRoot");
+        leaf.weight = uint32(vm.parseJsonUint(json, ".leaf.weight"));
+        leaf.inputPath = vm.parseJsonBytes32Array(json, ".leaf.inputPath");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.valuesPath = vm.parseJsonBytes32Array(json, ".leaf.valuesPath");
+        leaf.registerOut = vm.parseJsonBytes(json, ".leaf.registerOut");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
+    }
+
+    function _trimSumLeaf() internal view returns (TrimSumChecker.TrimSumLeaf memory leaf) {
+        require(_kind() == 3, "not a TrimSum vector");
+        leaf.register = vm.parseJsonBytes(json, ".leaf.register");
+        leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.updateRoot = vm.parseJsonBytes32(json, ".leaf.updateRoot");
+        leaf.weight = uint32(vm.parseJsonUint(json, ".leaf.weight"));
+        leaf.inputPath = vm.parseJsonBytes32Array(json, ".leaf.inputPath");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.valuesPath = vm.parseJsonBytes32Array(json, ".leaf.valuesPath");
+        leaf.registerOut = vm.parseJsonBytes(json, ".leaf.registerOut");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
+    }
+
+    function _trimEmitLeaf() internal view returns (TrimEmitChecker.TrimEmitLeaf memory leaf) {
+        require(_kind() == 4, "not a TrimEmit vector");
+        leaf.register = vm.parseJsonBytes(json, ".leaf.register");
+        leaf.outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.outputPath = vm.parseJsonBytes32Array(json, ".leaf.outputPath");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
+    }
+
     /// The vector's leaf as `postState` takes it.
     function _leaf() internal view returns (bytes memory) {
-        return _isAccumulate() ? abi.encode(_accLeaf()) : abi.encode(_finLeaf());
+        uint8 kind = _kind();
+        if (kind == 0) return abi.encode(_accLeaf());
+        if (kind == 1) return abi.encode(_finLeaf());
+        if (kind == 2) return abi.encode(_rankLeaf());
+        if (kind == 3) return abi.encode(_trimSumLeaf());
+        return abi.encode(_trimEmitLeaf());
     }
 
-    function _state(uint256 step, bytes32 accHash, bytes32 outputRoot) internal view returns (bytes32) {
-        return keccak256(abi.encode(registry.stepContext(roundId).configHash, step, accHash, outputRoot));
+    function _state(uint256 step, bytes32 registerHash, bytes32 outputRoot) internal view returns (bytes32) {
+        return keccak256(abi.encode(registry.stepContext(roundId).configHash, step, registerHash, outputRoot));
     }
 
+    /// The pre-state from the leaf: its register (FedAvg: `acc`) and output root.
     function _pre() internal view returns (bytes32) {
-        bytes memory acc = vm.parseJsonBytes(json, ".leaf.acc");
+        bytes memory reg = vm.parseJsonBytes(json, _kind() < 2 ? ".leaf.acc" : ".leaf.register");
+        return _preOf(reg);
+    }
+
+    function _preOf(bytes memory reg) internal view returns (bytes32) {
         bytes32 outputRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
-        return _state(_step(), keccak256(abi.encodePacked(bytes1(0x03), acc)), outputRoot);
+        return _state(_step(), keccak256(abi.encodePacked(bytes1(0x03), reg)), outputRoot);
     }
 
     function _step() internal view returns (uint64) {
@@ -116,11 +191,9 @@ contract LeafVectorsTest is Test {
     }
 
     function _expectedPost() internal view returns (bytes32) {
-        return _state(
-            _step() + 1,
-            vm.parseJsonBytes32(json, ".post.accHash"),
-            vm.parseJsonBytes32(json, ".post.outputRoot")
-        );
+        string memory key = _kind() < 2 ? ".post.accHash" : ".post.registerHash";
+        return
+            _state(_step() + 1, vm.parseJsonBytes32(json, key), vm.parseJsonBytes32(json, ".post.outputRoot"));
     }
 
     function _check(string memory name) internal {
@@ -146,11 +219,48 @@ contract LeafVectorsTest is Test {
         _check("finalize");
     }
 
+    function test_vector_rank_realProof_matchesVm() public {
+        _check("rank");
+    }
+
+    function test_vector_trimSum_realProof_matchesVm() public {
+        _check("trim_sum");
+    }
+
+    function test_vector_trimEmit_realProof_matchesVm() public {
+        _check("trim_emit");
+    }
+
+    /// The order-statistic vectors are steps of a Median round (rule 1, no parameters) at the
+    /// positions their kinds hold in the program (n = 4, 133 columns a row).
+    function test_vector_orderVectors_positions() public {
+        string[3] memory names = ["rank", "trim_sum", "trim_emit"];
+        for (uint256 t; t < 3; ++t) {
+            _load(names[t]);
+            assertEq(registry.round(roundId).rule, 1);
+            (uint8 kind, uint256 row, uint256 col, bytes memory kp) =
+                arbiter.program(1).stepAt("", 4, vm.parseJsonUint(json, ".dim"), _step());
+            assertEq(kind, _kind(), "kind");
+            assertEq(row * 133 + col, _step());
+            assertEq(kp, abi.encode(uint256(1)), "median k for n = 4");
+        }
+    }
+
     function test_vector_proofs_areProofBytesLong() public {
         _load("accumulate");
         assertEq(_accLeaf().proof.length, PROOF_BYTES);
         _load("finalize");
         assertEq(_finLeaf().proof.length, PROOF_BYTES);
+        _load("rank");
+        assertEq(_rankLeaf().proof.length, PROOF_BYTES);
+        _load("trim_sum");
+        assertEq(_trimSumLeaf().proof.length, PROOF_BYTES);
+        _load("trim_emit");
+        assertEq(_trimEmitLeaf().proof.length, PROOF_BYTES);
+    }
+
+    function _rejected(uint8 kind) internal view returns (bytes memory) {
+        return abi.encodeWithSelector(StepChecker.ProofRejected.selector, verifiers[kind]);
     }
 
     function test_vector_tamperedProof_reverts() public {
@@ -158,8 +268,29 @@ contract LeafVectorsTest is Test {
         AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf();
         leaf.proof[leaf.proof.length / 2] ^= 0x01;
         bytes32 pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, accVerifier));
+        vm.expectRevert(_rejected(0));
         arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
+    }
+
+    function test_vector_orderKinds_tamperedProof_reverts() public {
+        _load("rank");
+        RankChecker.RankLeaf memory r = _rankLeaf();
+        r.proof[r.proof.length / 2] ^= 0x01;
+        bytes32 pre = _pre();
+        vm.expectRevert(_rejected(2));
+        arbiter.postState(roundId, _step(), pre, abi.encode(r));
+        _load("trim_sum");
+        TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
+        t.proof[100] ^= 0x01;
+        pre = _pre();
+        vm.expectRevert(_rejected(3));
+        arbiter.postState(roundId, _step(), pre, abi.encode(t));
+        _load("trim_emit");
+        TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf();
+        e.proof[1_000] ^= 0x01;
+        pre = _pre();
+        vm.expectRevert(_rejected(4));
+        arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 
     function test_vector_falseAccOut_rejectedByRealVerifier() public {
@@ -167,8 +298,25 @@ contract LeafVectorsTest is Test {
         AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf();
         leaf.accOut[255] ^= 0x01; // lane 31 of acc' off by one: the proof no longer matches
         bytes32 pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, accVerifier));
+        vm.expectRevert(_rejected(0));
         arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
+    }
+
+    /// A post-register off by one in its last word (sum of lane 31): the real proof does not
+    /// match the instances any more.
+    function test_vector_falseRegisterOut_rejectedByRealVerifier() public {
+        _load("rank");
+        RankChecker.RankLeaf memory r = _rankLeaf();
+        r.registerOut[1279] ^= 0x01;
+        bytes32 pre = _pre();
+        vm.expectRevert(_rejected(2));
+        arbiter.postState(roundId, _step(), pre, abi.encode(r));
+        _load("trim_sum");
+        TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
+        t.registerOut[8 * 64 + 7] ^= 0x01; // c1 of lane 0
+        pre = _pre();
+        vm.expectRevert(_rejected(3));
+        arbiter.postState(roundId, _step(), pre, abi.encode(t));
     }
 
     function test_vector_falseOutput_rejectedByRealVerifier() public {
@@ -176,16 +324,138 @@ contract LeafVectorsTest is Test {
         FinalizeChecker.FinalizeLeaf memory leaf = _finLeaf();
         leaf.values[127] ^= 0x01;
         bytes32 pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, finVerifier));
+        vm.expectRevert(_rejected(1));
         arbiter.postState(roundId, _step(), pre, abi.encode(leaf));
+        _load("trim_emit");
+        TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf();
+        e.values[3] ^= 0x01;
+        pre = _pre();
+        vm.expectRevert(_rejected(4));
+        arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 
-    /// The real verifiers' hash is the codehash pair, as the config hash has always bound it.
-    function test_vector_stepVerifiersHash_isCodehashPair() public {
+    /// Word `w` of an encoded register as an int64.
+    function _word(bytes memory reg, uint256 w) internal pure returns (int64 v) {
+        uint64 bits;
+        for (uint256 i; i < 8; ++i) {
+            bits = (bits << 8) | uint64(uint8(reg[8 * w + i]));
+        }
+        v = int64(bits);
+    }
+
+    function _setWord(bytes memory reg, uint256 w, int64 value) internal pure {
+        uint64 bits = uint64(value);
+        for (uint256 i; i < 8; ++i) {
+            reg[8 * w + i] = bytes1(uint8(bits >> (56 - 8 * i)));
+        }
+    }
+
+    /// A word outside [-2^39, 2^39) in either register is refused before the verifier: a
+    /// post-register word that differs from the proven one only in bits 40..63 would pack to
+    /// the same instances, so without the check the real proof would accept it and its
+    /// liar-chosen register hash.
+    function test_vector_registerWordOutOfRange_reverts() public {
+        _load("rank");
+        RankChecker.RankLeaf memory r = _rankLeaf();
+        int64 aliased = _word(r.registerOut, 0) + (int64(1) << 40); // lo of lane 0
+        _setWord(r.registerOut, 0, aliased);
+        bytes32 pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 0, 0, aliased));
+        arbiter.postState(roundId, _step(), pre, abi.encode(r));
+
+        _load("trim_sum");
+        TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
+        _setWord(t.registerOut, 4 * 32 + 9, int64(1) << 39); // sum of lane 9
+        pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 4, 9, int64(1) << 39));
+        arbiter.postState(roundId, _step(), pre, abi.encode(t));
+
+        _load("trim_emit");
+        TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf();
+        int64 low = -(int64(1) << 39) - 1;
+        _setWord(e.register, 3 * 32 + 17, low); // c2 of lane 17, pre-state recomputed to open
+        pre = _preOf(e.register);
+        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 3, 17, low));
+        arbiter.postState(roundId, _step(), pre, abi.encode(e));
+    }
+
+    /// The real verifiers' hash: keccak of the five codehashes concatenated in kind order.
+    function test_vector_stepVerifiersHash_isFiveCodehashes() public {
         _load("accumulate");
         assertEq(
-            arbiter.stepVerifiersHash(), keccak256(abi.encode(accVerifier.codehash, finVerifier.codehash))
+            arbiter.stepVerifiersHash(),
+            keccak256(
+                abi.encodePacked(
+                    verifiers[0].codehash,
+                    verifiers[1].codehash,
+                    verifiers[2].codehash,
+                    verifiers[3].codehash,
+                    verifiers[4].codehash
+                )
+            )
         );
         assertEq(registry.verifiersHash(), arbiter.stepVerifiersHash());
+    }
+
+    // ------------------------------------------------------------ proveLeaf with real proofs
+
+    /// Plays a game of the vector's round down to its step (the aggregator claims the vector's
+    /// pre- and post-state there, filler elsewhere; the challenger agrees up to the step) and
+    /// proves the leaf: logs proveLeaf's call frame and the transaction it would be
+    /// (21,000 + calldata with the EIP-7623 floor + that execution, warm accounts). Under
+    /// `forge test --isolate` the call frame is already the whole cold transaction (intrinsic
+    /// gas and calldata included; the second line then counts them twice).
+    function _proveLeaf(string memory name) internal {
+        _load(name);
+        uint64 step = _step();
+        bytes32 pre = _pre();
+        bytes32 post = _expectedPost();
+        vm.deal(CHALLENGER, 1 ether);
+        vm.prank(CHALLENGER);
+        uint256 gameId = registry.challenge{value: 0.25 ether}(roundId);
+        while (game.game(gameId).status == BisectionGame.GameStatus.AwaitingMid) {
+            BisectionGame.GameView memory g = game.game(gameId);
+            uint64 mid = g.lo + (g.hi - g.lo) / 2;
+            bytes32 hMid = mid == step ? pre : mid == step + 1 ? post : keccak256(abi.encode("filler", mid));
+            vm.prank(AGGREGATOR);
+            game.bisect(gameId, g.lo, g.hi, g.hHi, hMid);
+            vm.prank(CHALLENGER);
+            game.respond(gameId, mid, hMid, mid <= step);
+        }
+        BisectionGame.GameView memory leafGame = game.game(gameId);
+        assertEq(leafGame.lo, step);
+        assertEq(leafGame.hLo, pre);
+        assertEq(leafGame.hHi, post);
+        bytes memory leaf = _leaf();
+        vm.prank(AGGREGATOR);
+        game.proveLeaf(gameId, leaf);
+        uint256 exec = vm.lastCallGas().gasTotalUsed;
+        assertTrue(game.game(gameId).status == BisectionGame.GameStatus.AggregatorWon);
+        emit log_named_uint(string.concat(name, " proveLeaf call frame (real verifier)"), exec);
+        emit log_named_uint(
+            string.concat(name, " proveLeaf tx (21k + calldata, EIP-7623)"),
+            Updates.chargedGas(abi.encodeCall(BisectionGame.proveLeaf, (gameId, leaf)), exec)
+        );
+        emit log_named_uint(string.concat(name, " leaf bytes"), leaf.length);
+    }
+
+    function test_vector_accumulate_proveLeaf_realVerifier() public {
+        _proveLeaf("accumulate");
+    }
+
+    function test_vector_finalize_proveLeaf_realVerifier() public {
+        _proveLeaf("finalize");
+    }
+
+    function test_vector_rank_proveLeaf_realVerifier() public {
+        _proveLeaf("rank");
+    }
+
+    function test_vector_trimSum_proveLeaf_realVerifier() public {
+        _proveLeaf("trim_sum");
+    }
+
+    function test_vector_trimEmit_proveLeaf_realVerifier() public {
+        _proveLeaf("trim_emit");
     }
 }

@@ -117,7 +117,15 @@ contract RoundRegistryTest is Fixture {
     /// The registry reads the verifiers' binding from the game's arbiter: the codehashes of the
     /// two step verifiers, in step-kind order.
     function test_setGame_readsVerifiersHashFromArbiter() public {
-        bytes32 expected = keccak256(abi.encode(address(accVerifier).codehash, address(finVerifier).codehash));
+        bytes32 expected = keccak256(
+            abi.encodePacked(
+                address(accVerifier).codehash,
+                address(finVerifier).codehash,
+                address(rankVerifier).codehash,
+                address(trimSumVerifier).codehash,
+                address(trimEmitVerifier).codehash
+            )
+        );
         assertEq(arbiter.stepVerifiersHash(), expected);
         assertEq(registry.verifiersHash(), expected);
         RoundRegistry r = new RoundRegistry(_params());
@@ -265,9 +273,10 @@ contract RoundRegistryTest is Fixture {
         registry.openRound(_clients(1), 10, aggregator, p, 0, "");
     }
 
+    /// Rules 0, 1, 2 are the deployment's (FedAvg, Median, TrimmedMean); 3 is past its table.
     function test_openRound_unknownRule_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 1));
-        registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 1, "");
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 3));
+        registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 3, "");
     }
 
     /// The refusal comes from the FedAvg program, through the arbiter's table.
@@ -549,9 +558,10 @@ contract RoundRegistryTest is Fixture {
         // A registry whose arbiter runs other verifiers fixes another verifiers hash.
         AcceptingVerifier yes = new AcceptingVerifier();
         RoundRegistry other = new RoundRegistry(_params());
-        LeafArbiter lax = _arbiterWith(address(other), address(yes), address(yes), GAS_CAP);
+        LeafArbiter lax = _arbiterWith(address(other), _five(address(yes)), GAS_CAP);
         other.setGame(address(new BisectionGame(address(other), address(lax), CLOCK, EXTENSION)));
-        assertEq(other.verifiersHash(), keccak256(abi.encode(address(yes).codehash, address(yes).codehash)));
+        bytes32 yesHash = address(yes).codehash;
+        assertEq(other.verifiersHash(), keccak256(abi.encode(yesHash, yesHash, yesHash, yesHash, yesHash)));
         assertNotEq(other.verifiersHash(), registry.verifiersHash());
     }
 

@@ -52,21 +52,23 @@ contract RulePluginsTest is FedAvgFixture {
         _expectStep(14, 0, 3, 2);
         _expectStep(15, 1, 3, 3);
         // n = 1: every other step finalises.
-        (uint8 kind, uint256 row, uint256 col) = fedAvg.stepAt(NONE, 1, 64, 3);
+        (uint8 kind, uint256 row, uint256 col, bytes memory kindParams) = fedAvg.stepAt(NONE, 1, 64, 3);
         assertEq(kind, 1);
+        assertEq(kindParams, NONE);
         assertEq(row, 1);
         assertEq(col, 1);
         // The last step of the largest round.
         uint64 last = uint64(1 << 23) * 256 - 1;
-        (kind, row, col) = fedAvg.stepAt(NONE, 255, 1 << 28, last);
+        (kind, row, col, kindParams) = fedAvg.stepAt(NONE, 255, 1 << 28, last);
         assertEq(kind, 1);
         assertEq(row, (1 << 23) - 1);
         assertEq(col, 255);
     }
 
     function _expectStep(uint64 step, uint8 kind, uint256 row, uint256 col) internal view {
-        (uint8 k, uint256 r, uint256 c) = fedAvg.stepAt(NONE, 3, 100, step);
+        (uint8 k, uint256 r, uint256 c, bytes memory kindParams) = fedAvg.stepAt(NONE, 3, 100, step);
         assertEq(k, kind, "kind");
+        assertEq(kindParams, NONE, "kindParams");
         assertEq(r, row, "row");
         assertEq(c, col, "col");
     }
@@ -80,7 +82,7 @@ contract RulePluginsTest is FedAvgFixture {
 
     function test_fedAvg_steps_tooLong_reverts() public {
         uint256 dim_ = uint256(1) << 70; // 2^65 chunks
-        vm.expectRevert(abi.encodeWithSelector(FedAvgProgram.ProgramTooLong.selector, uint256(1) << 66));
+        vm.expectRevert(abi.encodeWithSelector(IRuleProgram.ProgramTooLong.selector, uint256(1) << 66));
         fedAvg.steps(NONE, 1, dim_);
     }
 
@@ -124,11 +126,16 @@ contract RulePluginsTest is FedAvgFixture {
 
     function test_arbiter_tables() public view {
         assertEq(address(arbiter.registry()), address(registry));
-        assertEq(arbiter.programCount(), 1);
-        assertEq(arbiter.checkerCount(), 2);
+        assertEq(arbiter.programCount(), 3);
+        assertEq(arbiter.checkerCount(), 5);
         assertEq(address(arbiter.program(0)), address(fedAvg));
+        assertEq(address(arbiter.program(1)), address(median));
+        assertEq(address(arbiter.program(2)), address(trimmedMean));
         assertEq(address(arbiter.checker(0)), address(accChecker));
         assertEq(address(arbiter.checker(1)), address(finChecker));
+        assertEq(address(arbiter.checker(2)), address(rankChecker));
+        assertEq(address(arbiter.checker(3)), address(trimSumChecker));
+        assertEq(address(arbiter.checker(4)), address(trimEmitChecker));
         assertEq(accChecker.verifier(), address(accVerifier));
         assertEq(finChecker.verifier(), address(finVerifier));
         assertEq(accChecker.verifierGasCap(), GAS_CAP);
@@ -142,20 +149,38 @@ contract RulePluginsTest is FedAvgFixture {
     }
 
     function test_arbiter_unknownRuleOrKind_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownRule.selector, 1));
-        arbiter.program(1);
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 2));
-        arbiter.checker(2);
+        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownRule.selector, 3));
+        arbiter.program(3);
+        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 5));
+        arbiter.checker(5);
         vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 255));
         arbiter.checker(255);
     }
 
-    /// For the two FedAvg kinds the packed codehashes are exactly the former
-    /// keccak(abi.encode(accumulate codehash, finalize codehash)).
-    function test_arbiter_stepVerifiersHash_isCodehashPair() public view {
-        bytes32 expected = keccak256(abi.encode(address(accVerifier).codehash, address(finVerifier).codehash));
+    /// The deployment's hash: keccak of the five verifiers' codehashes concatenated in kind
+    /// order (Accumulate, Finalize, Rank, TrimSum, TrimEmit).
+    function test_arbiter_stepVerifiersHash_isFiveCodehashes() public view {
+        bytes32 expected = keccak256(
+            abi.encodePacked(
+                address(accVerifier).codehash,
+                address(finVerifier).codehash,
+                address(rankVerifier).codehash,
+                address(trimSumVerifier).codehash,
+                address(trimEmitVerifier).codehash
+            )
+        );
         assertEq(arbiter.stepVerifiersHash(), expected);
         assertEq(registry.verifiersHash(), expected);
+    }
+
+    /// For FedAvg's two kinds alone the packed codehashes are exactly the former
+    /// keccak(abi.encode(accumulate codehash, finalize codehash)).
+    function test_arbiter_stepVerifiersHash_fedAvgOnly_isCodehashPair() public {
+        LeafArbiter a = new LeafArbiter(
+            address(registry), _list(address(fedAvg)), _list(address(accChecker), address(finChecker))
+        );
+        bytes32 expected = keccak256(abi.encode(address(accVerifier).codehash, address(finVerifier).codehash));
+        assertEq(a.stepVerifiersHash(), expected);
     }
 
     /// One checker per kind, any number: the hash packs each verifier's codehash in kind order.

@@ -15,5 +15,24 @@ contract SizesTest is Fixture {
         assertLe(address(fedAvg).code.length, RUNTIME_LIMIT, "FedAvgProgram");
         assertLe(address(accChecker).code.length, RUNTIME_LIMIT, "AccumulateChecker");
         assertLe(address(finChecker).code.length, RUNTIME_LIMIT, "FinalizeChecker");
+        assertLe(address(median).code.length, RUNTIME_LIMIT, "MedianProgram");
+        assertLe(address(trimmedMean).code.length, RUNTIME_LIMIT, "TrimmedMeanProgram");
+        assertLe(address(rankChecker).code.length, RUNTIME_LIMIT, "RankChecker");
+        assertLe(address(trimSumChecker).code.length, RUNTIME_LIMIT, "TrimSumChecker");
+        assertLe(address(trimEmitChecker).code.length, RUNTIME_LIMIT, "TrimEmitChecker");
+    }
+
+    /// The generated verifiers (compiled with the optimizer off), deployed from their artifacts.
+    function test_generatedVerifiers_withinEip170() public {
+        string[5] memory names = [
+            "AccumulateVerifier.sol:AccumulateVerifier",
+            "FinalizeVerifier.sol:FinalizeVerifier",
+            "RankVerifier.sol:RankVerifier",
+            "TrimSumVerifier.sol:TrimSumVerifier",
+            "TrimEmitVerifier.sol:TrimEmitVerifier"
+        ];
+        for (uint256 k; k < names.length; ++k) {
+            assertLe(vm.deployCode(names[k]).code.length, RUNTIME_LIMIT, names[k]);
+        }
     }
 }

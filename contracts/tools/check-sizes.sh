@@ -12,8 +12,10 @@ const path = require('path');
 const RUNTIME_LIMIT = 24576;
 const INIT_LIMIT = 49152;
 const names = [
-  'RoundRegistry', 'BisectionGame', 'LeafArbiter', 'FedAvgProgram', 'AccumulateChecker', 'FinalizeChecker',
-  'AccumulateVerifier', 'FinalizeVerifier',
+  'RoundRegistry', 'BisectionGame', 'LeafArbiter',
+  'FedAvgProgram', 'MedianProgram', 'TrimmedMeanProgram',
+  'AccumulateChecker', 'FinalizeChecker', 'RankChecker', 'TrimSumChecker', 'TrimEmitChecker',
+  'AccumulateVerifier', 'FinalizeVerifier', 'RankVerifier', 'TrimSumVerifier', 'TrimEmitVerifier',
 ];
 let failed = false;
 console.log('contract             runtime   limit    margin  initcode');

@@ -293,13 +293,9 @@ impl<C: Chain + 'static> Simulation<C> {
         self.args.rule().steps(participants, self.args.dim)
     }
 
-    /// The aggregator's fault: at `--corrupt-step` (default: the middle), moving an output
-    /// lane (from the seed) by 1 to 7 units.
-    fn aggregator_fault(&self) -> Fault {
-        let step = self
-            .args
-            .corrupt_step
-            .unwrap_or(self.steps(self.args.clients) / 2);
+    /// The aggregator's fault at `step`, moving an output lane (from the seed) by 1 to 7
+    /// units.
+    fn aggregator_fault(&self, step: u64) -> Fault {
         #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         Fault::output(
             step,
@@ -308,20 +304,23 @@ impl<C: Chain + 'static> Simulation<C> {
         )
     }
 
-    /// Lying challenger `k`'s fault: a seed-derived step, distinct per liar.
-    fn challenger_fault(&self, k: u64) -> Fault {
-        let step = self
-            .args
-            .seed
-            .wrapping_mul(7919)
-            .wrapping_add(13 + k * 104_729)
-            % self.steps(self.args.clients);
+    /// Lying challenger `k`'s fault at `step`.
+    fn challenger_fault(&self, k: u64, step: u64) -> Fault {
         #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
         Fault::output(
             step,
             ((self.args.seed / 3 + k) % LANES as u64) as usize,
             -1 - ((self.args.seed + k) % 5) as i64,
         )
+    }
+
+    /// Lying challenger `k`'s first candidate step: seed-derived, distinct per liar.
+    fn challenger_step(&self, k: u64) -> u64 {
+        self.args
+            .seed
+            .wrapping_mul(7919)
+            .wrapping_add(13 + k * 104_729)
+            % self.steps(self.args.clients)
     }
 
     fn role_accounts(&self) -> Vec<(&'static str, Vec<Address>)> {
@@ -802,11 +801,42 @@ impl<C: Chain + 'static> Run<'_, C> {
     async fn lying_post(&mut self) -> Result<(Aggregator<C>, Posted), SimError> {
         self.open_and_commit(Publish::Everywhere).await?;
         self.availability().await?;
-        let fault = self.sim.aggregator_fault();
+        let step = match self.sim.args.corrupt_step {
+            Some(step) => step,
+            None => self.visible_aggregator_step().await?,
+        };
+        let fault = self.sim.aggregator_fault(step);
         self.rep.corrupted_step = Some(fault.step);
         let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));
         let posted = self.post(&agg).await?;
         Ok((agg, posted))
+    }
+
+    /// The first step from the middle of the program whose corruption changes the result
+    /// (some corruptions heal: an order statistic's radix search recovers from an early
+    /// prefix below the true value, a lie the final result never shows).
+    async fn visible_aggregator_step(&mut self) -> Result<u64, SimError> {
+        let honest = Aggregator::new(self.d().clone(), self.sim.roles.aggregator)
+            .prepare(self.round, &self.uploads)
+            .await?;
+        let steps = honest.trace.steps();
+        let root = honest.trace.output_root();
+        for attempt in 0..steps {
+            let step = (steps / 2 + attempt) % steps;
+            let fault = self.sim.aggregator_fault(step);
+            let liar =
+                Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));
+            if liar
+                .prepare(self.round, &self.uploads)
+                .await?
+                .trace
+                .output_root()
+                != root
+            {
+                return Ok(step);
+            }
+        }
+        Err(self.violation("no corrupted step changes the result".into()))
     }
 
     async fn aggregator_lies(&mut self) -> Result<(), SimError> {
@@ -855,15 +885,26 @@ impl<C: Chain + 'static> Run<'_, C> {
             self.sim.roles.liars[..count].to_vec()
         };
         let mut players = Vec::new();
+        let steps = posted.trace.steps();
         for (k, account) in accounts.into_iter().enumerate() {
-            let fault = self.sim.challenger_fault(k as u64);
-            if k == 0 {
-                self.rep.corrupted_step = Some(fault.step);
+            // The first step from the liar's seed-derived one whose corruption shows in the
+            // result (a corruption that heals is no dispute).
+            let mut found = None;
+            for attempt in 0..steps {
+                let step = (self.sim.challenger_step(k as u64) + attempt) % steps;
+                let fault = self.sim.challenger_fault(k as u64, step);
+                let liar = Challenger::lying(self.d().clone(), account, Arc::new(fault));
+                let (verdict, trace) = self.check(&liar).await?;
+                if verdict != Verdict::Agree {
+                    found = Some((step, liar, trace));
+                    break;
+                }
             }
-            let liar = Challenger::lying(self.d().clone(), account, Arc::new(fault));
-            let (verdict, trace) = self.check(&liar).await?;
-            if verdict == Verdict::Agree {
+            let Some((step, liar, trace)) = found else {
                 return Err(self.violation(format!("lying challenger {k} saw no difference")));
+            };
+            if k == 0 {
+                self.rep.corrupted_step = Some(step);
             }
             let game = self.challenge(&liar).await?;
             players.push((account, self.player(account, Role::Challenger, game, trace)));

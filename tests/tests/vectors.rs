@@ -254,7 +254,9 @@ fn order_statistic_vectors_are_in_lockstep_with_the_vm_and_the_circuits() {
         (133 + 129, "trim_sum", StepKind::TrimSum),
         (133 + 132, "trim_emit", StepKind::TrimEmit),
     ] {
-        let proof = prover.prove(&ctx, &trace, step).expect("honest step proves");
+        let proof = prover
+            .prove(&ctx, &trace, step)
+            .expect("honest step proves");
         assert_eq!(proof.witness.kind(), kind);
         check_vector(name, kind, &order_vector(&trace, &proof), &proof);
     }

@@ -34,7 +34,7 @@ abstract contract StepChecker is IStepChecker {
     error BadLength(string field, uint256 expected, uint256 actual);
     /// @notice The step's position is outside the grid this kind checks.
     error BadPosition(uint256 row, uint256 col);
-    /// @notice keccak(abi.encode(configHash, step, accHash(acc), outputRoot)) != hPre.
+    /// @notice keccak(abi.encode(configHash, step, registerHash(register), outputRoot)) != hPre.
     error PreStateMismatch(bytes32 expected, bytes32 actual);
     /// @notice A Merkle opening does not lead to the committed root.
     error BadOpening(string tree, bytes32 expectedRoot, bytes32 actualRoot);
@@ -51,7 +51,7 @@ abstract contract StepChecker is IStepChecker {
     address public immutable verifier;
     /// @notice Gas forwarded to the verifier; an invalid curve point makes a verifier burn all of it.
     uint256 public immutable verifierGasCap;
-    /// @notice Bytes of a proof of this kind (1,376 for the FedAvg SHPLONK verifiers).
+    /// @notice Bytes of a proof of this kind (1,376 for every generated SHPLONK verifier).
     uint256 public immutable PROOF_BYTES;
 
     /// @param verifier_ The kind's Halo2 verifier (must have code).

@@ -14,6 +14,8 @@ interface IRuleProgram {
     error InvalidRuleParams(uint8 rule, string reason);
     /// @notice The step index is not below the program's step count T.
     error StepOutOfRange(uint64 step, uint256 steps);
+    /// @notice T does not fit 64 bits (never for a round the registry accepts).
+    error ProgramTooLong(uint256 steps);
 
     /// @notice Reverts `InvalidRuleParams` unless `params` are valid for a round of up to `n`
     ///         participants and `dim` values.
@@ -33,6 +35,9 @@ interface IRuleProgram {
     function steps(bytes calldata params, uint256 n, uint256 dim) external view returns (uint64);
 
     /// @notice What step `step` runs; reverts `StepOutOfRange(step, T)` when `step >= T`.
+    /// @dev `kindParams` is what the step kind's checker needs from the rule besides the
+    ///      round (it reaches the checker as `StepContext.kindParams`); the rule's own
+    ///      parameters stay in the registry, bound by the config hash through their hash.
     /// @param params The rule's parameters.
     /// @param n Number of participants.
     /// @param dim Model dimension.
@@ -40,10 +45,12 @@ interface IRuleProgram {
     /// @return kind The step kind: index into the arbiter's table of step checkers.
     /// @return row The step's row in the program's grid (FedAvg: the chunk).
     /// @return col The step's column in the program's grid (FedAvg: the slot).
+    /// @return kindParams The kind's parameters, ABI-encoded (FedAvg: empty; Median and
+    ///         TrimmedMean: `abi.encode(uint256 k)`, the values trimmed at each end).
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint8 kind, uint256 row, uint256 col);
+        returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams);
 
     /// @notice h_0, the commitment of the program's initial state, computed on chain.
     /// @param configHash The round's config hash.

@@ -28,8 +28,9 @@ interface IStepChecker {
         uint256 row;
         /// The step's column in the program's grid.
         uint256 col;
-        /// The rule's parameters.
-        bytes params;
+        /// The step kind's parameters, from the program's `stepAt` (not the rule's parameters):
+        /// empty for FedAvg's kinds, `abi.encode(uint256 k)` for the order-statistic kinds.
+        bytes kindParams;
     }
 
     /// @notice The true commitment of state `s.step + 1` given the agreed commitment `hPre`

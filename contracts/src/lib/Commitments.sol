@@ -19,6 +19,13 @@ library Commitments {
     uint256 internal constant VALUE_INSTANCES = 5;
     /// @notice Public inputs packed from one register (3 values per instance, 2 in the last).
     uint256 internal constant ACC_INSTANCES = 11;
+    /// @notice Words of the order-statistic register: 5 fields × 32 lanes, word f·32 + l.
+    uint256 internal constant STAT_WORDS = 160;
+    /// @notice Bytes of a packed order-statistic register: 160 × int64.
+    uint256 internal constant STAT_BYTES = 1280;
+    /// @notice Public inputs packed from one order-statistic register (STAT_PACK: 40-bit
+    ///         limbs, 6 per instance, 4 in the last).
+    uint256 internal constant STAT_INSTANCES = 27;
     /// @notice Largest model dimension a round may have.
     uint256 internal constant MAX_DIM = 1 << 28;
     /// @notice Depth of a data segment's subtree: a segment is 2^8 = 256 value leaves (8,192
@@ -34,6 +41,15 @@ library Commitments {
     /// @notice keccak(0x03 ‖ 256 zero bytes): the commitment of the all-zero register.
     bytes32 internal constant ZERO_ACC_HASH =
         0xe2892037e7ca9d81e2531c06ab23bc5367d2af4233cbd3042010de5e85fa7156;
+
+    /// @notice keccak(0x03 ‖ 1280 zero bytes): the commitment of the all-zero order-statistic
+    ///         register (160 words).
+    bytes32 internal constant ZERO_STAT_HASH =
+        0xe59bee75834ce3049d88e57866b298bc9924d2c5aa52531ae00bdecb02c8a58d;
+
+    /// @notice A word of an order-statistic register is outside [-2^39, 2^39), where its
+    ///         40-bit public-input limb would not be injective.
+    error WordOutOfRange(uint256 field, uint256 lane, int64 value);
 
     // Sign-bit masks: flipping bit (b-1) of each b-bit limb adds the 2^(b-1) offset.
     // 7 int32 limbs (224 bits) / 4 int32 limbs (128 bits).
@@ -98,6 +114,18 @@ library Commitments {
             mstore8(p, 0x03)
             mcopy(add(p, 1), add(acc, 32), 256)
             h := keccak256(p, 257)
+        }
+    }
+
+    /// @notice keccak(0x03 ‖ register) of a register of any length in memory (the
+    ///         order-statistic register: 1280 bytes).
+    function registerHashMem(bytes memory register) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            let len := mload(register)
+            mstore8(p, 0x03)
+            mcopy(add(p, 1), add(register, 32), len)
+            h := keccak256(p, add(len, 1))
         }
     }
 
@@ -333,6 +361,63 @@ library Commitments {
             out[first + t] = (_mload(base + 24 * t) >> 64) ^ MASK_I64_X3;
         }
         out[first + 10] = (_mload(base + 240) >> 128) ^ MASK_I64_X2;
+    }
+
+    // STAT_PACK, four int64 words of a 32-byte slice at a time: bits 40..63 of each 64-bit
+    // word (checked equal to bit 39, i.e. the word lies in [-2^39, 2^39)), its low 40 bits,
+    // and bit 39 (flipping it adds the 2^39 offset to a word in range).
+    uint256 private constant STAT_HIGH_BITS =
+        0xffffff0000000000ffffff0000000000ffffff0000000000ffffff0000000000;
+    uint256 private constant STAT_LOW40 = 0x000000ffffffffff000000ffffffffff000000ffffffffff000000ffffffffff;
+    uint256 private constant STAT_BIT39 = 0x0000008000000000000000800000000000000080000000000000008000000000;
+
+    /// @notice Writes the 27 instances of an order-statistic register (1280 bytes, 160
+    ///         big-endian int64 words) into `out[first..first+27]`; reverts `WordOutOfRange`
+    ///         unless every word lies in [-2^39, 2^39).
+    /// @dev STAT_PACK (step-vm `kinds::order`): word w becomes the 40-bit limb w + 2^39, limbs
+    ///      in word order, 6 per instance concatenated big-endian (instance t = words
+    ///      6t..6t+5), the last instance words 156..159 (160 bits). Without the range check two
+    ///      registers differing only in bits 40..63 would pack to the same instances, and a
+    ///      liar could choose the post-state's hash. The caller checks the length.
+    function packStatMem(bytes memory register, uint256[] memory out, uint256 first) internal pure {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(register, 32)
+        }
+        uint256 acc;
+        uint256 inGroup;
+        uint256 t = first;
+        unchecked {
+            for (uint256 c; c < STAT_BYTES; c += 32) {
+                uint256 slice = _mload(base + c);
+                // Bit i of (slice ^ slice << 1) is bit i ^ bit i-1: zero on bits 40..63 of each
+                // word iff bits 39..63 agree.
+                if ((slice ^ (slice << 1)) & STAT_HIGH_BITS != 0) _revertOutOfRange(base);
+                slice = (slice & STAT_LOW40) ^ STAT_BIT39;
+                for (uint256 shift = 256; shift != 0;) {
+                    shift -= 64;
+                    acc = (acc << 40) | ((slice >> shift) & 0xffffffffff);
+                    if (++inGroup == 6) {
+                        out[t++] = acc;
+                        (acc, inGroup) = (0, 0);
+                    }
+                }
+            }
+        }
+        out[t] = acc;
+    }
+
+    /// Reverts `WordOutOfRange` naming the first word of the register at `base` outside
+    /// [-2^39, 2^39) (the slow path of `packStatMem`).
+    function _revertOutOfRange(uint256 base) private pure {
+        for (uint256 w; w < STAT_WORDS; ++w) {
+            // The word's 8 big-endian bytes, as the int64 they encode.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            int64 value = int64(uint64(_mload(base + 8 * w) >> 192));
+            if (value < -(int64(1) << 39) || value >= int64(1) << 39) {
+                revert WordOutOfRange(w / LANES, w % LANES, value);
+            }
+        }
     }
 
     function _load(uint256 offset) private pure returns (uint256 word) {

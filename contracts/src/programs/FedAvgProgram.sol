@@ -12,7 +12,8 @@ import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
 ///         keccak(abi.encode(configHash, uint256 k, accHash, outputRoot)); state 0 has the zero
 ///         register and the empty output tree, state T the zero register and the output root.
 /// @dev Kind ids are indices into the arbiter's checker table: its deployment puts the
-///      `AccumulateChecker` at 0 and the `FinalizeChecker` at 1. Parameters the schedule does
+///      `AccumulateChecker` at 0 and the `FinalizeChecker` at 1. Its kinds take no kind
+///      parameters (`stepAt` returns empty `kindParams`). Parameters the schedule does
 ///      not use are still named, for the ABI (and so the Rust bindings); a bare `name;`
 ///      statement marks them used.
 contract FedAvgProgram is IRuleProgram {
@@ -22,9 +23,6 @@ contract FedAvgProgram is IRuleProgram {
     uint8 public constant KIND_ACCUMULATE = 0;
     /// @notice Step kind of writing output leaf j and clearing the register (checker table index).
     uint8 public constant KIND_FINALIZE = 1;
-
-    /// @notice T does not fit 64 bits (never for a round the registry accepts).
-    error ProgramTooLong(uint256 steps);
 
     /// @inheritdoc IRuleProgram
     function validate(bytes calldata params, uint256 n, uint256 dim) external pure {
@@ -43,9 +41,11 @@ contract FedAvgProgram is IRuleProgram {
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         pure
-        returns (uint8 kind, uint256 row, uint256 col)
+        returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
     {
         params;
+        // FedAvg's kinds take nothing from the rule.
+        kindParams = "";
         uint64 t = _steps(n, dim);
         if (step >= t) revert StepOutOfRange(step, t);
         uint256 perChunk = n + 1;

@@ -10,13 +10,20 @@ import {LeafArbiter} from "../../src/LeafArbiter.sol";
 import {FedAvgProgram} from "../../src/programs/FedAvgProgram.sol";
 import {AccumulateChecker} from "../../src/checkers/AccumulateChecker.sol";
 import {FinalizeChecker} from "../../src/checkers/FinalizeChecker.sol";
+import {MedianProgram} from "../../src/programs/MedianProgram.sol";
+import {TrimmedMeanProgram} from "../../src/programs/TrimmedMeanProgram.sol";
+import {RankChecker} from "../../src/checkers/RankChecker.sol";
+import {TrimSumChecker} from "../../src/checkers/TrimSumChecker.sol";
+import {TrimEmitChecker} from "../../src/checkers/TrimEmitChecker.sol";
 import {MockStepVerifier} from "../mocks/MockStepVerifier.sol";
+import {MockOrderVerifier} from "../mocks/MockOrderVerifier.sol";
 
 /// @title Fixture
-/// @notice The deployed system (registry, game, arbiter with the FedAvg program and the two
-///         FedAvg step checkers over statement-checking mock verifiers) and helpers to drive
-///         rounds, for the registry, arbiter and integration tests. The mock verifiers take a
-///         15-byte placeholder proof, so the checkers are deployed with PROOF_BYTES = 15.
+/// @notice The deployed system (registry, game, arbiter with the programs [FedAvg, Median,
+///         TrimmedMean] and the checkers [Accumulate, Finalize, Rank, TrimSum, TrimEmit] over
+///         statement-checking mock verifiers) and helpers to drive rounds, for the registry,
+///         arbiter and integration tests. The mock verifiers take a 15-byte placeholder proof,
+///         so the checkers are deployed with PROOF_BYTES = 15.
 abstract contract Fixture is Test {
     uint256 internal constant AGG_BOND = 1 ether;
     uint256 internal constant CH_BOND = 0.25 ether;
@@ -43,6 +50,14 @@ abstract contract Fixture is Test {
     FinalizeChecker internal finChecker;
     MockStepVerifier internal accVerifier;
     MockStepVerifier internal finVerifier;
+    MedianProgram internal median;
+    TrimmedMeanProgram internal trimmedMean;
+    RankChecker internal rankChecker;
+    TrimSumChecker internal trimSumChecker;
+    TrimEmitChecker internal trimEmitChecker;
+    MockOrderVerifier internal rankVerifier;
+    MockOrderVerifier internal trimSumVerifier;
+    MockOrderVerifier internal trimEmitVerifier;
 
     address internal aggregator = address(0xA66);
     address internal challenger = address(0xC0FFEE);
@@ -59,12 +74,18 @@ abstract contract Fixture is Test {
         registry = new RoundRegistry(_params());
         accVerifier = new MockStepVerifier(false);
         finVerifier = new MockStepVerifier(true);
+        rankVerifier = new MockOrderVerifier(2);
+        trimSumVerifier = new MockOrderVerifier(3);
+        trimEmitVerifier = new MockOrderVerifier(4);
         fedAvg = new FedAvgProgram();
+        median = new MedianProgram();
+        trimmedMean = new TrimmedMeanProgram();
         accChecker = new AccumulateChecker(address(accVerifier), GAS_CAP, MOCK_PROOF_BYTES);
         finChecker = new FinalizeChecker(address(finVerifier), GAS_CAP, MOCK_PROOF_BYTES);
-        arbiter = new LeafArbiter(
-            address(registry), _list(address(fedAvg)), _list(address(accChecker), address(finChecker))
-        );
+        rankChecker = new RankChecker(address(rankVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        trimSumChecker = new TrimSumChecker(address(trimSumVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        trimEmitChecker = new TrimEmitChecker(address(trimEmitVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        arbiter = new LeafArbiter(address(registry), _programs(), _checkers());
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
         vm.deal(aggregator, 100 ether);
@@ -88,19 +109,55 @@ abstract contract Fixture is Test {
         (list[0], list[1]) = (a, b);
     }
 
-    /// A FedAvg arbiter of `registry_` whose checkers call `acc` and `fin` (mock proof size).
+    /// The program table, index = rule id: [FedAvg, Median, TrimmedMean].
+    function _programs() internal view returns (address[] memory list) {
+        list = new address[](3);
+        (list[0], list[1], list[2]) = (address(fedAvg), address(median), address(trimmedMean));
+    }
+
+    /// The checker table, index = step kind id: [Accumulate, Finalize, Rank, TrimSum, TrimEmit].
+    function _checkers() internal view returns (address[] memory list) {
+        list = new address[](5);
+        (list[0], list[1], list[2], list[3], list[4]) =
+        (
+            address(accChecker),
+            address(finChecker),
+            address(rankChecker),
+            address(trimSumChecker),
+            address(trimEmitChecker)
+        );
+    }
+
+    /// An arbiter of `registry_` with the fixture's programs whose FedAvg checkers call `acc`
+    /// and `fin` and whose order-statistic checkers call the fixture's order mocks (mock proof
+    /// size, gas cap `cap` for all five).
     function _arbiterWith(address registry_, address acc, address fin, uint256 cap)
         internal
         returns (LeafArbiter)
     {
-        return new LeafArbiter(
-            registry_,
-            _list(address(fedAvg)),
-            _list(
-                address(new AccumulateChecker(acc, cap, MOCK_PROOF_BYTES)),
-                address(new FinalizeChecker(fin, cap, MOCK_PROOF_BYTES))
-            )
-        );
+        address[5] memory verifiers =
+            [acc, fin, address(rankVerifier), address(trimSumVerifier), address(trimEmitVerifier)];
+        return _arbiterWith(registry_, verifiers, cap);
+    }
+
+    /// An arbiter of `registry_` with the fixture's programs whose checker of kind k calls
+    /// `verifiers[k]` (mock proof size, gas cap `cap`).
+    function _arbiterWith(address registry_, address[5] memory verifiers, uint256 cap)
+        internal
+        returns (LeafArbiter)
+    {
+        address[] memory checkers = new address[](5);
+        checkers[0] = address(new AccumulateChecker(verifiers[0], cap, MOCK_PROOF_BYTES));
+        checkers[1] = address(new FinalizeChecker(verifiers[1], cap, MOCK_PROOF_BYTES));
+        checkers[2] = address(new RankChecker(verifiers[2], cap, MOCK_PROOF_BYTES));
+        checkers[3] = address(new TrimSumChecker(verifiers[3], cap, MOCK_PROOF_BYTES));
+        checkers[4] = address(new TrimEmitChecker(verifiers[4], cap, MOCK_PROOF_BYTES));
+        return new LeafArbiter(registry_, _programs(), checkers);
+    }
+
+    /// `verifier` for each of the five step kinds.
+    function _five(address verifier) internal pure returns (address[5] memory) {
+        return [verifier, verifier, verifier, verifier, verifier];
     }
 
     function _params() internal pure returns (RoundRegistry.Params memory p) {

@@ -4,13 +4,16 @@ pragma solidity ^0.8.24;
 import {ILeafArbiter} from "../../src/interfaces/ILeafArbiter.sol";
 import {IRuleProgram} from "../../src/interfaces/IRuleProgram.sol";
 import {FedAvgProgram} from "../../src/programs/FedAvgProgram.sol";
+import {MedianProgram} from "../../src/programs/MedianProgram.sol";
+import {TrimmedMeanProgram} from "../../src/programs/TrimmedMeanProgram.sol";
 
 /// @title MockArbiter
 /// @notice A leaf arbiter whose answer the test sets: lets game tests reach every leaf outcome
 ///         without proofs. It records the arguments of the last query through a view-safe echo:
 ///         `postState` reverts with `UnexpectedQuery` unless (roundId, step, hPre) match what
 ///         the test expects, so tests also check what the game asks. Its program table is the
-///         real FedAvg program (rule 0), so a real registry can open rounds through it.
+///         real one (FedAvg 0, Median 1, TrimmedMean 2), so a real registry can open rounds of
+///         every rule through it.
 contract MockArbiter is ILeafArbiter {
     error UnexpectedQuery(uint256 roundId, uint64 step, bytes32 hPre);
     error ArbiterRejects();
@@ -19,6 +22,8 @@ contract MockArbiter is ILeafArbiter {
     bytes32 public answer;
     bytes32 public constant stepVerifiersHash = keccak256("mock verifiers");
     IRuleProgram public immutable fedAvg = new FedAvgProgram();
+    IRuleProgram public immutable median = new MedianProgram();
+    IRuleProgram public immutable trimmedMean = new TrimmedMeanProgram();
     bool public rejects;
     bool public checkQuery;
     uint256 public expectedRound;
@@ -51,7 +56,9 @@ contract MockArbiter is ILeafArbiter {
     }
 
     function program(uint8 rule) external view returns (IRuleProgram) {
-        if (rule != 0) revert UnknownRule(rule);
-        return fedAvg;
+        if (rule == 0) return fedAvg;
+        if (rule == 1) return median;
+        if (rule == 2) return trimmedMean;
+        revert UnknownRule(rule);
     }
 }

@@ -33,9 +33,9 @@ contract MockRuleProgram is IRuleProgram {
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint8 kind, uint256 row, uint256 col)
+        returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
     {
-        (kind, row, col) = fedAvg.stepAt(params[:0], n, dim, step);
+        (kind, row, col, kindParams) = fedAvg.stepAt(params[:0], n, dim, step);
         if (step + 1 == fedAvg.steps(params[:0], n, dim)) kind = uint8(abi.decode(params, (uint256)));
     }
 

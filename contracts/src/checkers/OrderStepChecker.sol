@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Commitments} from "../lib/Commitments.sol";
+import {StepChecker} from "./StepChecker.sol";
+
+/// @title OrderStepChecker
+/// @notice What the order-statistic step checkers share (step-vm `kinds/order.rs`): the trim k
+///         from the step's kind parameters, the 160-word register and its commitment
+///         keccak(0x03 ‖ 160 × be64), and the read of one participant's value leaf that Rank
+///         and TrimSum steps make (the pre-state preimage, participant i's leaf in the input
+///         root, its value leaf j = row in its update root, the packed values and registers).
+/// @dev The register packs into 27 public inputs (`Commitments.packStatMem`), which refuses
+///      any word outside [-2^39, 2^39).
+abstract contract OrderStepChecker is StepChecker {
+    /// @notice The layout of a Rank or TrimSum leaf (`RankChecker.RankLeaf`,
+    ///         `TrimSumChecker.TrimSumLeaf`: the same ABI tuple, which is also FedAvg's
+    ///         `AccumulateLeaf`), as the checkers decode it.
+    /// @dev `register`/`registerOut` are 160 × int64 (1280 bytes), `values` 32 × int32 (128
+    ///      bytes), big-endian two's complement. `inputPath` opens participant i's leaf
+    ///      keccak(0x02 ‖ updateRoot ‖ be32(weight)) in the input root (depth ceil(log2 n));
+    ///      `valuesPath` opens value leaf j of `values` in `updateRoot` (depth ceil(log2 C)).
+    struct ClientReadLeaf {
+        bytes register;
+        bytes32 outputRoot;
+        bytes32 updateRoot;
+        uint32 weight;
+        bytes32[] inputPath;
+        bytes values;
+        bytes32[] valuesPath;
+        bytes registerOut;
+        bytes proof;
+    }
+
+    /// @notice Rank passes per row (one per bit of a value).
+    uint256 public constant RANK_PASSES = 32;
+
+    /// @notice The trim k of the kind parameters leaves no value: 2k >= n.
+    error BadTrim(uint256 k, uint256 n);
+
+    /// @param verifier_ The kind's verifier (must have code).
+    /// @param verifierGasCap_ Gas forwarded to a verifier call (positive).
+    /// @param proofBytes_ Bytes of a proof (1,376).
+    constructor(address verifier_, uint256 verifierGasCap_, uint256 proofBytes_)
+        StepChecker(verifier_, verifierGasCap_, proofBytes_)
+    {}
+
+    /// The trim k: `s.kindParams` is `abi.encode(uint256 k)` with 2k < n (the programs
+    /// guarantee it; the circuits take n-1-k and n-2k >= 1).
+    function _trim(StepContext calldata s) internal pure returns (uint256 k) {
+        _requireLength("kindParams", s.kindParams.length, 32);
+        k = abi.decode(s.kindParams, (uint256));
+        if (k >= s.n || 2 * k >= s.n) revert BadTrim(k, s.n);
+    }
+
+    /// Reverts `PreStateMismatch` unless
+    /// keccak(abi.encode(configHash, step, keccak(0x03 ‖ register), outputRoot)) == hPre.
+    function _requirePreState(StepContext calldata s, bytes32 hPre, bytes memory register, bytes32 outputRoot)
+        internal
+        pure
+    {
+        bytes32 pre =
+            Commitments.stateHash(s.configHash, s.step, Commitments.registerHashMem(register), outputRoot);
+        if (pre != hPre) revert PreStateMismatch(hPre, pre);
+    }
+
+    /// Decodes and checks a Rank or TrimSum leaf reading participant `participant`'s value leaf
+    /// j = `s.row`: canonical encoding, lengths, pre-state, both openings. Returns the leaf and
+    /// the instances with `first` scalars left for the caller, then x (5), the register (27)
+    /// and registerOut (27).
+    function _clientRead(
+        StepContext calldata s,
+        bytes32 hPre,
+        bytes calldata leaf,
+        uint256 participant,
+        uint256 first
+    ) internal view returns (ClientReadLeaf memory l, uint256[] memory instances) {
+        l = abi.decode(leaf, (ClientReadLeaf));
+        _requireCanonical(leaf.length, _canonicalLength(l));
+        uint256 chunks = Commitments.chunkCount(s.dim);
+        if (s.row >= chunks) revert BadPosition(s.row, s.col);
+        _requireLength("register", l.register.length, Commitments.STAT_BYTES);
+        _requireLength("values", l.values.length, Commitments.VALUE_LEAF_BYTES);
+        _requireLength("valuesPath", l.valuesPath.length, Commitments.depthFor(chunks));
+        _requireLength("registerOut", l.registerOut.length, Commitments.STAT_BYTES);
+        _requireLength("inputPath", l.inputPath.length, Commitments.depthFor(s.n));
+        _requireProofLength(l.proof.length);
+        _requirePreState(s, hPre, l.register, l.outputRoot);
+
+        bytes32 leafHash = Commitments.participantLeafHash(l.updateRoot, l.weight);
+        bytes32 root = Commitments.foldPathMem(leafHash, participant, l.inputPath);
+        if (root != s.inputRoot) revert BadOpening("input", s.inputRoot, root);
+        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.valuesPath);
+        if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
+
+        instances = new uint256[](first + Commitments.VALUE_INSTANCES + 2 * Commitments.STAT_INSTANCES);
+        Commitments.packValuesMem(l.values, instances, first);
+        Commitments.packStatMem(l.register, instances, first + Commitments.VALUE_INSTANCES);
+        Commitments.packStatMem(
+            l.registerOut, instances, first + Commitments.VALUE_INSTANCES + Commitments.STAT_INSTANCES
+        );
+    }
+
+    /// The post-state of a Rank or TrimSum step: (configHash, step + 1, registerOut, outputRoot).
+    function _clientPost(StepContext calldata s, ClientReadLeaf memory l) internal pure returns (bytes32) {
+        return Commitments.stateHash(
+            s.configHash, uint256(s.step) + 1, Commitments.registerHashMem(l.registerOut), l.outputRoot
+        );
+    }
+
+    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, nine head
+    /// words, then the tails of register, inputPath, values, valuesPath, registerOut and proof.
+    function _canonicalLength(ClientReadLeaf memory l) private pure returns (uint256) {
+        return 32 + 9 * 32 + _abiBytes(l.register.length) + _abiWords(l.inputPath.length)
+            + _abiBytes(l.values.length) + _abiWords(l.valuesPath.length) + _abiBytes(l.registerOut.length)
+            + _abiBytes(l.proof.length);
+    }
+}

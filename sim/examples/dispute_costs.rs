@@ -1,0 +1,134 @@
+//! The dispute cost table of BENCHMARKS.md §7: per rule at n = 8, 64, 255 and d = 1,048,576,
+//! the program length `T`, the moves of one game, the honest party's total gas and the worst
+//! case time to resolution at the default clocks.
+//!
+//! Per-action gas is **measured**: every rule's disputes are played on the in-process chain
+//! (n = 4, d = 200, one game per step kind, the leaf proven with the real verifier), and the
+//! table combines those figures with the game's move count at the target size (one `bisect`
+//! and one `respond` per halving of `[0, T]`, then one leaf; the calldata of a leaf grows by
+//! 32 bytes per tree level, < 1% of its gas, measured in BENCHMARKS.md §3). Worst-case time is
+//! ARCHITECTURE §7's bound: `challengeWindow + 2·clock + 2·(ceil(log2 T) + 1)·extension`.
+//!
+//! `cargo run --release -p sim --example dispute_costs`
+
+#![allow(clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+
+use clap::Parser;
+use contracts::DeployParams;
+use sim::{ScenarioReport, SimArgs};
+use step_vm::{Rule, StepKind};
+
+/// One scenario at the measuring size, with `extra` flags.
+async fn play(
+    prover: &std::sync::Arc<arbiter::LeafProver>,
+    name: &str,
+    extra: &[&str],
+) -> ScenarioReport {
+    let mut argv = vec![
+        "sim",
+        "--clients",
+        "4",
+        "--dim",
+        "200",
+        "--json",
+        "--scenario",
+        name,
+    ];
+    argv.extend_from_slice(extra);
+    let mut report = sim::run_with_prover(
+        SimArgs::parse_from(argv),
+        std::sync::Arc::clone(prover),
+        0.0,
+    )
+    .await
+    .expect("simulation runs");
+    report.scenarios.remove(0)
+}
+
+fn mean(rep: &ScenarioReport, action: &str) -> u64 {
+    rep.gas
+        .get(action)
+        .map_or(0, |g| g.total / u64::from(g.calls.max(1)))
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let prover = std::sync::Arc::new(
+        arbiter::LeafProver::setup(&circuits::Srs::insecure_dev()).expect("keygen"),
+    );
+    let rules: [(&str, &[&str], Rule, &[(StepKind, u64)]); 3] = [
+        (
+            "FedAvg",
+            &["--rule", "fedavg"],
+            Rule::FedAvg,
+            &[(StepKind::Accumulate, 6), (StepKind::Finalize, 9)],
+        ),
+        (
+            "Median",
+            &["--rule", "median"],
+            Rule::Median,
+            &[
+                (StepKind::Rank, 133 + 127),
+                (StepKind::TrimSum, 133 + 129),
+                (StepKind::TrimEmit, 133 + 132),
+            ],
+        ),
+        (
+            "TrimmedMean β=0.1",
+            &["--rule", "trimmed-mean", "--beta-bps", "1000"],
+            Rule::TrimmedMean { beta_bps: 1000 },
+            &[
+                (StepKind::Rank, 133 + 127),
+                (StepKind::TrimSum, 133 + 129),
+                (StepKind::TrimEmit, 133 + 132),
+            ],
+        ),
+    ];
+    let p = DeployParams::default();
+    let mut leaf_gas: BTreeMap<&'static str, u64> = BTreeMap::new();
+    println!(
+        "| rule | n | T | moves | honest challenger gas | honest aggregator gas | worst-case resolution |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, flags, rule, kinds) in rules {
+        // Measure: a lying aggregator per kind (the honest challenger proves the leaf), and a
+        // lying challenger (the aggregator bisects and proves).
+        let mut worst_leaf = 0u64;
+        let (mut challenge, mut respond, mut claim) = (0, 0, 0);
+        for &(kind, step) in kinds {
+            let step = step.to_string();
+            let mut extra = flags.to_vec();
+            extra.extend(["--corrupt-step", &step]);
+            let rep = play(&prover, "aggregator-lies", &extra).await;
+            let leaf = mean(&rep, "proveLeaf");
+            leaf_gas.insert(kind.name(), leaf);
+            worst_leaf = worst_leaf.max(leaf);
+            challenge = challenge.max(mean(&rep, "challenge"));
+            respond = respond.max(mean(&rep, "respond"));
+            claim = claim.max(mean(&rep, "claimGame"));
+        }
+        let liar = play(&prover, "challenger-lies", flags).await;
+        let bisect = mean(&liar, "bisect");
+        let finalize = mean(&liar, "finalize");
+        for n in [8usize, 64, 255] {
+            let t = rule.steps(n, 1 << 20);
+            let levels = u64::from(64 - (t - 1).leading_zeros());
+            let moves = 2 * levels + 1;
+            let challenger = challenge + levels * respond + worst_leaf + claim;
+            let aggregator = levels * bisect + worst_leaf + finalize;
+            let seconds = p.challenge_window + 2 * p.clock + 2 * (levels + 1) * p.extension;
+            println!(
+                "| {label} | {n} | {t} | {moves} | {challenger} | {aggregator} | {:.1} h |",
+                seconds as f64 / 3600.0
+            );
+        }
+    }
+    println!("\nMeasured leaf (`proveLeaf` transaction, real verifier) per step kind:\n");
+    println!("| kind | proveLeaf gas |");
+    println!("|---|---|");
+    for (kind, gas) in leaf_gas {
+        println!("| {kind} | {gas} |");
+    }
+}
