@@ -14,6 +14,9 @@ cargo run --quiet -p circuits --bin keygen -- --check
 echo "==> forge tests"
 contracts/tools/forge.sh test
 
+echo "==> determinism across build profiles: the pinned per-rule roots in release too"
+cargo test --quiet --release -p step-vm --test determinism
+
 echo "==> Rust tests (workspace, including the Anvil full-flow test and the artifact freshness check)"
 export ANVIL_BIN="$PWD/contracts/node_modules/.bin/anvil"
 cargo test --workspace --no-fail-fast -- --include-ignored

@@ -9,7 +9,7 @@
 //! 32 bytes per tree level, < 1% of its gas, measured in BENCHMARKS.md §3). Worst-case time is
 //! ARCHITECTURE §7's bound: `challengeWindow + 2·clock + 2·(ceil(log2 T) + 1)·extension`.
 //!
-//! `cargo run --release -p sim --example dispute_costs`
+//! `cargo run -p sim --example dispute_costs` (gas does not depend on the build profile)
 
 #![allow(clippy::print_stdout)]
 
@@ -76,9 +76,9 @@ async fn main() {
             ],
         ),
         (
-            "TrimmedMean β=0.1",
-            &["--rule", "trimmed-mean", "--beta-bps", "1000"],
-            Rule::TrimmedMean { beta_bps: 1000 },
+            "TrimmedMean β=0.25",
+            &["--rule", "trimmed-mean", "--beta-bps", "2500"],
+            Rule::TrimmedMean { beta_bps: 2500 },
             &[
                 (StepKind::Rank, 133 + 127),
                 (StepKind::TrimSum, 133 + 129),

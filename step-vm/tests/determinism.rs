@@ -90,3 +90,42 @@ proptest! {
         prop_assert_eq!(forward.output_root(), permuted.output_root());
     }
 }
+
+/// The output root of every rule on one fixed round, pinned: any build profile (this test
+/// runs in debug under `cargo test` and in release under `scripts/test.sh`), thread count or
+/// machine must give these exact bits.
+#[test]
+fn pinned_roots_for_every_rule() {
+    let n = 9;
+    let dim = 1000;
+    let updates: Vec<Update> = (0..n)
+        .map(|c: i32| {
+            Update::from_fixed(
+                (0..dim as i32)
+                    .map(|v| (v.wrapping_mul(2_654_435_761_u32 as i32) ^ (c * 40_503)) >> 7)
+                    .collect(),
+            )
+        })
+        .collect();
+    let weights: Vec<u32> = (1..=n as u32).map(|w| w * 1_000 + 7).collect();
+    let expected = [
+        (Rule::FedAvg, PINNED[0]),
+        (Rule::Median, PINNED[1]),
+        (Rule::TrimmedMean { beta_bps: 2_000 }, PINNED[2]),
+    ];
+    for (rule, root) in expected {
+        let trace =
+            Trace::execute(context(rule, &updates, &weights), updates.clone()).expect("executes");
+        assert_eq!(hex(&trace.output_root()), root, "{rule}");
+    }
+}
+
+fn hex(d: &[u8; 32]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const PINNED: [&str; 3] = [
+    "d86b8669b4a189e9710c3bea0ca2fdec9a39e6f4dd9ad7696eb277e07a533a37",
+    "f4175d6aa70fbdebf222287ff529c91d66051716ed8e1952462fa95ba1ad7a25",
+    "430aab034dd11aa7d72dfab7c7f9604017f0180e255f719765ad893d3442a37d",
+];
