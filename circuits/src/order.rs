@@ -77,12 +77,18 @@ fn check_register(kind: StepKind, reg: &StatRegister) -> Result<()> {
 
 /// The register of a witness state, refused if the circuit cannot carry it.
 fn register_of(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
-    let reg = StatRegister::of(state).map_err(|source| CircuitError::BadWitness {
-        kind: kind.name(),
-        source,
-    })?;
+    let reg = claimed_register(kind, state)?;
     check_register(kind, &reg)?;
     Ok(reg)
+}
+
+/// The register a witness claims after the step (compared with the computed one, never
+/// carried: the circuit computes the post-state itself).
+fn claimed_register(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
+    StatRegister::of(state).map_err(|source| CircuitError::BadWitness {
+        kind: kind.name(),
+        source,
+    })
 }
 
 /// First register field (in word order) where `claimed` differs from `computed`.
@@ -209,10 +215,7 @@ impl StepCircuit for RankAssignment {
             return Err(wrong_kind(Self::KIND, witness));
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
-        let post = StatRegister::of(&witness.post).map_err(|source| CircuitError::BadWitness {
-            kind: Self::KIND.name(),
-            source,
-        })?;
+        let post = claimed_register(Self::KIND, &witness.post)?;
         let computed = rank_step(&pre, &reads.read.x, reads.pass, reads.last, reads.ranks);
         register_mismatch(Self::KIND, &post, &computed)?;
         if reads.pass >= step_vm::RANK_PASSES || reads.ranks.0.max(reads.ranks.1) > 255 {
@@ -263,14 +266,14 @@ impl StepCircuit for RankAssignment {
             c2: Vec::new(),
             sum: pre.sum.clone(),
         };
-        for l in 0..LANES {
+        for (l, &ul) in u.iter().enumerate() {
             for (bound, count, rank, new_bound, new_count) in [
                 (pre.lo[l], pre.c1[l], r1, &mut post.lo, &mut post.c1),
                 (pre.hi[l], pre.c2[l], r2, &mut post.hi, &mut post.c2),
             ] {
                 // [u < bound + B]: u < 2^32, bound + B < 2^34.
                 let threshold = gate.add(ctx, bound, bit);
-                let below = range.is_less_than(ctx, u[l], threshold, 34);
+                let below = range.is_less_than(ctx, ul, threshold, 34);
                 let counted = gate.add(ctx, count, below);
                 // [counted <= rank] = 1 - [rank < counted] (both below 2^10).
                 let over = range.is_less_than(ctx, rank, counted, 10);
@@ -311,10 +314,7 @@ impl StepCircuit for TrimSumAssignment {
             return Err(wrong_kind(Self::KIND, witness));
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
-        let post = StatRegister::of(&witness.post).map_err(|source| CircuitError::BadWitness {
-            kind: Self::KIND.name(),
-            source,
-        })?;
+        let post = claimed_register(Self::KIND, &witness.post)?;
         let computed = trim_sum_step(&pre, &reads.x);
         check_register(Self::KIND, &computed)?;
         register_mismatch(Self::KIND, &post, &computed)?;
@@ -341,15 +341,15 @@ impl StepCircuit for TrimSumAssignment {
             sum: Vec::new(),
         };
         let x_offset = Constant(pow2(31));
-        for l in 0..LANES {
+        for (l, &ul) in u.iter().enumerate() {
             // [lo < u] and [u < hi]: all below 2^33.
-            let above_lo = range.is_less_than(ctx, pre.lo[l], u[l], 33);
-            let below_hi = range.is_less_than(ctx, u[l], pre.hi[l], 33);
+            let above_lo = range.is_less_than(ctx, pre.lo[l], ul, 33);
+            let below_hi = range.is_less_than(ctx, ul, pre.hi[l], 33);
             let at_most_lo = gate.not(ctx, above_lo);
             post.c1.push(gate.add(ctx, pre.c1[l], at_most_lo));
             post.c2.push(gate.add(ctx, pre.c2[l], below_hi));
             let between = gate.mul(ctx, above_lo, below_hi);
-            let x = gate.sub(ctx, u[l], x_offset);
+            let x = gate.sub(ctx, ul, x_offset);
             let sum = gate.mul_add(ctx, between, x, pre.sum[l]);
             let limb = gate.add(ctx, sum, Constant(pow2(STAT_PACK.bits - 1)));
             range.range_check(ctx, limb, STAT_PACK.bits as usize);

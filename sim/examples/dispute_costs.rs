@@ -53,12 +53,21 @@ fn mean(rep: &ScenarioReport, action: &str) -> u64 {
         .map_or(0, |g| g.total / u64::from(g.calls.max(1)))
 }
 
+/// A rule to measure: its label, its `sim` flags, the rule, and a step of each of its kinds
+/// (at n = 4, d = 200).
+type RuleCase = (
+    &'static str,
+    &'static [&'static str],
+    Rule,
+    &'static [(StepKind, u64)],
+);
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let prover = std::sync::Arc::new(
         arbiter::LeafProver::setup(&circuits::Srs::insecure_dev()).expect("keygen"),
     );
-    let rules: [(&str, &[&str], Rule, &[(StepKind, u64)]); 3] = [
+    let rules: [RuleCase; 3] = [
         (
             "FedAvg",
             &["--rule", "fedavg"],

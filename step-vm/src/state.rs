@@ -26,6 +26,16 @@ impl State {
         state_hash(config_hash, self.step, &self.register, &self.regions)
     }
 
+    /// The state after a step that wrote only `register` (regions unchanged).
+    #[must_use]
+    pub fn next(&self, register: Vec<i64>) -> Self {
+        Self {
+            step: self.step + 1,
+            register,
+            regions: self.regions.clone(),
+        }
+    }
+
     /// The register read as one 32-lane accumulator (FedAvg's register).
     ///
     /// # Errors

@@ -97,11 +97,11 @@ proptest! {
 #[test]
 fn pinned_roots_for_every_rule() {
     let n = 9;
-    let dim = 1000;
+    let dim: i32 = 1000;
     let updates: Vec<Update> = (0..n)
         .map(|c: i32| {
             Update::from_fixed(
-                (0..dim as i32)
+                (0..dim)
                     .map(|v| (v.wrapping_mul(2_654_435_761_u32 as i32) ^ (c * 40_503)) >> 7)
                     .collect(),
             )

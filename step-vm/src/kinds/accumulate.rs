@@ -57,10 +57,6 @@ impl Kind for Accumulate {
         pre: &State,
     ) -> Result<State> {
         reads.check(ctx, position.col, position.row)?;
-        Ok(State {
-            step: pre.step + 1,
-            register: accumulate(&pre.acc()?, reads.weight, &reads.x).to_vec(),
-            regions: pre.regions.clone(),
-        })
+        Ok(pre.next(accumulate(&pre.acc()?, reads.weight, &reads.x).to_vec()))
     }
 }

@@ -137,8 +137,8 @@ pub fn rank_step(
 ) -> StatRegister {
     let bit = 1i64 << (31 - pass);
     let mut r = *reg;
-    for l in 0..LANES {
-        let u = offset(x[l]);
+    for (l, &v) in x.iter().enumerate() {
+        let u = offset(v);
         r.c1[l] += i64::from(u < r.lo[l] + bit);
         r.c2[l] += i64::from(u < r.hi[l] + bit);
         if last {
@@ -159,12 +159,12 @@ pub fn rank_step(
 #[must_use]
 pub fn trim_sum_step(reg: &StatRegister, x: &ValueLeaf) -> StatRegister {
     let mut r = *reg;
-    for l in 0..LANES {
-        let u = offset(x[l]);
+    for (l, &v) in x.iter().enumerate() {
+        let u = offset(v);
         r.c1[l] += i64::from(u <= r.lo[l]);
         r.c2[l] += i64::from(u < r.hi[l]);
         if r.lo[l] < u && u < r.hi[l] {
-            r.sum[l] += i64::from(x[l]);
+            r.sum[l] += i64::from(v);
         }
     }
     r
@@ -259,6 +259,13 @@ fn round_trim(ctx: &RoundContext) -> Result<u32> {
         })
 }
 
+/// The packed registers of a step's pre- and post-state (27 + 27 instances).
+fn register_pair_instances(pre: &State, post: &State) -> Result<Vec<Instance>> {
+    let mut v = StatRegister::of(pre)?.instances()?;
+    v.extend(StatRegister::of(post)?.instances()?);
+    Ok(v)
+}
+
 /// The `Rank` kind: column `col < 32n` of a row is pass `col / n` over participant `col % n`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Rank;
@@ -275,8 +282,7 @@ impl Kind for Rank {
             scalar_instance(u64::from(reads.ranks.1)),
         ];
         v.extend(pack_value_leaf(&reads.read.x));
-        v.extend(StatRegister::of(pre)?.instances()?);
-        v.extend(StatRegister::of(post)?.instances()?);
+        v.extend(register_pair_instances(pre, post)?);
         Ok(v)
     }
 
@@ -305,11 +311,7 @@ impl Kind for Rank {
             reads.last,
             reads.ranks,
         );
-        Ok(State {
-            step: pre.step + 1,
-            register: reg.words(),
-            regions: pre.regions.clone(),
-        })
+        Ok(pre.next(reg.words()))
     }
 }
 
@@ -323,8 +325,7 @@ impl Kind for TrimSum {
 
     fn instances(reads: &ClientRead, pre: &State, post: &State) -> Result<Vec<Instance>> {
         let mut v = pack_value_leaf(&reads.x);
-        v.extend(StatRegister::of(pre)?.instances()?);
-        v.extend(StatRegister::of(post)?.instances()?);
+        v.extend(register_pair_instances(pre, post)?);
         Ok(v)
     }
 
@@ -337,11 +338,7 @@ impl Kind for TrimSum {
         let n = ctx.participants().len();
         reads.check(ctx, position.col - RANK_PASSES * n, position.row)?;
         let reg = trim_sum_step(&StatRegister::of(pre)?, &reads.x);
-        Ok(State {
-            step: pre.step + 1,
-            register: reg.words(),
-            regions: pre.regions.clone(),
-        })
+        Ok(pre.next(reg.words()))
     }
 }
 

@@ -13,11 +13,11 @@ use rayon::prelude::*;
 
 use crate::kinds::{ClientRead, FinalizeReads, StepReads};
 use crate::merkle::depth_for;
+use crate::rules::rows::{RowMachine, RowRun};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
-    AccLeaf, CompleteTree, Digest, LANES, Result, RoundContext, State, StepKind, StepPosition,
-    StepWitness, Tamper, Update, ValueLeaf, VmError, accumulate, empty_root, finalize,
-    value_leaf_hash, zero_acc,
+    AccLeaf, Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update,
+    ValueLeaf, VmError, accumulate, empty_root, finalize, value_leaf_hash, zero_acc,
 };
 
 /// FedAvg's program.
@@ -63,12 +63,10 @@ impl Program for FedAvg {
         updates: Vec<Update>,
         tamper: Arc<dyn Tamper>,
     ) -> Result<Box<dyn Execution>> {
-        let mut run = FedAvgRun {
+        let run = FedAvgRun {
             ctx,
             updates,
             tamper,
-            output: Vec::new(),
-            output_tree: CompleteTree::new(&[]),
         };
         let chunks = run.ctx.chunks();
         // Each block's leaves are hashed by the worker that computed them, while in cache.
@@ -89,12 +87,7 @@ impl Program for FedAvg {
                 Ok((leaves, hashes))
             })
             .collect::<Result<_>>()?;
-        let (leaves, hashes): (Vec<_>, Vec<_>) = blocks.into_iter().unzip();
-        let leaves: Vec<ValueLeaf> = leaves.into_iter().flatten().collect();
-        let hashes: Vec<Digest> = hashes.into_iter().flatten().collect();
-        run.output_tree = CompleteTree::new(&hashes);
-        run.output = leaves.into_iter().flatten().take(run.ctx.dim()).collect();
-        Ok(Box::new(run))
+        Ok(Box::new(RowRun::new(run, blocks)))
     }
 }
 
@@ -168,8 +161,6 @@ struct FedAvgRun {
     ctx: RoundContext,
     updates: Vec<Update>,
     tamper: Arc<dyn Tamper>,
-    output: Vec<i32>,
-    output_tree: CompleteTree,
 }
 
 impl FedAvgRun {
@@ -215,41 +206,32 @@ impl FedAvgRun {
     }
 }
 
-impl Execution for FedAvgRun {
-    fn output(&self) -> &[i32] {
-        &self.output
+impl RowMachine for FedAvgRun {
+    fn ctx(&self) -> &RoundContext {
+        &self.ctx
     }
 
-    fn output_root(&self) -> Digest {
-        self.output_tree.root()
+    fn register(&self, row: usize, cols: usize) -> Vec<i64> {
+        FedAvgRun::register(self, row, cols).to_vec()
     }
 
-    fn state(&self, k: u64) -> Result<State> {
-        let chunks = self.ctx.chunks();
-        let (register, written) = if k == self.ctx.steps() {
-            (self.row_start(chunks), chunks)
-        } else {
-            let pos = self.ctx.position(k);
-            (self.register(pos.row, pos.col), pos.row)
-        };
-        Ok(State {
-            step: k,
-            register: register.to_vec(),
-            regions: vec![self.output_tree.prefix_root(written)],
-        })
-    }
-
-    fn witness(&self, k: u64) -> Result<StepWitness> {
-        let position = self.ctx.position(k);
-        let j = position.row;
-        let reads = match position.kind {
-            StepKind::Accumulate => {
-                StepReads::Accumulate(ClientRead::of(&self.ctx, &self.updates, position.col, j))
-            }
+    fn reads(
+        &self,
+        position: &StepPosition,
+        out: impl FnOnce() -> Result<ValueLeaf>,
+        output_path: Vec<Digest>,
+    ) -> Result<StepReads> {
+        Ok(match position.kind {
+            StepKind::Accumulate => StepReads::Accumulate(ClientRead::of(
+                &self.ctx,
+                &self.updates,
+                position.col,
+                position.row,
+            )),
             StepKind::Finalize => StepReads::Finalize(FinalizeReads {
                 total_weight: self.ctx.total_weight(),
-                out: self.output_leaf(j)?,
-                output_path: self.output_tree.frontier_proof(j),
+                out: out()?,
+                output_path,
             }),
             other => {
                 return Err(VmError::InvalidRound {
@@ -258,14 +240,11 @@ impl Execution for FedAvgRun {
                     actual: other.name().into(),
                 });
             }
-        };
-        Ok(StepWitness {
-            step: k,
-            position,
-            pre: self.state(k)?,
-            post: self.state(k + 1)?,
-            reads,
         })
+    }
+
+    fn output_leaf(&self, row: usize) -> Result<ValueLeaf> {
+        FedAvgRun::output_leaf(self, row)
     }
 }
 

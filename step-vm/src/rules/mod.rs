@@ -11,6 +11,7 @@
 
 mod fedavg;
 mod order_mean;
+mod rows;
 
 use std::sync::Arc;
 

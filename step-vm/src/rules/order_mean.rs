@@ -19,10 +19,11 @@ use crate::kinds::{
     rank_step, trim_emit, trim_sum_step,
 };
 use crate::merkle::depth_for;
+use crate::rules::rows::{RowMachine, RowRun};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
-    CompleteTree, Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, StepWitness,
-    Tamper, Update, ValueLeaf, VmError, empty_root, value_leaf_hash,
+    Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
+    VmError, empty_root,
 };
 
 /// The order-statistic program (median and trimmed mean share it; the trim `k` comes from
@@ -77,22 +78,13 @@ impl Program for OrderMean {
         tamper: Arc<dyn Tamper>,
     ) -> Result<Box<dyn Execution>> {
         let k = trim_of(&ctx)?;
-        let mut run = OrderRun {
+        let run = OrderRun {
             ctx,
             updates,
             tamper,
             k,
-            output: Vec::new(),
-            output_tree: CompleteTree::new(&[]),
         };
-        let leaves: Vec<ValueLeaf> = (0..run.ctx.chunks())
-            .into_par_iter()
-            .map(|j| run.output_leaf(j))
-            .collect::<Result<_>>()?;
-        let hashes: Vec<Digest> = leaves.par_iter().map(value_leaf_hash).collect();
-        run.output_tree = CompleteTree::new(&hashes);
-        run.output = leaves.into_iter().flatten().take(run.ctx.dim()).collect();
-        Ok(Box::new(run))
+        Ok(Box::new(RowRun::par_rows(run, OrderRun::output_leaf)?))
     }
 }
 
@@ -157,8 +149,6 @@ struct OrderRun {
     updates: Vec<Update>,
     tamper: Arc<dyn Tamper>,
     k: u32,
-    output: Vec<i32>,
-    output_tree: CompleteTree,
 }
 
 impl OrderRun {
@@ -238,34 +228,27 @@ fn register_of(words: Vec<i64>) -> StatRegister {
     StatRegister::of(&state).unwrap_or_default()
 }
 
-impl Execution for OrderRun {
-    fn output(&self) -> &[i32] {
-        &self.output
+impl RowMachine for OrderRun {
+    fn ctx(&self) -> &RoundContext {
+        &self.ctx
     }
 
-    fn output_root(&self) -> Digest {
-        self.output_tree.root()
-    }
-
-    fn state(&self, k: u64) -> Result<State> {
-        let chunks = self.ctx.chunks();
-        let (register, written) = if k == self.ctx.steps() {
-            (self.row_start(chunks), chunks)
+    fn register(&self, row: usize, cols: usize) -> Vec<i64> {
+        if row == self.ctx.chunks() {
+            self.row_start(row).words()
         } else {
-            let pos = self.ctx.position(k);
-            (self.register(pos.row, pos.col), pos.row)
-        };
-        Ok(State {
-            step: k,
-            register: register.words(),
-            regions: vec![self.output_tree.prefix_root(written)],
-        })
+            OrderRun::register(self, row, cols).words()
+        }
     }
 
-    fn witness(&self, k: u64) -> Result<StepWitness> {
-        let position = self.ctx.position(k);
+    fn reads(
+        &self,
+        position: &StepPosition,
+        out: impl FnOnce() -> Result<ValueLeaf>,
+        output_path: Vec<Digest>,
+    ) -> Result<StepReads> {
         let (j, n) = (position.row, self.n());
-        let reads = match position.kind {
+        Ok(match position.kind {
             StepKind::Rank => StepReads::Rank(RankReads {
                 read: ClientRead::of(&self.ctx, &self.updates, position.col % n, j),
                 pass: position.col / n,
@@ -283,8 +266,8 @@ impl Execution for OrderRun {
                 #[allow(clippy::cast_possible_truncation)]
                 n: n as u32,
                 k: self.k,
-                out: self.output_leaf(j)?,
-                output_path: self.output_tree.frontier_proof(j),
+                out: out()?,
+                output_path,
             }),
             other => {
                 return Err(VmError::InvalidRound {
@@ -293,14 +276,11 @@ impl Execution for OrderRun {
                     actual: other.name().into(),
                 });
             }
-        };
-        Ok(StepWitness {
-            step: k,
-            position,
-            pre: self.state(k)?,
-            post: self.state(k + 1)?,
-            reads,
         })
+    }
+
+    fn output_leaf(&self, row: usize) -> Result<ValueLeaf> {
+        OrderRun::output_leaf(self, row)
     }
 }
 
