@@ -107,7 +107,9 @@ fn fedavg_block(
     let end = (rows.end * LANES).min(ctx.dim());
     let mut acc = vec![0i64; rows.len() * LANES];
     for (p, u) in ctx.participants().iter().zip(updates) {
-        multiply_add(&mut acc, i64::from(p.weight), &u.values()[start..end]);
+        // MAX_WEIGHT < 2^31: every weight is an i32.
+        let w = i32::try_from(p.weight).unwrap_or(i32::MAX);
+        multiply_add(&mut acc, w, &u.values()[start..end]);
     }
     let w = ctx.total_weight();
     acc.chunks_exact(LANES)
@@ -127,9 +129,10 @@ fn fedavg_block(
     "x86_64+avx2",
     "x86_64+sse4.1"
 ))]
-fn multiply_add(acc: &mut [i64], w: i64, x: &[i32]) {
+fn multiply_add(acc: &mut [i64], w: i32, x: &[i32]) {
+    // Both factors are sign-extended 32-bit values: one 32x32->64 multiply per lane.
     for (a, &v) in acc.iter_mut().zip(x) {
-        *a = a.wrapping_add(w * i64::from(v));
+        *a = a.wrapping_add(i64::from(w) * i64::from(v));
     }
 }
 
