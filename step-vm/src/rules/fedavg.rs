@@ -13,11 +13,11 @@ use rayon::prelude::*;
 
 use crate::kinds::{ClientRead, FinalizeReads, StepReads};
 use crate::merkle::depth_for;
-use crate::rules::rows::{RowMachine, RowRun};
+use crate::rules::rows::{RowMachine, RowRun, foreign_kind};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     AccLeaf, Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update,
-    ValueLeaf, VmError, accumulate, empty_root, finalize, value_leaf_hash, zero_acc,
+    ValueLeaf, accumulate, empty_root, finalize, value_leaf_hash, zero_acc,
 };
 
 /// FedAvg's program.
@@ -236,13 +236,7 @@ impl RowMachine for FedAvgRun {
                 out: out()?,
                 output_path,
             }),
-            other => {
-                return Err(VmError::InvalidRound {
-                    field: "step kind",
-                    expected: "Accumulate or Finalize (FedAvg)".into(),
-                    actual: other.name().into(),
-                });
-            }
+            other => return Err(foreign_kind("Accumulate or Finalize (FedAvg)", other)),
         })
     }
 

@@ -19,7 +19,7 @@ use crate::kinds::{
     rank_step, trim_emit, trim_sum_step,
 };
 use crate::merkle::depth_for;
-use crate::rules::rows::{RowMachine, RowRun};
+use crate::rules::rows::{RowMachine, RowRun, foreign_kind};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
@@ -270,11 +270,10 @@ impl RowMachine for OrderRun {
                 output_path,
             }),
             other => {
-                return Err(VmError::InvalidRound {
-                    field: "step kind",
-                    expected: "Rank, TrimSum or TrimEmit (order-statistic rules)".into(),
-                    actual: other.name().into(),
-                });
+                return Err(foreign_kind(
+                    "Rank, TrimSum or TrimEmit (order-statistic rules)",
+                    other,
+                ));
             }
         })
     }

@@ -13,6 +13,16 @@ use crate::{
     value_leaf_hash,
 };
 
+/// The error of a program asked for a step of a kind that is not one of its own (`expected`
+/// names the rule's kinds).
+pub(crate) fn foreign_kind(expected: &str, kind: crate::StepKind) -> crate::VmError {
+    crate::VmError::InvalidRound {
+        field: "step kind",
+        expected: expected.into(),
+        actual: kind.name().into(),
+    }
+}
+
 /// A rule's row semantics, as its execution replays them in disputes.
 pub(crate) trait RowMachine: Send + Sync + std::fmt::Debug {
     /// The round.
