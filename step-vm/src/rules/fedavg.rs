@@ -12,12 +12,13 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::kinds::{ClientRead, FinalizeReads, StepReads};
-use crate::merkle::depth_for;
-use crate::rules::rows::{RowMachine, RowRun, foreign_kind};
+use crate::rules::rows::{
+    RowMachine, RowRun, boundary_state, empty_output_root, foreign_kind, grid_position,
+};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     AccLeaf, Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update,
-    ValueLeaf, accumulate, empty_root, finalize, value_leaf_hash, zero_acc,
+    ValueLeaf, accumulate, finalize, value_leaf_hash, zero_acc,
 };
 
 /// FedAvg's program.
@@ -30,9 +31,7 @@ impl Program for FedAvg {
     }
 
     fn position(&self, shape: Shape, k: u64) -> StepPosition {
-        let per_row = shape.participants as u64 + 1;
-        #[allow(clippy::cast_possible_truncation)]
-        let (row, col) = ((k / per_row) as usize, (k % per_row) as usize);
+        let (row, col) = grid_position(k, shape.participants as u64 + 1);
         let kind = if col < shape.participants {
             StepKind::Accumulate
         } else {
@@ -42,19 +41,11 @@ impl Program for FedAvg {
     }
 
     fn initial_state(&self, shape: Shape) -> State {
-        State {
-            step: 0,
-            register: zero_acc().to_vec(),
-            regions: vec![empty_root(depth_for(shape.chunks))],
-        }
+        boundary_state(0, zero_acc().to_vec(), empty_output_root(shape.chunks))
     }
 
     fn final_state(&self, shape: Shape, output_root: &Digest) -> State {
-        State {
-            step: self.steps(shape),
-            register: zero_acc().to_vec(),
-            regions: vec![*output_root],
-        }
+        boundary_state(self.steps(shape), zero_acc().to_vec(), *output_root)
     }
 
     fn execute(

@@ -18,12 +18,13 @@ use crate::kinds::{
     ClientRead, EmitReads, RANK_PASSES, RankReads, StatRegister, StepReads, mean_half_up,
     rank_step, trim_emit, trim_sum_step,
 };
-use crate::merkle::depth_for;
-use crate::rules::rows::{RowMachine, RowRun, foreign_kind};
+use crate::rules::rows::{
+    RowMachine, RowRun, boundary_state, empty_output_root, foreign_kind, grid_position,
+};
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
-    VmError, empty_root,
+    VmError,
 };
 
 /// The order-statistic program (median and trimmed mean share it; the trim `k` comes from
@@ -42,9 +43,7 @@ impl Program for OrderMean {
 
     fn position(&self, shape: Shape, k: u64) -> StepPosition {
         let n = shape.participants;
-        let per = per_row(n);
-        #[allow(clippy::cast_possible_truncation)]
-        let (row, col) = ((k / per) as usize, (k % per) as usize);
+        let (row, col) = grid_position(k, per_row(n));
         let kind = if col < RANK_PASSES * n {
             StepKind::Rank
         } else if col < (RANK_PASSES + 1) * n {
@@ -56,19 +55,19 @@ impl Program for OrderMean {
     }
 
     fn initial_state(&self, shape: Shape) -> State {
-        State {
-            step: 0,
-            register: StatRegister::default().words(),
-            regions: vec![empty_root(depth_for(shape.chunks))],
-        }
+        boundary_state(
+            0,
+            StatRegister::default().words(),
+            empty_output_root(shape.chunks),
+        )
     }
 
     fn final_state(&self, shape: Shape, output_root: &Digest) -> State {
-        State {
-            step: self.steps(shape),
-            register: StatRegister::default().words(),
-            regions: vec![*output_root],
-        }
+        boundary_state(
+            self.steps(shape),
+            StatRegister::default().words(),
+            *output_root,
+        )
     }
 
     fn execute(

@@ -13,6 +13,28 @@ use crate::{
     value_leaf_hash,
 };
 
+/// Row and column of step `k` in a grid of `per_row` columns.
+pub(crate) fn grid_position(k: u64, per_row: u64) -> (usize, usize) {
+    // Rows are chunks (< 2^23) and columns < per_row (< 2^14): both fit usize.
+    #[allow(clippy::cast_possible_truncation)]
+    ((k / per_row) as usize, (k % per_row) as usize)
+}
+
+/// A state at a row boundary: the register `zero` (every row starts and ends with it) and the
+/// output root. State 0 has the empty output tree of `C` chunks; state `T` the posted root.
+pub(crate) fn boundary_state(step: u64, zero: Vec<i64>, output_root: Digest) -> State {
+    State {
+        step,
+        register: zero,
+        regions: vec![output_root],
+    }
+}
+
+/// The empty output tree's root for `chunks` output leaves.
+pub(crate) fn empty_output_root(chunks: usize) -> Digest {
+    crate::empty_root(crate::merkle::depth_for(chunks))
+}
+
 /// The error of a program asked for a step of a kind that is not one of its own (`expected`
 /// names the rule's kinds).
 pub(crate) fn foreign_kind(expected: &str, kind: crate::StepKind) -> crate::VmError {
