@@ -90,9 +90,10 @@ impl StepCircuit for AccumulateAssignment {
         };
         let acc = acc_of(Self::KIND, &witness.pre)?;
         let acc_out = acc_of(Self::KIND, &witness.post)?;
-        let computed = accumulate_reference(reads.weight, &reads.x, &acc)?;
+        let x = reads.values();
+        let computed = accumulate_reference(reads.weight, &x, &acc)?;
         first_mismatch(Self::KIND, "acc'", &acc_out, &computed)?;
-        Ok(Self::new(reads.weight, &reads.x, &acc, &acc_out))
+        Ok(Self::new(reads.weight, &x, &acc, &acc_out))
     }
 
     /// All-zero assignment (weight 1): the layout does not depend on values.

@@ -216,7 +216,7 @@ impl StepCircuit for RankAssignment {
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
         let post = claimed_register(Self::KIND, &witness.post)?;
-        let computed = rank_step(&pre, &reads.read.x, reads.pass, reads.last, reads.ranks);
+        let computed = rank_step(&pre, &reads.read.values(), reads.pass, reads.last, reads.ranks);
         register_mismatch(Self::KIND, &post, &computed)?;
         if reads.pass >= step_vm::RANK_PASSES || reads.ranks.0.max(reads.ranks.1) > 255 {
             return Err(CircuitError::Unsatisfiable {
@@ -231,7 +231,7 @@ impl StepCircuit for RankAssignment {
             bit: 1 << (31 - reads.pass),
             last: reads.last,
             ranks: reads.ranks,
-            x: reads.read.x,
+            x: reads.read.values(),
             pre,
         })
     }
@@ -315,10 +315,11 @@ impl StepCircuit for TrimSumAssignment {
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
         let post = claimed_register(Self::KIND, &witness.post)?;
-        let computed = trim_sum_step(&pre, &reads.x);
+        let x = reads.values();
+        let computed = trim_sum_step(&pre, &x);
         check_register(Self::KIND, &computed)?;
         register_mismatch(Self::KIND, &post, &computed)?;
-        Ok(Self { x: reads.x, pre })
+        Ok(Self { x, pre })
     }
 
     fn dummy() -> Self {

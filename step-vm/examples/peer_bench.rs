@@ -170,6 +170,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Rule::FedAvg => "fedavg",
             Rule::Median => "median",
             Rule::TrimmedMean { .. } => "trimmed_mean",
+            Rule::Clipped { base, .. } => match base {
+                step_vm::Base::FedAvg => "clipped_fedavg",
+                step_vm::Base::Median => "clipped_median",
+                step_vm::Base::TrimmedMean { .. } => "clipped_trimmed_mean",
+            },
         };
         write_f32(
             &out.join(format!("out_{name}.npy")),

@@ -20,8 +20,10 @@ pub enum Cell {
     /// Output lane `lane` of the step's row, moved through whatever the step writes: the
     /// output leaf itself by `delta` when the step writes one, otherwise the register (FedAvg's
     /// accumulator by `delta · W`, so the output moves by exactly `delta`; the order-statistic
-    /// bounds by `delta`, which moves the trimmed range). Lets a caller corrupt "step `k`"
-    /// without knowing the rule's schedule.
+    /// bounds by `delta`, which moves the trimmed range; a clipping norm's carry word by
+    /// `delta`, i.e. `Σ x²` by `delta · 2^40`), or a `Scale` step's scale by `delta`. Under a
+    /// clipped rule a base step is corrupted as its own kind would be. Lets a caller corrupt
+    /// "step `k`" without knowing the rule's schedule.
     Output {
         /// Lane index, below 32.
         lane: usize,
@@ -71,12 +73,22 @@ impl Fault {
     }
 }
 
-/// Whether a step of this kind writes a memory leaf (else only its register).
+/// Whether a step of this kind writes a value leaf (else only its register, or a scale).
 fn writes_leaf(kind: StepKind) -> bool {
     match kind {
         StepKind::Finalize | StepKind::TrimEmit => true,
-        StepKind::Accumulate | StepKind::Rank | StepKind::TrimSum => false,
+        StepKind::Accumulate
+        | StepKind::Rank
+        | StepKind::TrimSum
+        | StepKind::Norm
+        | StepKind::Scale
+        | StepKind::Clip => false,
     }
+}
+
+/// The kind whose step function runs at `step` (a `Clip` step runs its base kind's).
+fn kind_at(ctx: &RoundContext, step: u64) -> StepKind {
+    ctx.program().inner_kind(ctx.shape(), step)
 }
 
 /// The register words an `Output` fault moves at a step of `kind`, and by how much.
@@ -86,7 +98,9 @@ fn output_words(ctx: &RoundContext, kind: StepKind, lane: usize, delta: i64) -> 
         StepKind::Accumulate => vec![(lane, delta.wrapping_mul(i64::from(ctx.total_weight())))],
         // Both bounds of the trimmed range: the order statistics (and so the mean) move.
         StepKind::Rank | StepKind::TrimSum => vec![(lane, delta), (LANES + lane, delta)],
-        StepKind::Finalize | StepKind::TrimEmit => Vec::new(),
+        // The carry word: Σ x² moves by delta · 2^40, so the norm (and a scale below 1) moves.
+        StepKind::Norm => vec![(1, delta)],
+        StepKind::Finalize | StepKind::TrimEmit | StepKind::Scale | StepKind::Clip => Vec::new(),
     }
 }
 
@@ -110,7 +124,7 @@ impl Tamper for Fault {
         }
         let words = match self.cell {
             Cell::Register { word } => vec![(word, self.delta)],
-            Cell::Output { lane } => output_words(ctx, ctx.position(step).kind, lane, self.delta),
+            Cell::Output { lane } => output_words(ctx, kind_at(ctx, step), lane, self.delta),
             Cell::Leaf { .. } => return,
         };
         for (word, delta) in words {
@@ -126,10 +140,19 @@ impl Tamper for Fault {
         }
         match self.cell {
             Cell::Leaf { lane } => add_to_lane(leaf, lane, self.delta),
-            Cell::Output { lane } if writes_leaf(ctx.position(step).kind) => {
+            Cell::Output { lane } if writes_leaf(kind_at(ctx, step)) => {
                 add_to_lane(leaf, lane, self.delta);
             }
             Cell::Output { .. } | Cell::Register { .. } => {}
+        }
+    }
+
+    fn scale(&self, ctx: &RoundContext, step: u64, scale: &mut u64) {
+        if step == self.step
+            && matches!(self.cell, Cell::Output { .. } | Cell::Leaf { .. })
+            && kind_at(ctx, step) == StepKind::Scale
+        {
+            *scale = scale.wrapping_add_signed(self.delta);
         }
     }
 }

@@ -20,6 +20,10 @@ pub(crate) const NODE_TAG: u8 = 0x01;
 pub(crate) const PARTICIPANT_LEAF_TAG: u8 = 0x02;
 /// Domain prefix of the register preimage.
 pub(crate) const REGISTER_TAG: u8 = 0x03;
+/// Domain prefix of a clipping scale leaf preimage.
+pub(crate) const SCALE_LEAF_TAG: u8 = 0x04;
+/// Domain prefix of a clipped-phase state preimage (a base state bound to the scales root).
+pub(crate) const CLIPPED_STATE_TAG: u8 = 0x05;
 
 /// keccak-256 of the concatenation of `parts`.
 #[must_use]
@@ -64,6 +68,19 @@ pub fn register_hash(register: &[i64]) -> Digest {
 #[must_use]
 pub fn participant_leaf_hash(update_root: &Digest, weight: u32) -> Digest {
     keccak256(&[&[PARTICIPANT_LEAF_TAG], update_root, &weight.to_be_bytes()])
+}
+
+/// `keccak(0x04 ‖ be64(s))`: the leaf of a participant's clipping scale in the scales tree.
+#[must_use]
+pub fn scale_leaf_hash(scale: u64) -> Digest {
+    keccak256(&[&[SCALE_LEAF_TAG], &scale.to_be_bytes()])
+}
+
+/// `keccak(0x05 ‖ baseState ‖ scalesRoot)`: a base program's state while a clipped rule runs
+/// it, bound to the scales the prologue wrote.
+#[must_use]
+pub fn clipped_state_hash(base: &Digest, scales_root: &Digest) -> Digest {
+    keccak256(&[&[CLIPPED_STATE_TAG], base, scales_root])
 }
 
 /// `keccak(0x01 ‖ left ‖ right)`.

@@ -43,11 +43,13 @@ pub use fixed::{
     chunk_count, to_fixed, zero_acc,
 };
 pub use hash::{
-    Digest, Keccak, hex_digest, keccak256, node_hash, participant_leaf_hash, register_hash,
-    value_leaf_hash,
+    Digest, Keccak, clipped_state_hash, hex_digest, keccak256, node_hash, participant_leaf_hash,
+    register_hash, scale_leaf_hash, value_leaf_hash,
 };
 pub use kinds::{
-    Accumulate, ClientRead, EmitReads, Finalize, FinalizeReads, Kind, RANK_PASSES, Rank, RankReads,
+    Accumulate, ClientRead, ClipReads, EmitReads, Finalize, FinalizeReads, Kind, NORM_LIMB_BITS,
+    NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, Scale, ScaleReads, norm_register, norm_step,
+    norm_total, scale_step, zero_norm,
     STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister, StepKind, StepPosition, StepReads,
     StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances, finalize, finalize_instances,
     mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,
@@ -56,7 +58,8 @@ pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
 pub use round::{Participant, RoundConfig, RoundContext, config_hash};
 pub use rules::{
-    BPS, Execution, FedAvg, OrderMean, Program, Rule, Shape, fedavg_native, order_mean_native,
+    BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Shape, fedavg_native,
+    order_mean_native,
 };
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,

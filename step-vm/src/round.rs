@@ -128,6 +128,16 @@ impl RoundContext {
         })
     }
 
+    /// The same round running `program` instead of its rule's (a clipped rule runs its base
+    /// rule's program this way): same participants, commitments and config hash.
+    #[must_use]
+    pub fn with_program(&self, program: Arc<dyn Program>) -> Self {
+        Self {
+            program,
+            ..self.clone()
+        }
+    }
+
     /// What the round's semantics depend on besides its participants.
     #[must_use]
     pub fn config(&self) -> &RoundConfig {

@@ -4,8 +4,10 @@
 //! the rule's memory regions (for FedAvg one region, the output tree). Its commitment is
 //! `keccak(abi.encode(configHash, uint256 step, registerHash, regionRoot_1, …, regionRoot_m))`
 //! with a fixed number of regions per rule, so a leaf opens a bounded amount of memory whatever
-//! `n` and `d` are.
+//! `n` and `d` are. While a clipped rule runs its base program, each base state is bound to the
+//! scales the prologue wrote: `keccak(0x05 ‖ baseCommitment ‖ scalesRoot)` (`State::wrap`).
 
+use crate::hash::clipped_state_hash;
 use crate::{AccLeaf, Digest, LANES, Result, VmError, keccak256, register_hash};
 
 /// The state after `step` steps.
@@ -17,13 +19,32 @@ pub struct State {
     pub register: Vec<i64>,
     /// Roots of the rule's memory regions, in the rule's fixed order.
     pub regions: Vec<Digest>,
+    /// The scales root a clipped rule binds this (base program) state to, if any: the
+    /// commitment is then `keccak(0x05 ‖ baseCommitment ‖ scalesRoot)` and `step` is the base
+    /// program's own step index.
+    pub wrap: Option<Digest>,
 }
 
 impl State {
     /// This state's commitment for the round with `config_hash`.
     #[must_use]
     pub fn commitment(&self, config_hash: &Digest) -> Digest {
-        state_hash(config_hash, self.step, &self.register, &self.regions)
+        let base = state_hash(config_hash, self.step, &self.register, &self.regions);
+        match &self.wrap {
+            Some(scales_root) => clipped_state_hash(&base, scales_root),
+            None => base,
+        }
+    }
+
+    /// A state with `register` and `regions`, not wrapped.
+    #[must_use]
+    pub fn new(step: u64, register: Vec<i64>, regions: Vec<Digest>) -> Self {
+        Self {
+            step,
+            register,
+            regions,
+            wrap: None,
+        }
     }
 
     /// The state after a step that wrote only `register` (regions unchanged).
@@ -33,6 +54,7 @@ impl State {
             step: self.step + 1,
             register,
             regions: self.regions.clone(),
+            wrap: self.wrap,
         }
     }
 

@@ -28,6 +28,11 @@ pub trait Tamper: Send + Sync + std::fmt::Debug {
     fn leaf(&self, ctx: &RoundContext, step: u64, leaf: &mut ValueLeaf) {
         let _ = (ctx, step, leaf);
     }
+
+    /// Called with the clipping scale a `Scale` step wrote.
+    fn scale(&self, ctx: &RoundContext, step: u64, scale: &mut u64) {
+        let _ = (ctx, step, scale);
+    }
 }
 
 /// The honest behaviour: every step's writes are left as computed.

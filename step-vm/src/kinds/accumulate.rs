@@ -44,7 +44,7 @@ impl Kind for Accumulate {
     fn instances(reads: &ClientRead, pre: &State, post: &State) -> Result<Vec<Instance>> {
         Ok(accumulate_instances(
             reads.weight,
-            &reads.x,
+            &reads.values(),
             &pre.acc()?,
             &post.acc()?,
         ))
@@ -57,6 +57,6 @@ impl Kind for Accumulate {
         pre: &State,
     ) -> Result<State> {
         reads.check(ctx, position.col, position.row)?;
-        Ok(pre.next(accumulate(&pre.acc()?, reads.weight, &reads.x).to_vec()))
+        Ok(pre.next(accumulate(&pre.acc()?, reads.weight, &reads.values()).to_vec()))
     }
 }

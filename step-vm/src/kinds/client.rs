@@ -1,9 +1,11 @@
 //! One participant's value leaf with its openings: what the kinds that stream the
-//! participants' data read (`Accumulate`, `Rank`, `TrimSum`).
+//! participants' data read (`Accumulate`, `Rank`, `TrimSum`, `Norm`). Under a clipped rule the
+//! read also carries the participant's clipping scale: the opened leaf is the committed one,
+//! the values the step computes with are the clipped ones ([`ClientRead::values`]).
 
 use crate::kinds::bad_opening;
 use crate::{
-    Digest, Result, RoundContext, ValueLeaf, VmError, fold_path, participant_leaf_hash,
+    UNIT_SCALE, clip_value, Digest, Result, RoundContext, ValueLeaf, VmError, fold_path, participant_leaf_hash,
     value_leaf_hash,
 };
 
@@ -19,10 +21,14 @@ pub struct ClientRead {
     pub weight: u32,
     /// Path of participant leaf `i` in the input tree.
     pub input_path: Vec<Digest>,
+    /// Index `j` of the value leaf read.
+    pub leaf: usize,
     /// Value leaf `j` of the update.
     pub x: ValueLeaf,
     /// Path of leaf `j` in the update tree.
     pub value_path: Vec<Digest>,
+    /// The participant's clipping scale in Q0.32 ([`UNIT_SCALE`] outside clipped rules).
+    pub scale: u64,
 }
 
 impl ClientRead {
@@ -35,9 +41,21 @@ impl ClientRead {
             update_root: p.update_root,
             weight: p.weight,
             input_path: ctx.input_tree().proof(i),
+            leaf: j,
             x: updates[i].leaf(j),
             value_path: updates[i].tree().proof(j),
+            scale: UNIT_SCALE,
         }
+    }
+
+    /// The values the step computes with: the opened leaf scaled by [`ClientRead::scale`]
+    /// (`clip_value`; the leaf itself at the unit scale).
+    #[must_use]
+    pub fn values(&self) -> ValueLeaf {
+        if self.scale == UNIT_SCALE {
+            return self.x;
+        }
+        self.x.map(|v| clip_value(v, self.scale))
     }
 
     /// Checks that this is participant `participant`'s leaf `row`: both openings lead to the

@@ -80,11 +80,11 @@ impl Kind for Finalize {
             });
         }
         let out = finalize(&pre.acc()?, reads.total_weight)?;
-        Ok(State {
-            step: pre.step + 1,
-            register: zero_acc().to_vec(),
-            regions: vec![write_output(position.row, &reads.output_path, &out, pre)?],
-        })
+        Ok(State::new(
+            pre.step + 1,
+            zero_acc().to_vec(),
+            vec![write_output(position.row, &reads.output_path, &out, pre)?],
+        ))
     }
 }
 

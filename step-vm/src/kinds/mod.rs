@@ -10,11 +10,18 @@
 
 mod accumulate;
 mod client;
+mod clip;
 mod finalize;
+mod norm;
 mod order;
 
 pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
+pub use clip::ClipReads;
+pub use norm::{
+    NORM_LIMB_BITS, NORM_WORDS, Norm, Scale, ScaleReads, norm_register, norm_step, norm_total,
+    scale_step, zero_norm,
+};
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use order::{
     EmitReads, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister,
@@ -38,18 +45,46 @@ pub enum StepKind {
     TrimSum = 3,
     /// Output leaf `j` = the rounded mean of ranks `k..n-k-1`; register reset.
     TrimEmit = 4,
+    /// `Σ x²` of one participant's leaf added to the clipping prologue's norm register.
+    Norm = 5,
+    /// A participant's clipping scale from its squared norm, written to the scales tree.
+    Scale = 6,
+    /// A base program's step under a clipped rule: bound to the scales, proven by the base
+    /// kind's circuit over the clipped values. No circuit or verifier of its own.
+    Clip = 7,
 }
 
 impl StepKind {
     /// All kinds, in id order (the order of the arbiter's checker table and of the verifiers
     /// hash).
-    pub const ALL: [StepKind; 5] = [
+    pub const ALL: [StepKind; 8] = [
         StepKind::Accumulate,
         StepKind::Finalize,
         StepKind::Rank,
         StepKind::TrimSum,
         StepKind::TrimEmit,
+        StepKind::Norm,
+        StepKind::Scale,
+        StepKind::Clip,
     ];
+
+    /// The kinds with a circuit and a verifier of their own (every kind but `Clip`), in id
+    /// order.
+    pub const PROVEN: [StepKind; 7] = [
+        StepKind::Accumulate,
+        StepKind::Finalize,
+        StepKind::Rank,
+        StepKind::TrimSum,
+        StepKind::TrimEmit,
+        StepKind::Norm,
+        StepKind::Scale,
+    ];
+
+    /// Whether the kind has a circuit and a verifier of its own.
+    #[must_use]
+    pub const fn has_verifier(self) -> bool {
+        !matches!(self, Self::Clip)
+    }
 
     /// Name used for files and contracts (`AccumulateVerifier`, `AccumulateChecker`, ...).
     #[must_use]
@@ -60,6 +95,9 @@ impl StepKind {
             Self::Rank => "Rank",
             Self::TrimSum => "TrimSum",
             Self::TrimEmit => "TrimEmit",
+            Self::Norm => "Norm",
+            Self::Scale => "Scale",
+            Self::Clip => "Clip",
         }
     }
 
@@ -125,6 +163,12 @@ pub enum StepReads {
     TrimSum(ClientRead),
     /// A `TrimEmit` step.
     TrimEmit(EmitReads),
+    /// A `Norm` step.
+    Norm(ClientRead),
+    /// A `Scale` step.
+    Scale(ScaleReads),
+    /// A `Clip` step.
+    Clip(ClipReads),
 }
 
 impl StepReads {
@@ -137,6 +181,9 @@ impl StepReads {
             Self::Rank(_) => Rank::KIND,
             Self::TrimSum(_) => TrimSum::KIND,
             Self::TrimEmit(_) => TrimEmit::KIND,
+            Self::Norm(_) => Norm::KIND,
+            Self::Scale(_) => Scale::KIND,
+            Self::Clip(_) => StepKind::Clip,
         }
     }
 
@@ -151,6 +198,9 @@ impl StepReads {
             Self::Rank(r) => Rank::instances(r, pre, post),
             Self::TrimSum(r) => TrimSum::instances(r, pre, post),
             Self::TrimEmit(r) => TrimEmit::instances(r, pre, post),
+            Self::Norm(r) => Norm::instances(r, pre, post),
+            Self::Scale(r) => Scale::instances(r, pre, post),
+            Self::Clip(r) => r.instances(),
         }
     }
 
@@ -165,6 +215,9 @@ impl StepReads {
             Self::Rank(r) => Rank::check(ctx, position, r, pre),
             Self::TrimSum(r) => TrimSum::check(ctx, position, r, pre),
             Self::TrimEmit(r) => TrimEmit::check(ctx, position, r, pre),
+            Self::Norm(r) => Norm::check(ctx, position, r, pre),
+            Self::Scale(r) => Scale::check(ctx, position, r, pre),
+            Self::Clip(r) => r.check(ctx, position, pre),
         }
     }
 }
@@ -199,6 +252,16 @@ impl StepWitness {
     #[must_use]
     pub fn kind(&self) -> StepKind {
         self.position.kind
+    }
+
+    /// The witness whose kind's circuit proves this step: the base step of a `Clip` step
+    /// (its instances are this step's), this witness otherwise.
+    #[must_use]
+    pub fn proven(&self) -> &StepWitness {
+        match &self.reads {
+            StepReads::Clip(c) => c.base.proven(),
+            _ => self,
+        }
     }
 
     /// Public inputs of the step proof, in circuit order.

@@ -281,7 +281,7 @@ impl Kind for Rank {
             scalar_instance(u64::from(reads.ranks.0)),
             scalar_instance(u64::from(reads.ranks.1)),
         ];
-        v.extend(pack_value_leaf(&reads.read.x));
+        v.extend(pack_value_leaf(&reads.read.values()));
         v.extend(register_pair_instances(pre, post)?);
         Ok(v)
     }
@@ -306,7 +306,7 @@ impl Kind for Rank {
         reads.read.check(ctx, i, position.row)?;
         let reg = rank_step(
             &StatRegister::of(pre)?,
-            &reads.read.x,
+            &reads.read.values(),
             pass,
             reads.last,
             reads.ranks,
@@ -324,7 +324,7 @@ impl Kind for TrimSum {
     type Reads = ClientRead;
 
     fn instances(reads: &ClientRead, pre: &State, post: &State) -> Result<Vec<Instance>> {
-        let mut v = pack_value_leaf(&reads.x);
+        let mut v = pack_value_leaf(&reads.values());
         v.extend(register_pair_instances(pre, post)?);
         Ok(v)
     }
@@ -337,7 +337,7 @@ impl Kind for TrimSum {
     ) -> Result<State> {
         let n = ctx.participants().len();
         reads.check(ctx, position.col - RANK_PASSES * n, position.row)?;
-        let reg = trim_sum_step(&StatRegister::of(pre)?, &reads.x);
+        let reg = trim_sum_step(&StatRegister::of(pre)?, &reads.values());
         Ok(pre.next(reg.words()))
     }
 }
@@ -371,11 +371,11 @@ impl Kind for TrimEmit {
         expect("n", n as u64, u64::from(reads.n))?;
         expect("k", u64::from(round_trim(ctx)?), u64::from(reads.k))?;
         let out = trim_emit(&StatRegister::of(pre)?, reads.n, reads.k)?;
-        Ok(State {
-            step: pre.step + 1,
-            register: StatRegister::default().words(),
-            regions: vec![write_output(position.row, &reads.output_path, &out, pre)?],
-        })
+        Ok(State::new(
+            pre.step + 1,
+            StatRegister::default().words(),
+            vec![write_output(position.row, &reads.output_path, &out, pre)?],
+        ))
     }
 }
 

@@ -9,18 +9,21 @@
 //! Adding a rule: a module here implementing [`Program`] and [`Execution`], a variant in
 //! [`Rule`] with its id, parameter encoding and validation, and its program contract on chain.
 
+mod clipped;
 mod fedavg;
 mod order_mean;
 mod rows;
 
 use std::sync::Arc;
 
+pub use clipped::Clipped;
+
 pub use fedavg::{FedAvg, fedavg_native};
 pub use order_mean::{OrderMean, order_mean_native};
 
 use crate::{
-    Digest, Result, RoundContext, State, StepPosition, StepWitness, Tamper, Update, VmError,
-    keccak256,
+    Digest, Result, RoundContext, State, StepKind, StepPosition, StepWitness, Tamper, Update,
+    VmError, keccak256,
 };
 
 /// Basis points in one: trimmed-mean `β` is given in basis points.
@@ -42,7 +45,46 @@ pub enum Rule {
         /// `β` in basis points, below 5,000.
         beta_bps: u16,
     },
+    /// L2 norm clipping at `threshold` in front of a base rule (rule ids 3, 4, 5 over FedAvg,
+    /// median, trimmed mean): each update is scaled so that its norm is at most the threshold,
+    /// then the base rule runs on the clipped updates. Parameters:
+    /// `abi.encode(uint32 threshold)` followed by the base rule's.
+    Clipped {
+        /// The threshold `τ` on `‖x‖`, Q15.16 (`1 <= τ`).
+        threshold: u32,
+        /// The rule run on the clipped updates.
+        base: Base,
+    },
 }
+
+/// A rule clipping can run in front of (every rule but a clipped one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Base {
+    /// FedAvg.
+    FedAvg,
+    /// Coordinate-wise median.
+    Median,
+    /// Coordinate-wise trimmed mean.
+    TrimmedMean {
+        /// `β` in basis points, below 5,000.
+        beta_bps: u16,
+    },
+}
+
+impl Base {
+    /// The base rule as a rule of its own.
+    #[must_use]
+    pub fn rule(self) -> Rule {
+        match self {
+            Self::FedAvg => Rule::FedAvg,
+            Self::Median => Rule::Median,
+            Self::TrimmedMean { beta_bps } => Rule::TrimmedMean { beta_bps },
+        }
+    }
+}
+
+/// Rule ids of the clipped rules start here (3 + the base rule's id).
+const CLIPPED_ID: u8 = 3;
 
 impl Rule {
     /// The rule's on-chain id (its index in the arbiter's program table).
@@ -52,20 +94,44 @@ impl Rule {
             Self::FedAvg => 0,
             Self::Median => 1,
             Self::TrimmedMean { .. } => 2,
+            Self::Clipped { base, .. } => CLIPPED_ID + base.rule().id(),
         }
     }
 
-    /// The rule's name, as its program contract is named (`FedAvgProgram`, ...).
+    /// The rule's name, as its program contract names it (`FedAvg`, `ClippedMedian`, ...).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Self::FedAvg => "FedAvg",
             Self::Median => "Median",
             Self::TrimmedMean { .. } => "TrimmedMean",
+            Self::Clipped { base, .. } => match base {
+                Base::FedAvg => "ClippedFedAvg",
+                Base::Median => "ClippedMedian",
+                Base::TrimmedMean { .. } => "ClippedTrimmedMean",
+            },
         }
     }
 
-    /// The rule's ABI-encoded parameters, as passed to `openRound`.
+    /// The rule clipping runs in front of, or the rule itself when it is not clipped.
+    #[must_use]
+    pub fn base(self) -> Rule {
+        match self {
+            Self::Clipped { base, .. } => base.rule(),
+            other => other,
+        }
+    }
+
+    /// The clipping threshold, for a clipped rule.
+    #[must_use]
+    pub fn threshold(self) -> Option<u32> {
+        match self {
+            Self::Clipped { threshold, .. } => Some(threshold),
+            _ => None,
+        }
+    }
+
+    /// The ABI-encoded parameters, as passed to `openRound`.
     #[must_use]
     pub fn params(self) -> Vec<u8> {
         match self {
@@ -73,6 +139,12 @@ impl Rule {
             Self::TrimmedMean { beta_bps } => {
                 let mut word = vec![0u8; 32];
                 word[30..].copy_from_slice(&beta_bps.to_be_bytes());
+                word
+            }
+            Self::Clipped { threshold, base } => {
+                let mut word = vec![0u8; 32];
+                word[28..].copy_from_slice(&threshold.to_be_bytes());
+                word.extend(base.rule().params());
                 word
             }
         }
@@ -103,11 +175,33 @@ impl Rule {
                     beta_bps: u16::from_be_bytes([params[30], params[31]]),
                 }
             }
+            CLIPPED_ID..=5 => {
+                if params.len() < 32 || params[..28].iter().any(|&b| b != 0) {
+                    return Err(VmError::InvalidRuleParams {
+                        rule: "Clipped",
+                        param: "threshold",
+                        bound: format!(
+                            "abi.encode(uint32 threshold) then the base rule's parameters; got {} bytes",
+                            params.len()
+                        ),
+                    });
+                }
+                let threshold = u32::from_be_bytes([params[28], params[29], params[30], params[31]]);
+                let base = match Self::decode(id - CLIPPED_ID, &params[32..])? {
+                    Self::FedAvg => Base::FedAvg,
+                    Self::Median => Base::Median,
+                    Self::TrimmedMean { beta_bps } => Base::TrimmedMean { beta_bps },
+                    Self::Clipped { .. } => unreachable!("base ids are below 3"),
+                };
+                Self::Clipped { threshold, base }
+            }
             other => {
                 return Err(VmError::InvalidRuleParams {
                     rule: "unknown",
                     param: "rule id",
-                    bound: format!("0 (FedAvg), 1 (Median) or 2 (TrimmedMean); got {other}"),
+                    bound: format!(
+                        "0 (FedAvg), 1 (Median), 2 (TrimmedMean) or 3-5 (clipped); got {other}"
+                    ),
                 });
             }
         };
@@ -126,8 +220,8 @@ impl Rule {
         Ok(rule)
     }
 
-    /// Values trimmed at each end for `n` participants (order-statistic rules), `None` for
-    /// FedAvg.
+    /// Values trimmed at each end for `n` participants (order-statistic rules, clipped or
+    /// not), `None` for FedAvg.
     #[must_use]
     pub fn trim(self, n: usize) -> Option<u32> {
         // n <= 255: every quantity fits u32.
@@ -137,6 +231,7 @@ impl Rule {
             Self::FedAvg => None,
             Self::Median => Some(n.saturating_sub(1) / 2),
             Self::TrimmedMean { beta_bps } => Some(u32::from(beta_bps) * n / BPS),
+            Self::Clipped { base, .. } => base.rule().trim(n as usize),
         }
     }
 
@@ -152,7 +247,6 @@ impl Rule {
     /// # Errors
     /// [`VmError::InvalidRuleParams`] naming the rule, the parameter and the bound.
     pub fn validate(self, participants: usize) -> Result<()> {
-        let _ = participants;
         match self {
             Self::FedAvg | Self::Median => Ok(()),
             // k = floor(β·n) <= β·n < n/2 for every n: at least one value always remains.
@@ -164,6 +258,13 @@ impl Rule {
                     "below 5000 (β < 1/2, so that n - 2·floor(β·n) >= 1 for every n); got {beta_bps}"
                 ),
             }),
+            Self::Clipped { threshold: 0, .. } => Err(VmError::InvalidRuleParams {
+                rule: self.name(),
+                param: "threshold",
+                bound: "at least 1 (Q15.16, i.e. 2^-16: a zero threshold erases every update); got 0"
+                    .into(),
+            }),
+            Self::Clipped { base, .. } => base.rule().validate(participants),
         }
     }
 
@@ -183,6 +284,9 @@ impl Rule {
         match self {
             Self::FedAvg => Arc::new(FedAvg),
             Self::Median | Self::TrimmedMean { .. } => Arc::new(OrderMean),
+            Self::Clipped { threshold, base } => {
+                Arc::new(Clipped::new(base.rule().program(), threshold))
+            }
         }
     }
 }
@@ -193,6 +297,9 @@ impl std::fmt::Display for Rule {
             Self::FedAvg | Self::Median => f.write_str(self.name()),
             Self::TrimmedMean { beta_bps } => {
                 write!(f, "TrimmedMean(beta = {beta_bps} bps)")
+            }
+            Self::Clipped { threshold, base } => {
+                write!(f, "Clipped(threshold = {threshold}, {})", base.rule())
             }
         }
     }
@@ -214,6 +321,12 @@ pub trait Program: Send + Sync + std::fmt::Debug {
 
     /// Kind and grid position of step `k < T`.
     fn position(&self, shape: Shape, k: u64) -> StepPosition;
+
+    /// The kind whose step function runs at step `k < T`: the step's own kind, or for a
+    /// wrapping kind (`Clip`) the kind it wraps.
+    fn inner_kind(&self, shape: Shape, k: u64) -> StepKind {
+        self.position(shape, k).kind
+    }
 
     /// State 0, from the round alone.
     fn initial_state(&self, shape: Shape) -> State;

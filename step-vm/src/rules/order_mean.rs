@@ -218,11 +218,7 @@ impl OrderRun {
 
 /// Words back into a register (always [`crate::STAT_WORDS`] long here).
 fn register_of(words: Vec<i64>) -> StatRegister {
-    let state = State {
-        step: 0,
-        register: words,
-        regions: Vec::new(),
-    };
+    let state = State::new(0, words, Vec::new());
     // The words come from `StatRegister::words`, so the length is right.
     StatRegister::of(&state).unwrap_or_default()
 }

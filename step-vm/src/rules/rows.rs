@@ -23,11 +23,7 @@ pub(crate) fn grid_position(k: u64, per_row: u64) -> (usize, usize) {
 /// A state at a row boundary: the register `zero` (every row starts and ends with it) and the
 /// output root. State 0 has the empty output tree of `C` chunks; state `T` the posted root.
 pub(crate) fn boundary_state(step: u64, zero: Vec<i64>, output_root: Digest) -> State {
-    State {
-        step,
-        register: zero,
-        regions: vec![output_root],
-    }
+    State::new(step, zero, vec![output_root])
 }
 
 /// The empty output tree's root for `chunks` output leaves.
@@ -131,11 +127,11 @@ impl<M: RowMachine> Execution for RowRun<M> {
             let pos = ctx.position(k);
             (self.machine.register(pos.row, pos.col), pos.row)
         };
-        Ok(State {
-            step: k,
+        Ok(State::new(
+            k,
             register,
-            regions: vec![self.output_tree.prefix_root(written)],
-        })
+            vec![self.output_tree.prefix_root(written)],
+        ))
     }
 
     fn witness(&self, k: u64) -> Result<StepWitness> {

@@ -1,0 +1,118 @@
+//! `Clip`: a base program's step run under a clipped rule (docs/design/clipping.md). It has no
+//! circuit or verifier of its own: it binds the base step's states to the scales root the
+//! prologue wrote, opens the scale of the participant the base step reads, and hands the base
+//! step, with that scale, to the base kind (whose circuit proves it over the clipped values).
+
+use crate::clip::UNIT_SCALE;
+use crate::hash::scale_leaf_hash;
+use crate::kinds::norm::zero_norm;
+use crate::kinds::{ClientRead, StepPosition, StepReads, StepWitness, bad_opening};
+use crate::{Digest, Instance, Result, RoundContext, State, VmError, fold_path};
+
+/// What a `Clip` step reads: the base program's step (its own position, pre- and post-state
+/// and reads; a participant read carries the participant's scale) and the scales it is bound
+/// to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClipReads {
+    /// The base step, as the base program sees it (base-local step index, unwrapped states).
+    pub base: Box<StepWitness>,
+    /// Root of the scales tree the prologue wrote.
+    pub scales_root: Digest,
+    /// Opening of the read participant's scale leaf (empty when the base step reads none).
+    pub scale_path: Vec<Digest>,
+    /// Whether this is the base program's first step (its pre-state is the prologue's last).
+    pub first: bool,
+    /// Whether this is the program's last step (its post-state is the base's, unwrapped).
+    pub last: bool,
+}
+
+impl ClipReads {
+    /// The base step's participant read, if it makes one.
+    #[must_use]
+    pub fn client_read(&self) -> Option<&ClientRead> {
+        self.base.reads.client_read()
+    }
+
+    /// Public inputs: the base kind's, over the clipped values.
+    ///
+    /// # Errors
+    /// As the base kind's.
+    pub fn instances(&self) -> Result<Vec<Instance>> {
+        self.base.instances()
+    }
+
+    /// Native mirror of `ClipChecker`: the pre-state binding, the scale opening, then the base
+    /// kind's check; returns the post-state (wrapped unless last).
+    ///
+    /// # Errors
+    /// [`VmError::InvalidRound`] naming what does not verify.
+    pub fn check(&self, ctx: &RoundContext, position: &StepPosition, pre: &State) -> Result<State> {
+        let base = &self.base;
+        if (base.position.row, base.position.col) != (position.row, position.col) {
+            return Err(VmError::InvalidRound {
+                field: "base position",
+                expected: format!("({}, {})", position.row, position.col),
+                actual: format!("({}, {})", base.position.row, base.position.col),
+            });
+        }
+        let bound = if self.first {
+            pre.wrap.is_none() && pre.register == zero_norm() && pre.regions == [self.scales_root]
+        } else {
+            pre.wrap == Some(self.scales_root)
+                && State {
+                    wrap: None,
+                    ..pre.clone()
+                } == base.pre
+        };
+        if !bound {
+            return Err(VmError::InvalidRound {
+                field: "pre-state",
+                expected: "the agreed state, bound to the scales root".into(),
+                actual: "another state".into(),
+            });
+        }
+        match self.client_read() {
+            Some(read) => {
+                if read.scale > UNIT_SCALE {
+                    return Err(VmError::InvalidRound {
+                        field: "scale",
+                        expected: "at most 2^32".into(),
+                        actual: read.scale.to_string(),
+                    });
+                }
+                let leaf = scale_leaf_hash(read.scale);
+                if fold_path(leaf, read.participant as u64, &self.scale_path) != self.scales_root {
+                    return Err(bad_opening("scale_path"));
+                }
+            }
+            None if self.scale_path.is_empty() => {}
+            None => return Err(bad_opening("scale_path")),
+        }
+        let mut post = base.reads.check(ctx, &base.position, &base.pre)?;
+        if !self.last {
+            post.wrap = Some(self.scales_root);
+        }
+        Ok(post)
+    }
+}
+
+impl StepReads {
+    /// The participant read of a step that streams a participant's leaf.
+    #[must_use]
+    pub fn client_read(&self) -> Option<&ClientRead> {
+        match self {
+            Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
+            Self::Rank(r) => Some(&r.read),
+            Self::Finalize(_) | Self::TrimEmit(_) | Self::Scale(_) | Self::Clip(_) => None,
+        }
+    }
+
+    /// Mutable access to the participant read (see [`StepReads::client_read`]).
+    pub fn client_read_mut(&mut self) -> Option<&mut ClientRead> {
+        match self {
+            Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
+            Self::Rank(r) => Some(&mut r.read),
+            Self::Finalize(_) | Self::TrimEmit(_) | Self::Scale(_) | Self::Clip(_) => None,
+        }
+    }
+}
