@@ -2,14 +2,20 @@
 //! thread count, and the result does not depend on the order in which updates arrive.
 
 use proptest::prelude::*;
-use step_vm::{Participant, RoundContext, Rule, Trace, Update};
+use step_vm::{Base, Participant, RoundContext, Rule, Trace, Update};
 
 /// Every rule this build has, with parameters that exercise its edge cases.
 fn rules() -> impl Strategy<Value = Rule> {
+    let base = prop_oneof![
+        Just(Base::FedAvg),
+        Just(Base::Median),
+        (0u16..5_000).prop_map(|beta_bps| Base::TrimmedMean { beta_bps }),
+    ];
     prop_oneof![
-        Just(Rule::FedAvg),
-        Just(Rule::Median),
-        (0u16..5_000).prop_map(|beta_bps| Rule::TrimmedMean { beta_bps }),
+        base.clone().prop_map(Base::rule),
+        // Thresholds from 2^-16 (everything clipped) to the largest (nothing clipped).
+        (prop_oneof![Just(1u32), Just(u32::MAX), 1u32..], base)
+            .prop_map(|(threshold, base)| Rule::Clipped { threshold, base }),
     ]
 }
 
@@ -112,6 +118,9 @@ fn pinned_roots_for_every_rule() {
         (Rule::FedAvg, PINNED[0]),
         (Rule::Median, PINNED[1]),
         (Rule::TrimmedMean { beta_bps: 2_000 }, PINNED[2]),
+        (clipped(Base::FedAvg), PINNED[3]),
+        (clipped(Base::Median), PINNED[4]),
+        (clipped(Base::TrimmedMean { beta_bps: 2_000 }), PINNED[5]),
     ];
     for (rule, root) in expected {
         let trace =
@@ -120,12 +129,24 @@ fn pinned_roots_for_every_rule() {
     }
 }
 
+/// Clipping at a threshold between the round's norms (306,314,427 to 306,314,895): some
+/// updates are clipped, some are not.
+fn clipped(base: Base) -> Rule {
+    Rule::Clipped {
+        threshold: 306_314_700,
+        base,
+    }
+}
+
 fn hex(d: &[u8; 32]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-const PINNED: [&str; 3] = [
+const PINNED: [&str; 6] = [
     "d86b8669b4a189e9710c3bea0ca2fdec9a39e6f4dd9ad7696eb277e07a533a37",
     "f4175d6aa70fbdebf222287ff529c91d66051716ed8e1952462fa95ba1ad7a25",
     "430aab034dd11aa7d72dfab7c7f9604017f0180e255f719765ad893d3442a37d",
+    "679981bb43c71389e637df1795c17533a743cbbe7befb4c55efa5cd2789a9a31",
+    "ba0bdc2fc71befd3ef916a6b704adab8d516e0ec5bba8883c90829014d569fd8",
+    "37643a6612bef623bd303953a848bd603f322877cbeff490331ae3b0ee723a8a",
 ];

@@ -7,7 +7,8 @@ pragma solidity ^0.8.24;
 ///         `step-vm` (hash.rs, merkle.rs, pack.rs, state.rs); the two are kept in lockstep by the
 ///         shared test vectors in `test/vectors/`.
 /// @dev All byte strings are big-endian. Leaves carry a one-byte domain prefix: 0x00 value
-///      leaf, 0x01 inner node, 0x02 participant leaf, 0x03 accumulator register.
+///      leaf, 0x01 inner node, 0x02 participant leaf, 0x03 accumulator register, 0x04 clipping
+///      scale leaf, 0x05 clipped-phase state (docs/design/clipping.md).
 library Commitments {
     /// @notice Values per leaf and per step.
     uint256 internal constant LANES = 32;
@@ -47,9 +48,21 @@ library Commitments {
     bytes32 internal constant ZERO_STAT_HASH =
         0xe59bee75834ce3049d88e57866b298bc9924d2c5aa52531ae00bdecb02c8a58d;
 
+    /// @notice keccak(0x03 ‖ 16 zero bytes): the commitment of the zero norm register (two
+    ///         int64 words, lo and hi) of a clipped rule's prologue.
+    bytes32 internal constant ZERO_NORM_HASH =
+        0x394d957077fa9efd5ef63308f9ba912d7737bcc785a9ed1bec376550e8657c56;
+
+    /// @notice The clipping scale that leaves an update unchanged: 1.0 in Q0.32, and the
+    ///         largest scale there is.
+    uint256 internal constant UNIT_SCALE = 1 << 32;
+
     /// @notice A word of an order-statistic register is outside [-2^39, 2^39), where its
     ///         40-bit public-input limb would not be injective.
     error WordOutOfRange(uint256 field, uint256 lane, int64 value);
+
+    /// @notice A clipping scale is above 2^32 (1.0 in Q0.32): it would scale values up.
+    error ScaleOutOfRange(uint256 scale);
 
     // Sign-bit masks: flipping bit (b-1) of each b-bit limb adds the 2^(b-1) offset.
     // 7 int32 limbs (224 bits) / 4 int32 limbs (128 bits).
@@ -132,6 +145,30 @@ library Commitments {
     /// @notice keccak(0x02 ‖ updateRoot ‖ be32(weight)).
     function participantLeafHash(bytes32 updateRoot, uint32 weight) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(bytes1(0x02), updateRoot, weight));
+    }
+
+    /// @notice keccak(0x04 ‖ be64(scale)) (9 bytes hashed): leaf i of a clipped round's scales
+    ///         tree once participant i's Scale step has written its scale.
+    function scaleLeafHash(uint64 scale) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            // 0x04 in byte 23 and be64(scale) in bytes 24..31 of the word at p (the mask cleans
+            // any dirty high bits of the uint64 on the stack).
+            mstore(p, or(shl(64, 0x04), and(scale, 0xffffffffffffffff)))
+            h := keccak256(add(p, 23), 9)
+        }
+    }
+
+    /// @notice keccak(0x05 ‖ baseState ‖ scalesRoot) (65 bytes hashed): a base program's state
+    ///         while a clipped rule runs it, bound to the scales its prologue wrote.
+    function clippedStateHash(bytes32 baseState, bytes32 scalesRoot) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore8(p, 0x05)
+            mstore(add(p, 1), baseState)
+            mstore(add(p, 33), scalesRoot)
+            h := keccak256(p, 65)
+        }
     }
 
     /// @notice The commitment of VM state `step`:
@@ -304,6 +341,49 @@ library Commitments {
             level[k] = h;
         }
         return foldPath(rootOf(level), segment, path);
+    }
+
+    // ---------------------------------------------------------------- clipping
+
+    /// @notice Reverts `ScaleOutOfRange` unless `scale <= 2^32`.
+    function requireScale(uint256 scale) internal pure {
+        if (scale > UNIT_SCALE) revert ScaleOutOfRange(scale);
+    }
+
+    /// @notice The clipped value x' = floor((x·s + 2^31) / 2^32): `x` scaled by s / 2^32, rounded
+    ///         half up (toward +inf). For s <= 2^32, |x'| <= |x|, so x' is an int32; s = 2^32
+    ///         leaves x unchanged.
+    /// @dev Reverts `ScaleOutOfRange` for s > 2^32.
+    function clipValue(int32 x, uint256 scale) internal pure returns (int32) {
+        requireScale(scale);
+        // |x·s| < 2^63 and the result lies within [-2^31, 2^31) (|x'| <= |x|); `>>` on a signed
+        // integer rounds toward -inf.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return int32((int256(x) * int256(scale) + (1 << 31)) >> 32);
+    }
+
+    /// @notice Replaces the 32 big-endian int32 values of a value leaf in memory (128 bytes) by
+    ///         their clipped values `clipValue(x, scale)`, in place (a decoded step leaf, after its
+    ///         opening and before its values are packed into public inputs).
+    /// @dev The caller checks `values.length == VALUE_LEAF_BYTES` and `scale <= 2^32`. Eight
+    ///      lanes per 32-byte word: each lane sign-extended, multiplied, offset and shifted
+    ///      arithmetically (|x·s| < 2^63, so the 256-bit two's-complement arithmetic is exact),
+    ///      its low 32 bits put back.
+    function clipValuesMem(bytes memory values, uint256 scale) internal pure {
+        assembly ("memory-safe") {
+            let end := add(values, 160)
+            for { let p := add(values, 32) } lt(p, end) { p := add(p, 32) } {
+                let word := mload(p)
+                let out := 0
+                for { let shift := 256 } shift { } {
+                    shift := sub(shift, 32)
+                    let x := signextend(3, shr(shift, word))
+                    let c := sar(32, add(mul(x, scale), 0x80000000))
+                    out := or(out, shl(shift, and(c, 0xffffffff)))
+                }
+                mstore(p, out)
+            }
+        }
     }
 
     // ---------------------------------------------------------------- public-input packing
