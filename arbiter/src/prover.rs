@@ -38,7 +38,7 @@ impl LeafProver {
     /// Key generation failure.
     pub fn setup(srs: &Srs) -> Result<Self> {
         let started = Instant::now();
-        let provers = StepKind::ALL
+        let provers = StepKind::PROVEN
             .into_iter()
             .map(|kind| StepProver::setup(kind, srs))
             .collect::<Result<Vec<_>, _>>()?;
@@ -50,11 +50,12 @@ impl LeafProver {
         Ok(Self { provers })
     }
 
-    /// The prover of one step kind.
+    /// The prover of one step kind with a circuit of its own (`StepKind::PROVEN`); `None` for
+    /// `Clip`, whose steps the base kind's prover proves.
     #[must_use]
-    pub fn for_kind(&self, kind: StepKind) -> &StepProver {
-        // `provers` holds every kind of `StepKind::ALL`, in id order.
-        &self.provers[usize::from(kind.id())]
+    pub fn for_kind(&self, kind: StepKind) -> Option<&StepProver> {
+        // `provers` holds every kind of `StepKind::PROVEN`, in id order (`Clip` is last).
+        self.provers.get(usize::from(kind.id()))
     }
 
     /// Proves step `step` of `trace`. Checks natively first that the trace's claimed
@@ -70,7 +71,11 @@ impl LeafProver {
             return Err(ArbiterError::ClaimNotProvable { step });
         }
         let started = Instant::now();
-        let proof = self.for_kind(witness.kind()).prove(&witness)?;
+        let kind = witness.proven().kind();
+        let prover = self
+            .for_kind(kind)
+            .ok_or(ArbiterError::ClaimNotProvable { step })?;
+        let proof = prover.prove(&witness)?;
         Ok(LeafProof {
             witness,
             proof,

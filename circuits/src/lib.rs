@@ -8,6 +8,12 @@
 //! |---|---|---|
 //! | `Accumulate` | `acc'_l = acc_l + w·x_l` | `w`, `x` (5), `acc` (11), `acc'` (11) |
 //! | `Finalize` | `2·acc_l + W = out_l·2W + r_l`, `0 <= r_l < 2W` | `W`, `acc` (11), `out` (5) |
+//! | `Rank`, `TrimSum`, `TrimEmit` | the radix search, the trimmed sum, the rounded mean (`order`) | see `order` |
+//! | `Norm` | `lo + Σ x² = lo' + 2^40·q`, `hi' = hi + q` | `x` (5), `lo`, `hi`, `lo'`, `hi'` |
+//! | `Scale` | `r = isqrt(lo + 2^40·hi)`, `s = r <= τ ? 2^32 : floor(τ·2^32 / r)` | `lo`, `hi`, `τ`, `s` |
+//!
+//! `Clip` steps (a base kind's step under a clipped rule) have no circuit of their own: the base
+//! kind's circuit proves them over the clipped values.
 //!
 //! **Why the arithmetic is in the circuit and the hashing on-chain.** The leaf arbiter contract
 //! already has every value in calldata: it checks the pre-state preimage and the Merkle openings
@@ -39,6 +45,7 @@
 //! a binary's `--srs` flag).
 
 mod accumulate;
+mod clip;
 mod error;
 mod finalize;
 mod gadgets;
@@ -47,6 +54,7 @@ mod prover;
 mod srs;
 
 pub use accumulate::{AccumulateAssignment, accumulate_reference};
+pub use clip::{NormAssignment, ScaleAssignment};
 pub use error::{CircuitError, Result};
 pub use finalize::{FinalizeAssignment, finalize_reference};
 pub use gadgets::{fr_to_instance, instance_to_fr};
@@ -57,6 +65,8 @@ pub use srs::{DEV_SRS_SEED, K, Srs};
 /// Re-exported field and curve types.
 pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
+#[cfg(test)]
+mod clip_tests;
 #[cfg(test)]
 mod order_tests;
 #[cfg(test)]

@@ -22,7 +22,8 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, FinalizeAssignment, K, RankAssignment, Result, Srs,
+    AccumulateAssignment, CircuitError, FinalizeAssignment, K, NormAssignment, RankAssignment,
+    Result, ScaleAssignment, Srs,
     TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
 };
 
@@ -76,12 +77,17 @@ pub(crate) enum Assignment {
     Rank(Box<RankAssignment>),
     TrimSum(Box<TrimSumAssignment>),
     TrimEmit(Box<TrimEmitAssignment>),
+    Norm(Box<NormAssignment>),
+    Scale(ScaleAssignment),
 }
 
 impl Assignment {
     /// Checks `witness` against the native reference of its kind and returns the assignment.
     pub(crate) fn of_witness(witness: &StepWitness) -> Result<Self> {
         Ok(match witness.kind() {
+            StepKind::Norm => Self::Norm(Box::new(NormAssignment::of_witness(witness)?)),
+            StepKind::Scale => Self::Scale(ScaleAssignment::of_witness(witness)?),
+            StepKind::Clip => return Self::of_witness(witness.proven()),
             StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::of_witness(witness)?),
             StepKind::Finalize => Self::Finalize(FinalizeAssignment::of_witness(witness)?),
             StepKind::Rank => Self::Rank(Box::new(RankAssignment::of_witness(witness)?)),
@@ -99,6 +105,9 @@ impl Assignment {
             StepKind::Rank => Self::Rank(Box::new(RankAssignment::dummy())),
             StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::dummy())),
             StepKind::TrimEmit => Self::TrimEmit(Box::new(TrimEmitAssignment::dummy())),
+            StepKind::Norm => Self::Norm(Box::new(NormAssignment::dummy())),
+            // No circuit of its own: every caller goes through `StepKind::PROVEN`.
+            StepKind::Scale | StepKind::Clip => Self::Scale(ScaleAssignment::dummy()),
         }
     }
 
@@ -110,6 +119,8 @@ impl Assignment {
             Self::Rank(a) => a.synthesize(builder, &range),
             Self::TrimSum(a) => a.synthesize(builder, &range),
             Self::TrimEmit(a) => a.synthesize(builder, &range),
+            Self::Norm(a) => a.synthesize(builder, &range),
+            Self::Scale(a) => a.synthesize(builder, &range),
         }
     }
 }
@@ -335,6 +346,8 @@ impl StepProver {
     /// [`CircuitError::Unsatisfiable`] for a claim the step does not compute, or a halo2
     /// failure.
     pub fn prove(&self, witness: &StepWitness) -> Result<StepProof> {
+        // A `Clip` step is proven by its base kind's circuit.
+        let witness = witness.proven();
         if witness.kind() != self.kind {
             return Err(CircuitError::WrongKind {
                 expected: self.kind.name(),

@@ -11,12 +11,15 @@ import {IStepChecker} from "./interfaces/IStepChecker.sol";
 ///         the round's rule id selects a rule program, which says what step kind runs at the
 ///         disputed step and where; the kind id selects a step checker, which checks the leaf
 ///         (pre-state preimage, openings, Halo2 proof) and returns the true post-state.
-/// @dev The deployment: programs = [FedAvgProgram, MedianProgram, TrimmedMeanProgram]
-///      (rules 0, 1, 2), checkers = [AccumulateChecker, FinalizeChecker, RankChecker,
-///      TrimSumChecker, TrimEmitChecker] (kinds 0 to 4), so `stepVerifiersHash` is keccak of
-///      the five verifiers' codehashes concatenated in kind order. Nothing here can change after
-///      deployment, so a round's config hash (which binds the registry, hence this arbiter and
-///      its verifiers) fixes its semantics.
+/// @dev The deployment: programs = [FedAvgProgram, MedianProgram, TrimmedMeanProgram,
+///      ClippedProgram(FedAvg), ClippedProgram(Median), ClippedProgram(TrimmedMean)] (rules 0
+///      to 5), checkers = [AccumulateChecker, FinalizeChecker, RankChecker, TrimSumChecker,
+///      TrimEmitChecker, NormChecker, ScaleChecker, ClipChecker] (kinds 0 to 7), so
+///      `stepVerifiersHash` is keccak of the eight kinds' verifier codehashes concatenated in
+///      kind order, with bytes32(0) for the ClipChecker, which has no verifier of its own
+///      (`verifier() == address(0)`: its steps are proven by the base kinds' verifiers, already
+///      in the hash). Nothing here can change after deployment, so a round's config hash (which
+///      binds the registry, hence this arbiter and its verifiers) fixes its semantics.
 contract LeafArbiter is ILeafArbiter {
     // ---------------------------------------------------------------- errors
 
@@ -69,7 +72,11 @@ contract LeafArbiter is ILeafArbiter {
         for (uint256 k; k < checkers_.length; ++k) {
             if (checkers_[k].code.length == 0) revert NoCode(checkers_[k]);
             _checkers[k] = IStepChecker(checkers_[k]);
-            codehashes = abi.encodePacked(codehashes, IStepChecker(checkers_[k]).verifier().codehash);
+            // A kind without a verifier of its own (address(0)) binds bytes32(0), not the
+            // codehash of address 0 (which depends on the chain: 0 if the account is empty,
+            // keccak("") once it holds ether).
+            address v = IStepChecker(checkers_[k]).verifier();
+            codehashes = abi.encodePacked(codehashes, v == address(0) ? bytes32(0) : v.codehash);
         }
         stepVerifiersHash = keccak256(codehashes);
     }

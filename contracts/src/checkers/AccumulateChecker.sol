@@ -10,6 +10,10 @@ import {StepChecker} from "./StepChecker.sol";
 ///         in the input root, its value leaf j = row in its update root, the pre-state preimage,
 ///         and the proof of `acc' = acc + w_i · x` over the instances w, x (5), acc (11),
 ///         acc' (11); returns the commitment of (configHash, step + 1, acc', outputRoot).
+/// @dev Under a clipped rule (docs/design/clipping.md) the `ClipChecker` passes the
+///      participant's scale s as `kindParams = abi.encode(uint256 s)`: the opened values are the
+///      committed (raw) ones, the instances x their clipped values floor((x·s + 2^31) / 2^32).
+///      FedAvg's own steps pass empty `kindParams` (s = 2^32: x unchanged).
 contract AccumulateChecker is StepChecker {
     /// @notice An Accumulate leaf, passed as `abi.encode(leaf)`.
     /// @dev Byte fields are big-endian two's complement: `acc`/`accOut` 32 × int64 (256
@@ -48,6 +52,7 @@ contract AccumulateChecker is StepChecker {
         _requireCanonical(leaf.length, _canonicalLength(l));
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.col >= s.n || s.row >= chunks) revert BadPosition(s.row, s.col);
+        uint256 scale = _scale(s.kindParams);
         _requireLength("acc", l.acc.length, Commitments.ACC_BYTES);
         _requireLength("values", l.values.length, Commitments.VALUE_LEAF_BYTES);
         _requireLength("valuesPath", l.valuesPath.length, Commitments.depthFor(chunks));
@@ -63,6 +68,8 @@ contract AccumulateChecker is StepChecker {
         root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.valuesPath);
         if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
 
+        // The opening is over the committed values; the proof over the clipped ones.
+        if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(l.values, scale);
         uint256[] memory instances = new uint256[](INSTANCES);
         instances[0] = l.weight;
         Commitments.packValuesMem(l.values, instances, 1);
@@ -73,6 +80,15 @@ contract AccumulateChecker is StepChecker {
         return Commitments.stateHash(
             s.configHash, uint256(s.step) + 1, Commitments.accHashMem(l.accOut), l.outputRoot
         );
+    }
+
+    /// The participant's clipping scale: 2^32 for empty `kindParams` (FedAvg), else
+    /// `kindParams` must be `abi.encode(uint256 scale)` with scale <= 2^32 (a clipped rule).
+    function _scale(bytes calldata kindParams) private pure returns (uint256 scale) {
+        if (kindParams.length == 0) return Commitments.UNIT_SCALE;
+        _requireLength("kindParams", kindParams.length, 32);
+        scale = abi.decode(kindParams, (uint256));
+        Commitments.requireScale(scale);
     }
 
     /// The canonical length of `abi.encode(leaf)`: the struct's offset word, nine head

@@ -11,7 +11,10 @@ import {StepChecker} from "./StepChecker.sol";
 ///         and TrimSum steps make (the pre-state preimage, participant i's leaf in the input
 ///         root, its value leaf j = row in its update root, the packed values and registers).
 /// @dev The register packs into 27 public inputs (`Commitments.packStatMem`), which refuses
-///      any word outside [-2^39, 2^39).
+///      any word outside [-2^39, 2^39). Under a clipped rule (docs/design/clipping.md) a Rank or
+///      TrimSum step gets the read participant's scale s too, `kindParams = abi.encode(uint256 k,
+///      uint256 s)`: the opened values are the committed (raw) ones, the instances x their
+///      clipped values floor((x·s + 2^31) / 2^32).
 abstract contract OrderStepChecker is StepChecker {
     /// @notice The layout of a Rank or TrimSum leaf (`RankChecker.RankLeaf`,
     ///         `TrimSumChecker.TrimSumLeaf`: the same ABI tuple, which is also FedAvg's
@@ -53,6 +56,21 @@ abstract contract OrderStepChecker is StepChecker {
         if (k >= s.n || 2 * k >= s.n) revert BadTrim(k, s.n);
     }
 
+    /// The trim k and the read participant's clipping scale of a Rank or TrimSum step:
+    /// `s.kindParams` is `abi.encode(uint256 k)` (scale 2^32: the order-statistic rules) or
+    /// `abi.encode(uint256 k, uint256 scale)` (a clipped rule) with 2k < n and scale <= 2^32.
+    function _trimAndScale(StepContext calldata s) internal pure returns (uint256 k, uint256 scale) {
+        if (s.kindParams.length == 32) {
+            k = abi.decode(s.kindParams, (uint256));
+            scale = Commitments.UNIT_SCALE;
+        } else {
+            _requireLength("kindParams", s.kindParams.length, 64);
+            (k, scale) = abi.decode(s.kindParams, (uint256, uint256));
+            Commitments.requireScale(scale);
+        }
+        if (k >= s.n || 2 * k >= s.n) revert BadTrim(k, s.n);
+    }
+
     /// Reverts `PreStateMismatch` unless
     /// keccak(abi.encode(configHash, step, keccak(0x03 ‖ register), outputRoot)) == hPre.
     function _requirePreState(StepContext calldata s, bytes32 hPre, bytes memory register, bytes32 outputRoot)
@@ -65,15 +83,17 @@ abstract contract OrderStepChecker is StepChecker {
     }
 
     /// Decodes and checks a Rank or TrimSum leaf reading participant `participant`'s value leaf
-    /// j = `s.row`: canonical encoding, lengths, pre-state, both openings. Returns the leaf and
-    /// the instances with `first` scalars left for the caller, then x (5), the register (27)
-    /// and registerOut (27).
+    /// j = `s.row`: canonical encoding, lengths, pre-state, both openings (of the committed
+    /// values). Returns the leaf and the instances with `first` scalars left for the caller,
+    /// then x (5, clipped by `scale` <= 2^32: unchanged at 2^32), the register (27) and
+    /// registerOut (27). The leaf's `values` are clipped in place.
     function _clientRead(
         StepContext calldata s,
         bytes32 hPre,
         bytes calldata leaf,
         uint256 participant,
-        uint256 first
+        uint256 first,
+        uint256 scale
     ) internal view returns (ClientReadLeaf memory l, uint256[] memory instances) {
         l = abi.decode(leaf, (ClientReadLeaf));
         _requireCanonical(leaf.length, _canonicalLength(l));
@@ -93,6 +113,8 @@ abstract contract OrderStepChecker is StepChecker {
         root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.valuesPath);
         if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
 
+        // The opening is over the committed values; the proof over the clipped ones.
+        if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(l.values, scale);
         instances = new uint256[](first + Commitments.VALUE_INSTANCES + 2 * Commitments.STAT_INSTANCES);
         Commitments.packValuesMem(l.values, instances, first);
         Commitments.packStatMem(l.register, instances, first + Commitments.VALUE_INSTANCES);

@@ -11,7 +11,8 @@ import {OrderStepChecker} from "./OrderStepChecker.sol";
 ///         and the proof of the radix-search count (and, at the pass's last participant, its
 ///         decision) over the instances 2^(31-p), last = [i == n-1], k, n-1-k, x (5),
 ///         register (27), registerOut (27); returns the commitment of (configHash, step + 1,
-///         registerOut, outputRoot).
+///         registerOut, outputRoot). `kindParams` is `abi.encode(uint256 k)`, or under a
+///         clipped rule `abi.encode(uint256 k, uint256 scale)` (x is then the clipped values).
 contract RankChecker is OrderStepChecker {
     /// @notice A Rank leaf, passed as `abi.encode(leaf)`: the ABI tuple of FedAvg's
     ///         `AccumulateLeaf`, with the 160-word register in place of the accumulator.
@@ -49,9 +50,9 @@ contract RankChecker is OrderStepChecker {
     {
         uint256 n = s.n;
         if (s.col >= RANK_PASSES * n) revert BadPosition(s.row, s.col);
-        uint256 k = _trim(s);
+        (uint256 k, uint256 scale) = _trimAndScale(s);
         uint256 i = s.col % n;
-        (ClientReadLeaf memory l, uint256[] memory instances) = _clientRead(s, hPre, leaf, i, 4);
+        (ClientReadLeaf memory l, uint256[] memory instances) = _clientRead(s, hPre, leaf, i, 4, scale);
         instances[0] = uint256(1) << (31 - s.col / n);
         instances[1] = i == n - 1 ? 1 : 0;
         instances[2] = k;

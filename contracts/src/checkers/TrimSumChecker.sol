@@ -10,7 +10,9 @@ import {OrderStepChecker} from "./OrderStepChecker.sol";
 ///         value leaf j in its update root, the pre-state preimage, and the proof of the sum
 ///         pass (counts of the bounds' copies, sum of the values strictly between them) over
 ///         the instances x (5), register (27), registerOut (27); returns the commitment of
-///         (configHash, step + 1, registerOut, outputRoot).
+///         (configHash, step + 1, registerOut, outputRoot). `kindParams` is
+///         `abi.encode(uint256 k)`, or under a clipped rule `abi.encode(uint256 k, uint256 scale)`
+///         (x is then the clipped values); k is checked (2k < n) though the sum pass does not use it.
 contract TrimSumChecker is OrderStepChecker {
     /// @notice A TrimSum leaf, passed as `abi.encode(leaf)`: the same ABI tuple as
     ///         `RankChecker.RankLeaf` (and FedAvg's `AccumulateLeaf`).
@@ -47,8 +49,9 @@ contract TrimSumChecker is OrderStepChecker {
     {
         uint256 firstCol = RANK_PASSES * s.n;
         if (s.col < firstCol || s.col >= firstCol + s.n) revert BadPosition(s.row, s.col);
+        (, uint256 scale) = _trimAndScale(s);
         (ClientReadLeaf memory l, uint256[] memory instances) =
-            _clientRead(s, hPre, leaf, s.col - firstCol, 0);
+            _clientRead(s, hPre, leaf, s.col - firstCol, 0, scale);
         _verify(instances, l.proof);
         return _clientPost(s, l);
     }

@@ -21,7 +21,8 @@ interface ILeafArbiter {
         returns (bytes32);
 
     /// @notice keccak(abi.encodePacked(codehash of each step kind's verifier, in step-kind
-    ///         order)): the verifying keys a round's config hash binds.
+    ///         order)): the verifying keys a round's config hash binds; bytes32(0) for a kind
+    ///         whose checker has no verifier (`verifier() == address(0)`).
     /// @return The hash.
     function stepVerifiersHash() external view returns (bytes32);
 

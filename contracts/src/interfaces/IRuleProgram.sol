@@ -46,11 +46,29 @@ interface IRuleProgram {
     /// @return row The step's row in the program's grid (FedAvg: the chunk).
     /// @return col The step's column in the program's grid (FedAvg: the slot).
     /// @return kindParams The kind's parameters, ABI-encoded (FedAvg: empty; Median and
-    ///         TrimmedMean: `abi.encode(uint256 k)`, the values trimmed at each end).
+    ///         TrimmedMean: `abi.encode(uint256 k)`, the values trimmed at each end; the clipped
+    ///         rules: see `ClippedProgram`).
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams);
+
+    /// @notice Whether step `step` reads a participant's update, and whose; reverts
+    ///         `StepOutOfRange(step, T)` when `step >= T`.
+    /// @dev A clipped rule (docs/design/clipping.md) opens the scale of this participant for
+    ///      the base program's step. FedAvg: column `col < n` reads participant `col`; the
+    ///      order-statistic rules: column `col < 33n` reads participant `col mod n`; a clipped
+    ///      rule: a Norm step its row, a Scale step none, a base step the base program's.
+    /// @param params The rule's parameters.
+    /// @param n Number of participants.
+    /// @param dim Model dimension.
+    /// @param step The step.
+    /// @return reads Whether the step reads a participant's value leaf.
+    /// @return participant The participant it reads (0 when it reads none).
+    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+        external
+        view
+        returns (bool reads, uint256 participant);
 
     /// @notice h_0, the commitment of the program's initial state, computed on chain.
     /// @param configHash The round's config hash.

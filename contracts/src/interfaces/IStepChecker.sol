@@ -29,7 +29,9 @@ interface IStepChecker {
         /// The step's column in the program's grid.
         uint256 col;
         /// The step kind's parameters, from the program's `stepAt` (not the rule's parameters):
-        /// empty for FedAvg's kinds, `abi.encode(uint256 k)` for the order-statistic kinds.
+        /// empty for FedAvg's kinds, `abi.encode(uint256 k)` for the order-statistic kinds; under
+        /// a clipped rule `abi.encode(uint256 threshold)` (Scale), `abi.encode(ClipStep)` (Clip),
+        /// and the `ClipChecker` appends the read participant's scale to a base kind's.
         bytes kindParams;
     }
 
@@ -44,7 +46,9 @@ interface IStepChecker {
         view
         returns (bytes32);
 
-    /// @notice The kind's Halo2 verifier (its runtime code embeds the verifying key).
+    /// @notice The kind's Halo2 verifier (its runtime code embeds the verifying key), or
+    ///         `address(0)` for a kind with no proof of its own (`ClipChecker`, which hands the
+    ///         step to a base kind's checker).
     /// @return The verifier's address.
     function verifier() external view returns (address);
 

@@ -59,6 +59,21 @@ abstract contract OrderMeanProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
+    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+        external
+        pure
+        returns (bool reads, uint256 participant)
+    {
+        params;
+        uint64 t = _steps(n, dim);
+        if (step >= t) revert StepOutOfRange(step, t);
+        // Rank (column < 32n) and TrimSum (32n <= column < 33n) read participant
+        // `column mod n`; TrimEmit reads none.
+        uint256 col = step % ((RANK_PASSES + 1) * n + 1);
+        if (col < (RANK_PASSES + 1) * n) (reads, participant) = (true, col % n);
+    }
+
+    /// @inheritdoc IRuleProgram
     function initialState(bytes32 configHash, bytes calldata params, uint256 n, uint256 dim)
         external
         pure
