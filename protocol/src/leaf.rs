@@ -1,18 +1,19 @@
 //! Encoding a leaf proof as its step kind's checker expects it: `abi.encode(<Kind>Leaf)`, the
 //! bytes `BisectionGame.proveLeaf` forwards through the arbiter to the kind's checker.
 //!
-//! Two leaf shapes cover every kind so far: a participant-leaf read (`Accumulate`, `Rank`,
-//! `TrimSum`: the register, the output root, the participant's opening, the value leaf with
-//! its opening, the register after the step, the proof) and an output write (`Finalize`,
-//! `TrimEmit`: the register, the output root, the leaf written with its opening, the proof).
-//! Each checker declares its own struct with that tuple layout, so `AccumulateLeaf` and
-//! `FinalizeLeaf` encode all of them byte for byte.
+//! Two leaf shapes cover every kind with a circuit: a participant-leaf read (`Accumulate`,
+//! `Rank`, `TrimSum`, `Norm`: the register, the region root, the participant's opening, the
+//! value leaf with its opening, the register after the step, the proof) and a write
+//! (`Finalize`, `TrimEmit`, `Scale`: the register, the region root, the leaf written with its
+//! opening, the proof). Each checker declares its own struct with that tuple layout, so
+//! `AccumulateLeaf` and `FinalizeLeaf` encode all of them byte for byte. A `Clip` step's leaf
+//! wraps its base step's: `ClipLeaf { basePre, scalesRoot, scale, scalePath, baseLeaf }`.
 
 use alloy::primitives::{B256, Bytes};
 use alloy::sol_types::SolValue;
 use arbiter::LeafProof;
-use contracts::{AccumulateLeaf, FinalizeLeaf};
-use step_vm::{ClientRead, StepReads, ValueLeaf};
+use contracts::{AccumulateLeaf, ClipLeaf, FinalizeLeaf};
+use step_vm::{ClientRead, StepReads, StepWitness, ValueLeaf};
 
 use crate::Result;
 
@@ -41,32 +42,51 @@ fn path(p: &[step_vm::Digest]) -> Vec<B256> {
 /// # Errors
 /// [`ProtocolError::Vm`] if the witness's pre-state lacks the region the kind opens.
 pub fn leaf_input(proof: &LeafProof) -> Result<Bytes> {
-    let w = &proof.witness;
-    let output_root = B256::from(w.pre.region(0)?);
-    let proof_bytes: Bytes = proof.proof.proof.clone().into();
-    let client = |r: &ClientRead| AccumulateLeaf {
-        acc: words(&w.pre.register),
-        outputRoot: output_root,
-        updateRoot: B256::from(r.update_root),
-        weight: r.weight,
-        inputPath: path(&r.input_path),
-        values: value_bytes(&r.x),
-        valuesPath: path(&r.value_path),
-        accOut: words(&w.post.register),
-        proof: proof_bytes.clone(),
+    Ok(encode(&proof.witness, &proof.proof.proof.clone().into())?.into())
+}
+
+/// `abi.encode(<Kind>Leaf)` of one step with `proof`. A `Clip` step nests its base step's
+/// leaf (the base kind's own encoding) in a `ClipLeaf`.
+fn encode(w: &StepWitness, proof: &Bytes) -> Result<Vec<u8>> {
+    // The region the kind opens: the output tree, or the scales tree in the clipping prologue.
+    let root = || -> Result<B256> { Ok(B256::from(w.pre.region(0)?)) };
+    let client = |r: &ClientRead| -> Result<Vec<u8>> {
+        Ok(AccumulateLeaf {
+            acc: words(&w.pre.register),
+            outputRoot: root()?,
+            updateRoot: B256::from(r.update_root),
+            weight: r.weight,
+            inputPath: path(&r.input_path),
+            values: value_bytes(&r.x),
+            valuesPath: path(&r.value_path),
+            accOut: words(&w.post.register),
+            proof: proof.clone(),
+        }
+        .abi_encode())
     };
-    let write = |out: &ValueLeaf, output_path: &[step_vm::Digest]| FinalizeLeaf {
-        acc: words(&w.pre.register),
-        outputRoot: output_root,
-        values: value_bytes(out),
-        outputPath: path(output_path),
-        proof: proof_bytes.clone(),
+    let write = |values: Bytes, output_path: &[step_vm::Digest]| -> Result<Vec<u8>> {
+        Ok(FinalizeLeaf {
+            acc: words(&w.pre.register),
+            outputRoot: root()?,
+            values,
+            outputPath: path(output_path),
+            proof: proof.clone(),
+        }
+        .abi_encode())
     };
-    let encoded = match &w.reads {
-        StepReads::Accumulate(r) | StepReads::TrimSum(r) => client(r).abi_encode(),
-        StepReads::Rank(r) => client(&r.read).abi_encode(),
-        StepReads::Finalize(r) => write(&r.out, &r.output_path).abi_encode(),
-        StepReads::TrimEmit(r) => write(&r.out, &r.output_path).abi_encode(),
-    };
-    Ok(encoded.into())
+    match &w.reads {
+        StepReads::Accumulate(r) | StepReads::TrimSum(r) | StepReads::Norm(r) => client(r),
+        StepReads::Rank(r) => client(&r.read),
+        StepReads::Finalize(r) => write(value_bytes(&r.out), &r.output_path),
+        StepReads::TrimEmit(r) => write(value_bytes(&r.out), &r.output_path),
+        StepReads::Scale(r) => write(r.scale.to_be_bytes().to_vec().into(), &r.scales_path),
+        StepReads::Clip(c) => Ok(ClipLeaf {
+            basePre: B256::from(c.base_pre),
+            scalesRoot: B256::from(c.scales_root),
+            scale: c.client_read().map_or(0, |r| r.scale),
+            scalePath: path(&c.scale_path),
+            baseLeaf: encode(&c.base, proof)?.into(),
+        }
+        .abi_encode()),
+    }
 }

@@ -128,6 +128,10 @@ pub struct SimArgs {
     /// Trimmed mean's β in basis points (0..5000): floor(β·n) values cut at each end.
     #[arg(long = "beta-bps", default_value_t = 1_000)]
     pub beta_bps: u16,
+    /// L2 norm clipping in front of the rule: every update is scaled down to this norm (a real
+    /// number, at least 2^-16, below 65536) before the rule runs.
+    #[arg(long = "clip", value_name = "NORM")]
+    pub clip: Option<f64>,
     /// Scenarios to play, in order (default: all of them).
     #[arg(long = "scenario", value_enum)]
     pub scenarios: Vec<ScenarioName>,
@@ -147,13 +151,27 @@ impl SimArgs {
     /// The rule of the rounds, with its parameters.
     #[must_use]
     pub fn rule(&self) -> step_vm::Rule {
-        match self.rule {
-            RuleName::Fedavg => step_vm::Rule::FedAvg,
-            RuleName::Median => step_vm::Rule::Median,
-            RuleName::TrimmedMean => step_vm::Rule::TrimmedMean {
+        let base = match self.rule {
+            RuleName::Fedavg => step_vm::Base::FedAvg,
+            RuleName::Median => step_vm::Base::Median,
+            RuleName::TrimmedMean => step_vm::Base::TrimmedMean {
                 beta_bps: self.beta_bps,
             },
+        };
+        match self.clip_threshold() {
+            Some(threshold) => step_vm::Rule::Clipped { threshold, base },
+            None => base.rule(),
         }
+    }
+
+    /// `--clip` in Q15.16 (rounded to nearest; 0 for a norm below 2^-17, which `validate`
+    /// refuses).
+    #[must_use]
+    pub fn clip_threshold(&self) -> Option<u32> {
+        // Saturating float-to-int conversion; `validate` bounds the value first.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        self.clip
+            .map(|norm| (norm * f64::from(1u32 << step_vm::FRAC_BITS)).round() as u32)
     }
 
     /// Checks every field; the error names the flag, the expected and the actual value.
@@ -173,6 +191,13 @@ impl SimArgs {
                 "--dim must be 1..={}, got {}",
                 step_vm::MAX_DIM,
                 self.dim
+            ));
+        }
+        if let Some(norm) = self.clip
+            && !(norm.is_finite() && (1.0 / 65_536.0..65_536.0).contains(&norm))
+        {
+            return Err(format!(
+                "--clip must be a norm in [2^-16, 65536) (Q15.16), got {norm}"
             ));
         }
         self.rule()

@@ -4,8 +4,9 @@
 //! Writes the round's updates as `updates.npy` (float32 `(n, d)`, every value exactly a Q15.16
 //! fixed-point value, so both sides aggregate the same numbers) and `weights.npy` (int64), times
 //! each rule's committed execution (`Trace::execute`: the aggregation, the output leaves and
-//! the output Merkle tree — everything needed to post) and the ingestion check, and writes the
-//! fixed-point results (`out_<rule>.npy`, float32 of the Q15.16 values) and `rust.json`.
+//! the output Merkle tree — everything needed to post; the clipped rules clip at the median of
+//! the clients' norms) and the ingestion check, and writes the fixed-point results
+//! (`out_<rule>.npy`, float32 of the Q15.16 values) and `rust.json`.
 //!
 //! `cargo run --release -p step-vm --example peer_bench -- <out dir> [n] [dim] [reps] [beta_bps]`
 
@@ -153,8 +154,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
+    // Clipping at the median of the clients' norms: half the updates are scaled down.
+    let mut norms: Vec<u64> = updates.iter().map(|u| step_vm::norm(u.values())).collect();
+    norms.sort_unstable();
+    let threshold = u32::try_from(norms[n / 2])?;
+    let bases = [
+        step_vm::Base::FedAvg,
+        step_vm::Base::Median,
+        step_vm::Base::TrimmedMean { beta_bps },
+    ];
+    let rules = bases
+        .map(step_vm::Base::rule)
+        .into_iter()
+        .chain(bases.map(|base| Rule::Clipped { threshold, base }));
     let mut entries = Vec::new();
-    for rule in [Rule::FedAvg, Rule::Median, Rule::TrimmedMean { beta_bps }] {
+    for rule in rules {
         let config = RoundConfig {
             rule,
             ..RoundConfig::fedavg(1, [1; 20], 1, [0; 32], dim)
@@ -195,6 +209,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (ingest, ()) = best_of(reps, || {
         check_update_roots(&ctx, &updates).expect("roots match")
     });
+    // The threshold as a real number: exact in f64 (an integer below 2^32 over 2^16).
+    let clip = f64::from(threshold) / 65_536.0;
     let (native, _) = best_of(reps, || {
         step_vm::fedavg_native(&ctx, &updates).expect("aggregates")
     });
@@ -202,7 +218,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(
         out.join("rust.json"),
         format!(
-            "{{\"n\": {n}, \"dim\": {dim}, \"reps\": {reps}, \"beta_bps\": {beta_bps}, \"threads\": {}, \"ingestion_seconds\": {ingest:.6}, {}}}\n",
+            "{{\"n\": {n}, \"dim\": {dim}, \"reps\": {reps}, \"beta_bps\": {beta_bps}, \"clip_norm\": {clip}, \"threads\": {}, \"ingestion_seconds\": {ingest:.6}, {}}}\n",
             rayon::current_num_threads(),
             entries.join(", ")
         ),

@@ -147,12 +147,14 @@ impl Tamper for Fault {
         }
     }
 
+    // Two's complement: a negative delta moves the scale up.
+    #[allow(clippy::cast_sign_loss)]
     fn scale(&self, ctx: &RoundContext, step: u64, scale: &mut u64) {
         if step == self.step
             && matches!(self.cell, Cell::Output { .. } | Cell::Leaf { .. })
             && kind_at(ctx, step) == StepKind::Scale
         {
-            *scale = scale.wrapping_add_signed(self.delta);
+            *scale = scale.wrapping_sub(self.delta.wrapping_shl(24) as u64);
         }
     }
 }

@@ -238,6 +238,7 @@ fn check_vector(name: &str, kind: StepKind, fresh: &Value, proof: &LeafProof) {
     };
     fl_tests::prover()
         .for_kind(kind)
+        .expect("a kind with a circuit")
         .verify(&committed_proof)
         .expect("committed proof verifies with the current key");
 }
@@ -313,6 +314,7 @@ fn step_vectors_are_in_lockstep_with_the_vm_and_the_circuit() {
         };
         prover
             .for_kind(kind)
+            .expect("a kind with a circuit")
             .verify(&committed_proof)
             .expect("committed proof verifies with the current key");
     }

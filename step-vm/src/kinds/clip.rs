@@ -4,7 +4,7 @@
 //! step, with that scale, to the base kind (whose circuit proves it over the clipped values).
 
 use crate::clip::UNIT_SCALE;
-use crate::hash::scale_leaf_hash;
+use crate::hash::{clipped_state_hash, scale_leaf_hash};
 use crate::kinds::norm::zero_norm;
 use crate::kinds::{ClientRead, StepPosition, StepReads, StepWitness, bad_opening};
 use crate::{Digest, Instance, Result, RoundContext, State, VmError, fold_path};
@@ -16,6 +16,8 @@ use crate::{Digest, Instance, Result, RoundContext, State, VmError, fold_path};
 pub struct ClipReads {
     /// The base step, as the base program sees it (base-local step index, unwrapped states).
     pub base: Box<StepWitness>,
+    /// The commitment of the base step's pre-state (`base.pre`, unwrapped).
+    pub base_pre: Digest,
     /// Root of the scales tree the prologue wrote.
     pub scales_root: Digest,
     /// Opening of the read participant's scale leaf (empty when the base step reads none).
@@ -55,15 +57,17 @@ impl ClipReads {
                 actual: format!("({}, {})", base.position.row, base.position.col),
             });
         }
-        let bound = if self.first {
-            pre.wrap.is_none() && pre.register == zero_norm() && pre.regions == [self.scales_root]
-        } else {
-            pre.wrap == Some(self.scales_root)
-                && State {
-                    wrap: None,
-                    ..pre.clone()
-                } == base.pre
-        };
+        let config_hash = ctx.config_hash();
+        let bound = self.base_pre == base.pre.commitment(&config_hash)
+            && if self.first {
+                pre.wrap.is_none()
+                    && pre.register == zero_norm()
+                    && pre.regions == [self.scales_root]
+                    && base.pre == ctx.config().rule.base().program().initial_state(ctx.shape())
+            } else {
+                pre.commitment(&config_hash)
+                    == clipped_state_hash(&self.base_pre, &self.scales_root)
+            };
         if !bound {
             return Err(VmError::InvalidRound {
                 field: "pre-state",

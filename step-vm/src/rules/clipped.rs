@@ -267,6 +267,7 @@ impl ClippedRun {
             scale_path = self.scales_tree.proof(read.participant);
         }
         Ok(StepReads::Clip(ClipReads {
+            base_pre: base.pre.commitment(&self.ctx.config_hash()),
             base: Box::new(base),
             scales_root: self.scales_tree.root(),
             scale_path,
@@ -502,7 +503,7 @@ mod tests {
             let honest = Trace::execute(ctx.clone(), updates.clone()).unwrap();
             // A Norm step of participant 1 (its norm past the threshold), its Scale step (from 1
             // to 1/4) and the last base step.
-            for (step, delta) in [(3, 3), (5, -(3 << 30)), (honest.steps() - 1, 3)] {
+            for (step, delta) in [(3, 3), (5, 192), (honest.steps() - 1, 3)] {
                 let fault = crate::Fault::output(step, 2, delta);
                 let liar =
                     Trace::execute_with(ctx.clone(), updates.clone(), Arc::new(fault)).unwrap();
