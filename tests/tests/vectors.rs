@@ -1,7 +1,7 @@
 //! Shared step vectors: the Rust VM, the Halo2 circuit and the Solidity arbiter agree on them.
 //!
-//! `contracts/test/vectors/*.json` hold one Accumulate and one Finalize step of a fixed round,
-//! with real proofs; `contracts/test/LeafVectors.t.sol` replays them through the real verifier
+//! `contracts/test/vectors/*.json` hold steps of every kind of fixed rounds (FedAvg, median,
+//! clipped median), with real proofs; `contracts/test/LeafVectors.t.sol` replays them through the real verifier
 //! contracts. This test checks that every field but the proof regenerates bit for bit from the
 //! VM and that the committed proof verifies against the current verifying key.
 //! `UPDATE_VECTORS=1 cargo test -p fl-tests --test vectors` rewrites the files.
@@ -211,6 +211,18 @@ fn client_fields(w: &step_vm::StepWitness, r: &step_vm::ClientRead, proof: &[u8]
 /// Checks (or, with `UPDATE_VECTORS`, writes) one vector file: every field but the proof
 /// regenerates bit for bit, and the committed proof verifies with the current key.
 fn check_vector(name: &str, kind: StepKind, fresh: &Value, proof: &LeafProof) {
+    check_vector_with(name, kind, fresh, proof, without_proof);
+}
+
+/// As [`check_vector`], comparing the vectors after `strip` (which removes the proof bytes
+/// wherever the vector carries them).
+fn check_vector_with(
+    name: &str,
+    kind: StepKind,
+    fresh: &Value,
+    proof: &LeafProof,
+    strip: impl Fn(Value) -> Value,
+) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../contracts/test/vectors");
     let path = dir.join(format!("{name}.json"));
     if std::env::var_os("UPDATE_VECTORS").is_some() {
@@ -226,11 +238,18 @@ fn check_vector(name: &str, kind: StepKind, fresh: &Value, proof: &LeafProof) {
         .unwrap_or_else(|e| panic!("{}: {e}; regenerate with UPDATE_VECTORS=1", path.display()));
     let committed: Value = serde_json::from_str(&text).expect("vector is JSON");
     assert_eq!(
-        without_proof(committed.clone()),
-        without_proof(fresh.clone()),
+        strip(committed.clone()),
+        strip(fresh.clone()),
         "{name}: VM and vector disagree"
     );
-    let proof_hex = committed["leaf"]["proof"].as_str().expect("proof");
+    // The proof: the leaf's last field, or the end of a Clip leaf's base leaf.
+    let proof_hex = match committed["leaf"]["proof"].as_str() {
+        Some(p) => p.to_owned(),
+        None => {
+            let base = committed["leaf"]["baseLeaf"].as_str().expect("a base leaf");
+            format!("0x{}", &base[base.len() - 2 * proof.proof.proof.len()..])
+        }
+    };
     let committed_proof = StepProof {
         kind,
         instances: proof.proof.instances.clone(),
@@ -318,4 +337,122 @@ fn step_vectors_are_in_lockstep_with_the_vm_and_the_circuit() {
             .verify(&committed_proof)
             .expect("committed proof verifies with the current key");
     }
+}
+
+/// A clipped median round: the order-statistic round's data (with the i32 extremes, which
+/// are clipped) under `ClippedMedian`, clipping at norm 64.
+fn clipped_round() -> (RoundContext, Vec<Update>) {
+    let (ctx, updates) = median_round();
+    let config = step_vm::RoundConfig {
+        rule: step_vm::Rule::Clipped {
+            threshold: 64 << 16,
+            base: step_vm::Base::Median,
+        },
+        ..*ctx.config()
+    };
+    let participants = ctx.participants().to_vec();
+    (
+        RoundContext::new(config, participants).expect("valid round"),
+        updates,
+    )
+}
+
+/// The components of a state commitment the forge test recomputes under its own config hash.
+fn state_parts(s: &step_vm::State) -> Value {
+    json!({
+        "step": s.step,
+        "registerHash": h(&register_hash(&s.register)),
+        "outputRoot": h(&s.region(0).expect("one region")),
+        "wrapped": s.wrap.is_some(),
+    })
+}
+
+/// A vector of a clipping kind: Norm and Scale leaves under their checker struct's names (the
+/// FedAvg tuples, the scales root in the output root's place), a Clip leaf with its base leaf
+/// as bytes; the pre- and post-state as components.
+fn clip_vector(trace: &Trace, proof: &LeafProof) -> Value {
+    let w = &proof.witness;
+    let rule = trace.context().config().rule;
+    let leaf = match &w.reads {
+        StepReads::Norm(r) => client_fields(w, r, &proof.proof.proof),
+        StepReads::Scale(r) => json!({
+            "register": words(&w.pre.register),
+            "outputRoot": h(&w.pre.region(0).expect("scales region")),
+            "values": h(&r.scale.to_be_bytes()),
+            "outputPath": hexes(&r.scales_path),
+            "proof": h(&proof.proof.proof),
+        }),
+        StepReads::Clip(c) => json!({
+            "basePre": h(&c.base_pre),
+            "scalesRoot": h(&c.scales_root),
+            "scale": c.client_read().map_or(0, |r| r.scale),
+            "scalePath": hexes(&c.scale_path),
+            "baseKind": c.base.kind().name(),
+            "baseLeaf": h(&leaf_input(&LeafProof {
+                witness: (*c.base).clone(),
+                proof: proof.proof.clone(),
+                prove_time: proof.prove_time,
+            }).expect("encodes")),
+        }),
+        other => panic!("not a clipping kind: {:?}", other.kind()),
+    };
+    let (pre, post) = match &w.reads {
+        StepReads::Clip(c) => (
+            json!({ "base": state_parts(&c.base.pre), "scalesRoot": h(&c.scales_root) }),
+            json!({ "base": state_parts(&c.base.post), "wrapped": w.post.wrap.is_some() }),
+        ),
+        _ => (state_parts(&w.pre), state_parts(&w.post)),
+    };
+    json!({
+        "kind": w.kind().name(),
+        "dim": DIM,
+        "step": w.step,
+        "rule": rule.id(),
+        "params": h(&rule.params()),
+        "updateRoots": trace.context().participants().iter().map(|p| h(&p.update_root)).collect::<Vec<_>>(),
+        "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
+        "leaf": leaf,
+        "encoded": h(&leaf_input(proof).expect("encodes")),
+        "pre": pre,
+        "post": post,
+    })
+}
+
+#[test]
+fn clipping_vectors_are_in_lockstep_with_the_vm_and_the_circuits() {
+    let (ctx, updates) = clipped_round();
+    let trace = Trace::execute(ctx.clone(), updates).expect("executes");
+    let prover = fl_tests::prover();
+    // n = 4, C = 4: prologue rows of 5 (participant 1's Norm of leaf 2, its Scale), then the
+    // median program (133 steps per row) from step 20: row 1's decisive Rank step (a clipped
+    // read with its scale opened) and row 1's TrimEmit (no read), and the very last step
+    // (whose post-state is the base program's, unwrapped).
+    let prologue = 4 * 5;
+    for (step, name) in [
+        (5 + 2, "norm"),
+        (5 + 4, "scale"),
+        (prologue + 133 + 127, "clip_rank"),
+        (prologue + 133 + 132, "clip_trim_emit"),
+        (trace.steps() - 1, "clip_last"),
+    ] {
+        let proof = prover
+            .prove(&ctx, &trace, step)
+            .expect("honest step proves");
+        let kind = proof.witness.proven().kind();
+        check_clip_vector(name, kind, &clip_vector(&trace, &proof), &proof);
+    }
+}
+
+/// As `check_vector`, with the proof also inside a Clip leaf's base leaf.
+fn check_clip_vector(name: &str, kind: StepKind, fresh: &Value, proof: &LeafProof) {
+    let strip = |mut v: Value| {
+        if v["leaf"].get("baseLeaf").is_some() {
+            // The base leaf ends with the proof; everything before it must match.
+            let hex = v["leaf"]["baseLeaf"].as_str().expect("hex").to_owned();
+            let keep = hex.len() - 2 * proof.proof.proof.len();
+            v["leaf"]["baseLeaf"] = Value::String(hex[..keep].to_owned());
+        }
+        without_proof(v)
+    };
+    check_vector_with(name, kind, fresh, proof, strip);
 }
