@@ -107,10 +107,44 @@ pub mod trim_emit_checker {
 }
 
 /// The generated Halo2 step verifiers (bytecode only: they are called with raw calldata).
+pub mod norm_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        NormChecker,
+        "artifacts/NormChecker.json"
+    );
+}
+
+pub mod scale_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        ScaleChecker,
+        "artifacts/ScaleChecker.json"
+    );
+}
+
+pub mod clip_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        ClipChecker,
+        "artifacts/ClipChecker.json"
+    );
+}
+
+pub mod clipped_program {
+    alloy::sol!(
+        #[sol(all_derives)]
+        ClippedProgram,
+        "artifacts/ClippedProgram.json"
+    );
+}
+
 pub mod verifiers {
     alloy::sol!(AccumulateVerifier, "artifacts/AccumulateVerifier.json");
     alloy::sol!(FinalizeVerifier, "artifacts/FinalizeVerifier.json");
     alloy::sol!(RankVerifier, "artifacts/RankVerifier.json");
     alloy::sol!(TrimSumVerifier, "artifacts/TrimSumVerifier.json");
     alloy::sol!(TrimEmitVerifier, "artifacts/TrimEmitVerifier.json");
+    alloy::sol!(NormVerifier, "artifacts/NormVerifier.json");
+    alloy::sol!(ScaleVerifier, "artifacts/ScaleVerifier.json");
 }

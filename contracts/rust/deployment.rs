@@ -7,7 +7,9 @@ use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
 use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
-    accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, fedavg_program::FedAvgProgram,
+    accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, clip_checker::ClipChecker,
+    clipped_program::ClippedProgram, fedavg_program::FedAvgProgram, norm_checker::NormChecker,
+    scale_checker::ScaleChecker,
     finalize_checker::FinalizeChecker, game::BisectionGame, median_program::MedianProgram,
     rank_checker::RankChecker, registry::RoundRegistry, trim_emit_checker::TrimEmitChecker,
     trim_sum_checker::TrimSumChecker, trimmed_mean_program::TrimmedMeanProgram, verifiers,
@@ -15,6 +17,7 @@ use crate::bindings::{
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
 pub use crate::bindings::accumulate_checker::AccumulateChecker::AccumulateLeaf;
+pub use crate::bindings::clip_checker::ClipChecker::ClipLeaf;
 pub use crate::bindings::finalize_checker::FinalizeChecker::FinalizeLeaf;
 pub use crate::bindings::game::BisectionGame::GameView as GameState;
 pub use crate::bindings::registry::RoundRegistry::{Availability, GameRecord, RoundView};
@@ -94,108 +97,95 @@ impl DeployParams {
 pub const PROOF_BYTES: u64 = 1_376;
 
 /// Number of step kinds (the arbiter's checker table).
-pub const KIND_COUNT: usize = 5;
+pub const KIND_COUNT: usize = 8;
 /// Number of rules (the arbiter's program table).
-pub const RULE_COUNT: usize = 3;
+pub const RULE_COUNT: usize = 6;
 
-/// One step kind's on-chain pieces: its generated verifier and its checker.
+/// A contract's name, creation code and runtime code.
+type Code = (&'static str, &'static Bytes, &'static Bytes);
+
+/// One step kind's on-chain pieces: its generated verifier (none for `Clip`, which calls its
+/// base kinds' checkers) and its checker.
 struct KindCode {
-    verifier: (&'static str, &'static Bytes, &'static Bytes),
-    checker: (&'static str, &'static Bytes, &'static Bytes),
+    verifier: Option<Code>,
+    checker: Code,
+}
+
+/// Kind ids whose checkers `ClipChecker` wraps (Accumulate .. TrimEmit).
+const CLIP_BASE_KINDS: usize = 5;
+
+macro_rules! code {
+    ($name:literal, $module:path) => {{
+        use $module as m;
+        ($name, &m::BYTECODE, &m::DEPLOYED_BYTECODE)
+    }};
 }
 
 /// The step kinds this build ships, in kind-id order (step-vm's `StepKind::ALL`).
 fn kinds() -> [KindCode; KIND_COUNT] {
+    let proven = |verifier: Code, checker: Code| KindCode {
+        verifier: Some(verifier),
+        checker,
+    };
     [
+        proven(
+            code!("AccumulateVerifier", verifiers::AccumulateVerifier),
+            code!("AccumulateChecker", AccumulateChecker),
+        ),
+        proven(
+            code!("FinalizeVerifier", verifiers::FinalizeVerifier),
+            code!("FinalizeChecker", FinalizeChecker),
+        ),
+        proven(
+            code!("RankVerifier", verifiers::RankVerifier),
+            code!("RankChecker", RankChecker),
+        ),
+        proven(
+            code!("TrimSumVerifier", verifiers::TrimSumVerifier),
+            code!("TrimSumChecker", TrimSumChecker),
+        ),
+        proven(
+            code!("TrimEmitVerifier", verifiers::TrimEmitVerifier),
+            code!("TrimEmitChecker", TrimEmitChecker),
+        ),
+        proven(
+            code!("NormVerifier", verifiers::NormVerifier),
+            code!("NormChecker", NormChecker),
+        ),
+        proven(
+            code!("ScaleVerifier", verifiers::ScaleVerifier),
+            code!("ScaleChecker", ScaleChecker),
+        ),
         KindCode {
-            verifier: (
-                "AccumulateVerifier",
-                &verifiers::AccumulateVerifier::BYTECODE,
-                &verifiers::AccumulateVerifier::DEPLOYED_BYTECODE,
-            ),
-            checker: (
-                "AccumulateChecker",
-                &AccumulateChecker::BYTECODE,
-                &AccumulateChecker::DEPLOYED_BYTECODE,
-            ),
-        },
-        KindCode {
-            verifier: (
-                "FinalizeVerifier",
-                &verifiers::FinalizeVerifier::BYTECODE,
-                &verifiers::FinalizeVerifier::DEPLOYED_BYTECODE,
-            ),
-            checker: (
-                "FinalizeChecker",
-                &FinalizeChecker::BYTECODE,
-                &FinalizeChecker::DEPLOYED_BYTECODE,
-            ),
-        },
-        KindCode {
-            verifier: (
-                "RankVerifier",
-                &verifiers::RankVerifier::BYTECODE,
-                &verifiers::RankVerifier::DEPLOYED_BYTECODE,
-            ),
-            checker: (
-                "RankChecker",
-                &RankChecker::BYTECODE,
-                &RankChecker::DEPLOYED_BYTECODE,
-            ),
-        },
-        KindCode {
-            verifier: (
-                "TrimSumVerifier",
-                &verifiers::TrimSumVerifier::BYTECODE,
-                &verifiers::TrimSumVerifier::DEPLOYED_BYTECODE,
-            ),
-            checker: (
-                "TrimSumChecker",
-                &TrimSumChecker::BYTECODE,
-                &TrimSumChecker::DEPLOYED_BYTECODE,
-            ),
-        },
-        KindCode {
-            verifier: (
-                "TrimEmitVerifier",
-                &verifiers::TrimEmitVerifier::BYTECODE,
-                &verifiers::TrimEmitVerifier::DEPLOYED_BYTECODE,
-            ),
-            checker: (
-                "TrimEmitChecker",
-                &TrimEmitChecker::BYTECODE,
-                &TrimEmitChecker::DEPLOYED_BYTECODE,
-            ),
+            verifier: None,
+            checker: code!("ClipChecker", ClipChecker),
         },
     ]
 }
 
-/// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids).
-fn programs() -> [(&'static str, &'static Bytes, &'static Bytes); RULE_COUNT] {
+/// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids),
+/// each with the rule id of the base program it is constructed over (the clipped rules).
+fn programs() -> [(Code, Option<usize>); RULE_COUNT] {
+    let clipped = code!("ClippedProgram", ClippedProgram);
     [
-        (
-            "FedAvgProgram",
-            &FedAvgProgram::BYTECODE,
-            &FedAvgProgram::DEPLOYED_BYTECODE,
-        ),
-        (
-            "MedianProgram",
-            &MedianProgram::BYTECODE,
-            &MedianProgram::DEPLOYED_BYTECODE,
-        ),
-        (
-            "TrimmedMeanProgram",
-            &TrimmedMeanProgram::BYTECODE,
-            &TrimmedMeanProgram::DEPLOYED_BYTECODE,
-        ),
+        (code!("FedAvgProgram", FedAvgProgram), None),
+        (code!("MedianProgram", MedianProgram), None),
+        (code!("TrimmedMeanProgram", TrimmedMeanProgram), None),
+        (clipped, Some(0)),
+        (clipped, Some(1)),
+        (clipped, Some(2)),
     ]
 }
 
 /// `keccak(codehash of each step kind's verifier, in kind-id order)` for the verifiers this
-/// build ships: what a registry deployed from this build binds into every config hash.
+/// build ships (zero for a kind without one): what a registry deployed from this build binds
+/// into every config hash.
 #[must_use]
 pub fn expected_verifiers_hash() -> B256 {
-    let hashes: Vec<B256> = kinds().iter().map(|k| keccak256(k.verifier.2)).collect();
+    let hashes: Vec<B256> = kinds()
+        .iter()
+        .map(|k| k.verifier.map_or(B256::ZERO, |v| keccak256(v.2)))
+        .collect();
     keccak256(hashes.abi_encode_packed())
 }
 
@@ -212,7 +202,7 @@ pub struct Addresses {
     pub programs: [Address; RULE_COUNT],
     /// Each step kind's checker, in kind-id order.
     pub checkers: [Address; KIND_COUNT],
-    /// Each step kind's Halo2 verifier, in kind-id order.
+    /// Each step kind's Halo2 verifier, in kind-id order (zero for `Clip`, which has none).
     pub verifiers: [Address; KIND_COUNT],
     /// Block the deployment was completed in: logs are read from there on.
     pub deployed_block: u64,
@@ -305,25 +295,33 @@ impl<C: Chain> Deployment<C> {
         let mut verifiers = [Address::ZERO; KIND_COUNT];
         let mut checkers = [Address::ZERO; KIND_COUNT];
         for (k, kind) in kinds().iter().enumerate() {
-            let (name, code, runtime) = kind.verifier;
-            verifiers[k] = deploy(name, code, runtime, Vec::new()).await?;
+            let args = match kind.verifier {
+                Some((name, code, runtime)) => {
+                    verifiers[k] = deploy(name, code, runtime, Vec::new()).await?;
+                    (
+                        verifiers[k],
+                        U256::from(params.verifier_gas_cap),
+                        U256::from(PROOF_BYTES),
+                    )
+                        .abi_encode_params()
+                }
+                None => ClipChecker::constructorCall {
+                    baseCheckers_: checkers[..CLIP_BASE_KINDS].to_vec(),
+                }
+                .abi_encode(),
+            };
             let (name, code, runtime) = kind.checker;
-            checkers[k] = deploy(
-                name,
-                code,
-                runtime,
-                (
-                    verifiers[k],
-                    U256::from(params.verifier_gas_cap),
-                    U256::from(PROOF_BYTES),
-                )
-                    .abi_encode_params(),
-            )
-            .await?;
+            checkers[k] = deploy(name, code, runtime, args).await?;
         }
         let mut programs = [Address::ZERO; RULE_COUNT];
-        for (r, (name, code, runtime)) in self::programs().into_iter().enumerate() {
-            programs[r] = deploy(name, code, runtime, Vec::new()).await?;
+        for (r, ((name, code, runtime), base)) in self::programs().into_iter().enumerate() {
+            let args = base.map_or_else(Vec::new, |b| {
+                ClippedProgram::constructorCall {
+                    base_: programs[b],
+                }
+                .abi_encode()
+            });
+            programs[r] = deploy(name, code, runtime, args).await?;
         }
         let registry = deploy(
             "RoundRegistry",

@@ -10,12 +10,14 @@ mod revm_chain;
 mod rpc_chain;
 
 pub use bindings::{
-    accumulate_checker, arbiter, fedavg_program, finalize_checker, game, median_program,
-    rank_checker, registry, trim_emit_checker, trim_sum_checker, trimmed_mean_program,
+    accumulate_checker, arbiter, clip_checker, clipped_program, fedavg_program, finalize_checker,
+    game, median_program, norm_checker, rank_checker, registry, scale_checker, trim_emit_checker,
+    trim_sum_checker, trimmed_mean_program,
 };
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
-    AccumulateLeaf, Addresses, Availability, DeployGas, DeployParams, Deployment, FinalizeLeaf,
+    AccumulateLeaf, Addresses, Availability, ClipLeaf, DeployGas, DeployParams, Deployment,
+    FinalizeLeaf,
     GameRecord, GameState, KIND_COUNT, PROOF_BYTES, RULE_COUNT, RoundView, expected_verifiers_hash,
 };
 pub use error::{ChainError, Result};

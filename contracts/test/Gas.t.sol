@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
-import {OrderFixture} from "./base/OrderFixture.sol";
+import {ClippedFixture} from "./base/ClippedFixture.sol";
 import {Updates} from "./base/Updates.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
@@ -17,12 +17,12 @@ import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 ///      matters (reveals) the charge EIP-7623 would put on the whole transaction is printed
 ///      beside it ("... tx total"). `forge test --isolate --gas-report` runs every call as a
 ///      transaction of its own (cold accesses, intrinsic gas and calldata included).
-contract GasTest is OrderFixture {
+contract GasTest is ClippedFixture {
     function setUp() public override {
         super.setUp();
         AcceptingVerifier yes = new AcceptingVerifier();
         registry = new RoundRegistry(_params());
-        arbiter = _arbiterWith(address(registry), _five(address(yes)), GAS_CAP);
+        arbiter = _arbiterWith(address(registry), _seven(address(yes)), GAS_CAP);
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
     }
@@ -198,11 +198,75 @@ contract GasTest is OrderFixture {
     /// "verifiers" are the statement-checking mocks (`MockOrderVerifier`), which decode the
     /// instances and re-run the Rank / TrimSum / TrimEmit relation in Solidity.
     function test_gas_orderSolidityReexecutionLeaves() public {
+        _reexecutingArbiter();
+        _orderLeaves("re-executed in Solidity (mock verifier)");
+    }
+
+    /// A clipped round of 3 clients and 100 values (C = 4, prologue P = 15): one game per
+    /// clipped kind, each proven by the aggregator, `postState` of the same leaves logged too.
+    /// Over FedAvg (T_b = 16): a Norm step (participant 1, clipped, leaf 1), its Scale step, the
+    /// Clip of its Accumulate in row 1 and the Clip of row 1's Finalize. Over the median
+    /// (T_b = 400): the Clips of the Rank, TrimSum and TrimEmit steps `_orderLeaves` proves.
+    function _clippedLeaves(uint8 baseRule, string memory how) internal {
+        _buildClippedRound(baseRule, "", 1 << 18, 3, 100, 22);
+        _postHonest();
+        assertLt(scales[1], 1 << 32, "participant 1 is clipped");
+        uint256[4] memory targets =
+            baseRule == 0 ? [uint256(6), 9, 15 + 5, 15 + 7] : [uint256(15 + 117), 15 + 197, 15 + 199, 0];
+        string[4] memory names = baseRule == 0
+            ? ["Norm", "Scale", "Clip(Accumulate)", "Clip(Finalize)"]
+            : ["Clip(Rank)", "Clip(TrimSum)", "Clip(TrimEmit)", ""];
+        address[4] memory who = [challenger, challenger2, outsider, address(0xC0FFEE3)];
+        for (uint256 t; t < (baseRule == 0 ? 4 : 3); ++t) {
+            bytes memory leaf = _clippedLeafInput(targets[t]);
+            bytes32 pre = _clippedStateHash(targets[t], false);
+            arbiter.postState(roundId, uint64(targets[t]), pre, leaf);
+            _log(string.concat("postState, ", names[t], ", ", how));
+            vm.deal(who[t], 10 ether);
+            uint256 gameId = _challenge(roundId, who[t]);
+            while (game.game(gameId).status == BisectionGame.GameStatus.AwaitingMid) {
+                BisectionGame.GameView memory g = game.game(gameId);
+                uint64 mid = g.lo + (g.hi - g.lo) / 2;
+                bytes32 hMid = _clippedStateHash(mid, false);
+                vm.prank(aggregator);
+                game.bisect(gameId, g.lo, g.hi, g.hHi, hMid);
+                vm.prank(g.challenger);
+                game.respond(gameId, mid, hMid, mid <= targets[t]);
+            }
+            assertEq(game.game(gameId).lo, targets[t]);
+            vm.prank(aggregator);
+            game.proveLeaf(gameId, leaf);
+            _log(string.concat("proveLeaf, ", names[t], ", ", how));
+            assertTrue(game.game(gameId).status == BisectionGame.GameStatus.AggregatorWon);
+        }
+    }
+
+    /// The clipped kinds with verifiers that accept everything.
+    function test_gas_clippedFedAvgLeaves() public {
+        _clippedLeaves(0, "accepting verifier");
+    }
+
+    function test_gas_clippedMedianLeaves() public {
+        _clippedLeaves(1, "accepting verifier");
+    }
+
+    function _reexecutingArbiter() internal {
         registry = new RoundRegistry(_params());
         arbiter = _arbiterWith(address(registry), address(accVerifier), address(finVerifier), GAS_CAP);
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
-        _orderLeaves("re-executed in Solidity (mock verifier)");
+    }
+
+    /// The clipped kinds with the statement-checking mocks (`MockNormVerifier` for Norm and
+    /// Scale, the base kinds' mocks under a Clip): re-executing each step in Solidity.
+    function test_gas_clippedFedAvgSolidityReexecutionLeaves() public {
+        _reexecutingArbiter();
+        _clippedLeaves(0, "re-executed in Solidity (mock verifier)");
+    }
+
+    function test_gas_clippedMedianSolidityReexecutionLeaves() public {
+        _reexecutingArbiter();
+        _clippedLeaves(1, "re-executed in Solidity (mock verifier)");
     }
 
     /// A wrong result challenged twice, with a base fee so the costs are metered: the first

@@ -5,6 +5,7 @@ import {Test} from "./base/Test.sol";
 import {Updates} from "./base/Updates.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
+import {IRoundRegistry} from "../src/interfaces/IRoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
 import {FedAvgProgram} from "../src/programs/FedAvgProgram.sol";
 import {MedianProgram} from "../src/programs/MedianProgram.sol";
@@ -15,16 +16,27 @@ import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
 import {RankChecker} from "../src/checkers/RankChecker.sol";
 import {TrimSumChecker} from "../src/checkers/TrimSumChecker.sol";
 import {TrimEmitChecker} from "../src/checkers/TrimEmitChecker.sol";
+import {NormChecker} from "../src/checkers/NormChecker.sol";
+import {ScaleChecker} from "../src/checkers/ScaleChecker.sol";
+import {ClipChecker} from "../src/checkers/ClipChecker.sol";
+import {ClippedProgram} from "../src/programs/ClippedProgram.sol";
+import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 
 /// Replays the Rust-generated step vectors (`test/vectors/*.json`, real Halo2 proofs made by the
 /// `circuits` crate from the step VM's witnesses) through the REAL generated verifier contracts:
 /// the VM, the circuit and the arbiter agree on the encoding end to end (Kroma's lesson).
-/// The deployment is the real one: programs [FedAvg, Median, TrimmedMean], checkers
-/// [Accumulate, Finalize, Rank, TrimSum, TrimEmit] over the five generated verifiers; each
-/// vector's round is opened under its rule (`.rule`, `.params`; FedAvg when absent).
+/// The deployment is the real one: programs [FedAvg, Median, TrimmedMean, ClippedFedAvg,
+/// ClippedMedian, ClippedTrimmedMean], checkers [Accumulate, Finalize, Rank, TrimSum, TrimEmit,
+/// Norm, Scale, Clip] over the seven generated verifiers; each vector's round is opened under
+/// its rule (`.rule`, `.params`; FedAvg when absent).
 /// The FedAvg vectors keep the field names of the former union leaf (a Finalize vector's
-/// `valuesPath` is its `outputPath`); the order-statistic ones name their kind's fields.
+/// `valuesPath` is its `outputPath`); the order-statistic ones name their kind's fields; the
+/// clipping ones (a ClippedMedian round, threshold 64.0) give Norm and Scale leaves under the
+/// FedAvg tuples' names (the scales root as `outputRoot`, a Scale's `scalesPath` as
+/// `outputPath`), a Clip leaf's fields with its base leaf as bytes, and the pre- and
+/// post-states as components (a Clip's base states and whether the post-state is wrapped): the
+/// config hash, hence a Clip leaf's `basePre`, is this test's own.
 contract LeafVectorsTest is Test {
     uint256 internal constant GAS_CAP = 500_000;
     /// Bytes of a real step proof (SHPLONK over BN254, every kind).
@@ -35,8 +47,8 @@ contract LeafVectorsTest is Test {
     RoundRegistry internal registry;
     LeafArbiter internal arbiter;
     BisectionGame internal game;
-    /// The real verifiers, index = step kind id.
-    address[5] internal verifiers;
+    /// The real verifiers, index = step kind id (Clip, kind 7, has none).
+    address[7] internal verifiers;
     uint256 internal roundId;
     string internal json;
 
@@ -51,16 +63,28 @@ contract LeafVectorsTest is Test {
         verifiers[2] = vm.deployCode("RankVerifier.sol:RankVerifier");
         verifiers[3] = vm.deployCode("TrimSumVerifier.sol:TrimSumVerifier");
         verifiers[4] = vm.deployCode("TrimEmitVerifier.sol:TrimEmitVerifier");
-        address[] memory programs = new address[](3);
+        verifiers[5] = vm.deployCode("NormVerifier.sol:NormVerifier");
+        verifiers[6] = vm.deployCode("ScaleVerifier.sol:ScaleVerifier");
+        address[] memory programs = new address[](6);
         programs[0] = address(new FedAvgProgram());
         programs[1] = address(new MedianProgram());
         programs[2] = address(new TrimmedMeanProgram());
-        address[] memory checkers = new address[](5);
+        for (uint256 b; b < 3; ++b) {
+            programs[3 + b] = address(new ClippedProgram(IRuleProgram(programs[b])));
+        }
+        address[] memory checkers = new address[](8);
         checkers[0] = address(new AccumulateChecker(verifiers[0], GAS_CAP, PROOF_BYTES));
         checkers[1] = address(new FinalizeChecker(verifiers[1], GAS_CAP, PROOF_BYTES));
         checkers[2] = address(new RankChecker(verifiers[2], GAS_CAP, PROOF_BYTES));
         checkers[3] = address(new TrimSumChecker(verifiers[3], GAS_CAP, PROOF_BYTES));
         checkers[4] = address(new TrimEmitChecker(verifiers[4], GAS_CAP, PROOF_BYTES));
+        checkers[5] = address(new NormChecker(verifiers[5], GAS_CAP, PROOF_BYTES));
+        checkers[6] = address(new ScaleChecker(verifiers[6], GAS_CAP, PROOF_BYTES));
+        address[] memory base = new address[](5);
+        for (uint256 k; k < 5; ++k) {
+            base[k] = checkers[k];
+        }
+        checkers[7] = address(new ClipChecker(base));
         arbiter = new LeafArbiter(address(registry), programs, checkers);
         game = new BisectionGame(address(registry), address(arbiter), 3600, 600);
         registry.setGame(address(game));
@@ -85,18 +109,31 @@ contract LeafVectorsTest is Test {
         (bytes32 config,,,) = registry.pendingConfig(roundId);
         vm.deal(AGGREGATOR, 1 ether);
         vm.prank(AGGREGATOR);
-        registry.postResult{value: 1 ether}(roundId, bytes32(uint256(1)), config);
+        // The posted output root only fixes h_T: a vector of the last step posts the one its
+        // step writes, so that its post-state is the claim h_T.
+        bytes32 outputRoot = bytes32(uint256(1));
+        if (vm.keyExistsJson(json, ".post.base") && !vm.parseJsonBool(json, ".post.wrapped")) {
+            outputRoot = vm.parseJsonBytes32(json, ".post.base.outputRoot");
+        }
+        registry.postResult{value: 1 ether}(roundId, outputRoot, config);
     }
 
     /// The vector's step kind id.
     function _kind() internal view returns (uint8) {
-        bytes32 kind = keccak256(bytes(vm.parseJsonString(json, ".kind")));
+        return _kindId(vm.parseJsonString(json, ".kind"));
+    }
+
+    function _kindId(string memory name) internal pure returns (uint8) {
+        bytes32 kind = keccak256(bytes(name));
         if (kind == keccak256("Accumulate")) return 0;
         if (kind == keccak256("Finalize")) return 1;
         if (kind == keccak256("Rank")) return 2;
         if (kind == keccak256("TrimSum")) return 3;
-        require(kind == keccak256("TrimEmit"), "unknown kind in vector");
-        return 4;
+        if (kind == keccak256("TrimEmit")) return 4;
+        if (kind == keccak256("Norm")) return 5;
+        if (kind == keccak256("Scale")) return 6;
+        require(kind == keccak256("Clip"), "unknown kind in vector");
+        return 7;
     }
 
     function _accLeaf() internal view returns (AccumulateChecker.AccumulateLeaf memory leaf) {
@@ -161,6 +198,44 @@ contract LeafVectorsTest is Test {
         leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
     }
 
+    function _normLeaf() internal view returns (NormChecker.NormLeaf memory leaf) {
+        require(_kind() == 5, "not a Norm vector");
+        leaf.register = vm.parseJsonBytes(json, ".leaf.register");
+        leaf.scalesRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.updateRoot = vm.parseJsonBytes32(json, ".leaf.updateRoot");
+        leaf.weight = uint32(vm.parseJsonUint(json, ".leaf.weight"));
+        leaf.inputPath = vm.parseJsonBytes32Array(json, ".leaf.inputPath");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.valuesPath = vm.parseJsonBytes32Array(json, ".leaf.valuesPath");
+        leaf.registerOut = vm.parseJsonBytes(json, ".leaf.registerOut");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
+    }
+
+    function _scaleLeaf() internal view returns (ScaleChecker.ScaleLeaf memory leaf) {
+        require(_kind() == 6, "not a Scale vector");
+        leaf.register = vm.parseJsonBytes(json, ".leaf.register");
+        leaf.scalesRoot = vm.parseJsonBytes32(json, ".leaf.outputRoot");
+        leaf.values = vm.parseJsonBytes(json, ".leaf.values");
+        leaf.scalesPath = vm.parseJsonBytes32Array(json, ".leaf.outputPath");
+        leaf.proof = vm.parseJsonBytes(json, ".leaf.proof");
+    }
+
+    /// The Clip leaf as Rust encoded it: its `basePre` under Rust's config hash.
+    function _clipLeafAsEncoded() internal view returns (ClipChecker.ClipLeaf memory leaf) {
+        require(_kind() == 7, "not a Clip vector");
+        leaf.basePre = vm.parseJsonBytes32(json, ".leaf.basePre");
+        leaf.scalesRoot = vm.parseJsonBytes32(json, ".leaf.scalesRoot");
+        leaf.scale = uint64(vm.parseJsonUint(json, ".leaf.scale"));
+        leaf.scalePath = vm.parseJsonBytes32Array(json, ".leaf.scalePath");
+        leaf.baseLeaf = vm.parseJsonBytes(json, ".leaf.baseLeaf");
+    }
+
+    /// The Clip leaf for this test's round: `basePre` recomputed under its config hash.
+    function _clipLeaf() internal view returns (ClipChecker.ClipLeaf memory leaf) {
+        leaf = _clipLeafAsEncoded();
+        leaf.basePre = _stateOf(".pre.base");
+    }
+
     /// The vector's leaf as `postState` takes it.
     function _leaf() internal view returns (bytes memory) {
         uint8 kind = _kind();
@@ -168,15 +243,37 @@ contract LeafVectorsTest is Test {
         if (kind == 1) return abi.encode(_finLeaf());
         if (kind == 2) return abi.encode(_rankLeaf());
         if (kind == 3) return abi.encode(_trimSumLeaf());
-        return abi.encode(_trimEmitLeaf());
+        if (kind == 4) return abi.encode(_trimEmitLeaf());
+        if (kind == 5) return abi.encode(_normLeaf());
+        if (kind == 6) return abi.encode(_scaleLeaf());
+        return abi.encode(_clipLeaf());
+    }
+
+    /// The commitment of the state whose components (`step`, `registerHash`, `outputRoot`)
+    /// are at `key` in the vector, under this test's config hash.
+    function _stateOf(string memory key) internal view returns (bytes32) {
+        return _state(
+            vm.parseJsonUint(json, string.concat(key, ".step")),
+            vm.parseJsonBytes32(json, string.concat(key, ".registerHash")),
+            vm.parseJsonBytes32(json, string.concat(key, ".outputRoot"))
+        );
     }
 
     function _state(uint256 step, bytes32 registerHash, bytes32 outputRoot) internal view returns (bytes32) {
         return keccak256(abi.encode(registry.stepContext(roundId).configHash, step, registerHash, outputRoot));
     }
 
-    /// The pre-state from the leaf: its register (FedAvg: `acc`) and output root.
+    /// The pre-state from the leaf: its register (FedAvg: `acc`) and output root (Norm, Scale:
+    /// the scales root); a Clip step's from the vector's components: its base pre-state bound
+    /// to the scales root.
     function _pre() internal view returns (bytes32) {
+        if (_kind() == 7) {
+            return keccak256(
+                abi.encodePacked(
+                    bytes1(0x05), _stateOf(".pre.base"), vm.parseJsonBytes32(json, ".pre.scalesRoot")
+                )
+            );
+        }
         bytes memory reg = vm.parseJsonBytes(json, _kind() < 2 ? ".leaf.acc" : ".leaf.register");
         return _preOf(reg);
     }
@@ -191,6 +288,12 @@ contract LeafVectorsTest is Test {
     }
 
     function _expectedPost() internal view returns (bytes32) {
+        if (_kind() == 7) {
+            bytes32 base = _stateOf(".post.base");
+            if (!vm.parseJsonBool(json, ".post.wrapped")) return base;
+            return
+                keccak256(abi.encodePacked(bytes1(0x05), base, vm.parseJsonBytes32(json, ".pre.scalesRoot")));
+        }
         string memory key = _kind() < 2 ? ".post.accHash" : ".post.registerHash";
         return
             _state(_step() + 1, vm.parseJsonBytes32(json, key), vm.parseJsonBytes32(json, ".post.outputRoot"));
@@ -199,8 +302,10 @@ contract LeafVectorsTest is Test {
     function _check(string memory name) internal {
         _load(name);
         bytes memory leaf = _leaf();
-        // Solidity's abi.encode of the struct built from the fields is Rust's encoding.
-        assertEq(leaf, vm.parseJsonBytes(json, ".encoded"), "Rust leaf encoding");
+        // Solidity's abi.encode of the struct built from the fields is Rust's encoding (a Clip
+        // leaf's with Rust's basePre).
+        bytes memory asEncoded = _kind() == 7 ? abi.encode(_clipLeafAsEncoded()) : leaf;
+        assertEq(asEncoded, vm.parseJsonBytes(json, ".encoded"), "Rust leaf encoding");
         bytes32 pre = _pre();
         uint64 step = _step();
         bytes32 post = arbiter.postState(roundId, step, pre, leaf);
@@ -229,6 +334,96 @@ contract LeafVectorsTest is Test {
 
     function test_vector_trimEmit_realProof_matchesVm() public {
         _check("trim_emit");
+    }
+
+    function test_vector_norm_realProof_matchesVm() public {
+        _check("norm");
+    }
+
+    function test_vector_scale_realProof_matchesVm() public {
+        _check("scale");
+    }
+
+    /// A Clip around a decisive Rank step: a clipped participant's read, its scale opened.
+    function test_vector_clipRank_realProof_matchesVm() public {
+        _check("clip_rank");
+    }
+
+    /// A Clip around a TrimEmit step (no read).
+    function test_vector_clipTrimEmit_realProof_matchesVm() public {
+        _check("clip_trim_emit");
+    }
+
+    /// The last step: its post-state is the base program's final state, unwrapped, which is
+    /// the registry's h_T for the output root the base program wrote.
+    function test_vector_clipLast_realProof_matchesVm() public {
+        _check("clip_last");
+        assertFalse(vm.parseJsonBool(json, ".post.wrapped"));
+        assertEq(uint256(_step()) + 1, registry.steps(roundId), "the last step");
+        IRoundRegistry.ProgramContext memory c = registry.stepContext(roundId);
+        assertEq(
+            _expectedPost(),
+            arbiter.program(4)
+                .finalState(
+                    c.configHash, c.ruleParams, c.n, c.dim, vm.parseJsonBytes32(json, ".post.base.outputRoot")
+                ),
+            "hT of the base program's output root"
+        );
+    }
+
+    /// The clipping vectors are steps of a ClippedMedian round (rule 4, threshold 64.0, n = 4,
+    /// C = 4: prologue rows of 5, then 133 columns a row) at their kinds' positions.
+    function test_vector_clipVectors_positions() public {
+        string[5] memory names = ["norm", "scale", "clip_rank", "clip_trim_emit", "clip_last"];
+        for (uint256 t; t < 5; ++t) {
+            _load(names[t]);
+            assertEq(registry.round(roundId).rule, 4);
+            bytes memory params = vm.parseJsonBytes(json, ".params");
+            assertEq(params, abi.encode(uint256(64 << 16)), "threshold 64.0");
+            (uint8 kind,,, bytes memory kp) = arbiter.program(4).stepAt(params, 4, 100, _step());
+            assertEq(kind, _kind(), "kind");
+            if (kind == 6) assertEq(kp, abi.encode(uint256(64 << 16)), "Scale takes the threshold");
+            if (kind == 7) {
+                ClipChecker.ClipStep memory c = abi.decode(kp, (ClipChecker.ClipStep));
+                assertEq(c.baseKind, _kindId(vm.parseJsonString(json, ".leaf.baseKind")), "base kind");
+                assertEq(c.baseStep, vm.parseJsonUint(json, ".pre.base.step"), "base step");
+                assertEq(c.last, !vm.parseJsonBool(json, ".post.wrapped"), "last");
+                assertEq(c.reads, vm.parseJsonUint(json, ".leaf.scale") != 0, "reads");
+            }
+        }
+    }
+
+    /// The real Norm and Scale verifiers reject a tampered proof, a false post-register and a
+    /// false scale; a Clip's base verifier a tampered base proof.
+    function test_vector_clipKinds_falseClaims_rejectedByRealVerifiers() public {
+        _load("norm");
+        NormChecker.NormLeaf memory nl = _normLeaf();
+        nl.proof[700] ^= 0x01;
+        bytes32 pre = _pre();
+        vm.expectRevert(_rejected(5));
+        arbiter.postState(roundId, _step(), pre, abi.encode(nl));
+        nl = _normLeaf();
+        nl.registerOut[7] ^= 0x01; // lo' off by one
+        vm.expectRevert(_rejected(5));
+        arbiter.postState(roundId, _step(), pre, abi.encode(nl));
+
+        _load("scale");
+        ScaleChecker.ScaleLeaf memory sl = _scaleLeaf();
+        sl.values[7] ^= 0x01; // the scale off by one
+        pre = _pre();
+        vm.expectRevert(_rejected(6));
+        arbiter.postState(roundId, _step(), pre, abi.encode(sl));
+        sl = _scaleLeaf();
+        sl.values = abi.encodePacked(uint64(1 << 32)); // no clipping
+        vm.expectRevert(_rejected(6));
+        arbiter.postState(roundId, _step(), pre, abi.encode(sl));
+
+        _load("clip_rank");
+        ClipChecker.ClipLeaf memory cl = _clipLeaf();
+        cl.baseLeaf[cl.baseLeaf.length - 100] ^= 0x01; // inside the base proof
+        pre = _pre();
+        vm.expectRevert(_rejected(2));
+        arbiter.postState(roundId, _step(), pre, abi.encode(cl));
     }
 
     /// The order-statistic vectors are steps of a Median round (rule 1, no parameters) at the
@@ -379,8 +574,9 @@ contract LeafVectorsTest is Test {
         arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 
-    /// The real verifiers' hash: keccak of the five codehashes concatenated in kind order.
-    function test_vector_stepVerifiersHash_isFiveCodehashes() public {
+    /// The real verifiers' hash: keccak of the seven codehashes concatenated in kind order,
+    /// then a zero word for Clip (no verifier of its own).
+    function test_vector_stepVerifiersHash_isKindCodehashes() public {
         _load("accumulate");
         assertEq(
             arbiter.stepVerifiersHash(),
@@ -390,7 +586,10 @@ contract LeafVectorsTest is Test {
                     verifiers[1].codehash,
                     verifiers[2].codehash,
                     verifiers[3].codehash,
-                    verifiers[4].codehash
+                    verifiers[4].codehash,
+                    verifiers[5].codehash,
+                    verifiers[6].codehash,
+                    bytes32(0)
                 )
             )
         );
@@ -457,5 +656,25 @@ contract LeafVectorsTest is Test {
 
     function test_vector_trimEmit_proveLeaf_realVerifier() public {
         _proveLeaf("trim_emit");
+    }
+
+    function test_vector_norm_proveLeaf_realVerifier() public {
+        _proveLeaf("norm");
+    }
+
+    function test_vector_scale_proveLeaf_realVerifier() public {
+        _proveLeaf("scale");
+    }
+
+    function test_vector_clipRank_proveLeaf_realVerifier() public {
+        _proveLeaf("clip_rank");
+    }
+
+    function test_vector_clipTrimEmit_proveLeaf_realVerifier() public {
+        _proveLeaf("clip_trim_emit");
+    }
+
+    function test_vector_clipLast_proveLeaf_realVerifier() public {
+        _proveLeaf("clip_last");
     }
 }

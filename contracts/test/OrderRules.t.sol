@@ -226,8 +226,8 @@ contract OrderRulesTest is OrderFixture {
             )
         );
         registry.openRound(_clients(3), 10, aggregator, COMMIT_PERIOD, 2, _beta(5000));
-        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 3));
-        registry.openRound(_clients(3), 10, aggregator, COMMIT_PERIOD, 3, NONE);
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 6));
+        registry.openRound(_clients(3), 10, aggregator, COMMIT_PERIOD, 6, NONE);
 
         uint256 id = registry.openRound(_clients(4), 100, aggregator, COMMIT_PERIOD, 2, _beta(2500));
         assertEq(registry.round(id).rule, 2);

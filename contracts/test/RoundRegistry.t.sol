@@ -115,7 +115,7 @@ contract RoundRegistryTest is Fixture {
     }
 
     /// The registry reads the verifiers' binding from the game's arbiter: the codehashes of the
-    /// two step verifiers, in step-kind order.
+    /// step verifiers, in step-kind order (zero for Clip, which has none).
     function test_setGame_readsVerifiersHashFromArbiter() public {
         bytes32 expected = keccak256(
             abi.encodePacked(
@@ -123,7 +123,10 @@ contract RoundRegistryTest is Fixture {
                 address(finVerifier).codehash,
                 address(rankVerifier).codehash,
                 address(trimSumVerifier).codehash,
-                address(trimEmitVerifier).codehash
+                address(trimEmitVerifier).codehash,
+                address(normVerifier).codehash,
+                address(scaleVerifier).codehash,
+                bytes32(0)
             )
         );
         assertEq(arbiter.stepVerifiersHash(), expected);
@@ -275,8 +278,8 @@ contract RoundRegistryTest is Fixture {
 
     /// Rules 0, 1, 2 are the deployment's (FedAvg, Median, TrimmedMean); 3 is past its table.
     function test_openRound_unknownRule_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 3));
-        registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 3, "");
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.UnknownRule.selector, 6));
+        registry.openRound(_clients(1), 10, aggregator, COMMIT_PERIOD, 6, "");
     }
 
     /// The refusal comes from the FedAvg program, through the arbiter's table.
@@ -558,10 +561,13 @@ contract RoundRegistryTest is Fixture {
         // A registry whose arbiter runs other verifiers fixes another verifiers hash.
         AcceptingVerifier yes = new AcceptingVerifier();
         RoundRegistry other = new RoundRegistry(_params());
-        LeafArbiter lax = _arbiterWith(address(other), _five(address(yes)), GAS_CAP);
+        LeafArbiter lax = _arbiterWith(address(other), _seven(address(yes)), GAS_CAP);
         other.setGame(address(new BisectionGame(address(other), address(lax), CLOCK, EXTENSION)));
         bytes32 yesHash = address(yes).codehash;
-        assertEq(other.verifiersHash(), keccak256(abi.encode(yesHash, yesHash, yesHash, yesHash, yesHash)));
+        assertEq(
+            other.verifiersHash(),
+            keccak256(abi.encode(yesHash, yesHash, yesHash, yesHash, yesHash, yesHash, yesHash, bytes32(0)))
+        );
         assertNotEq(other.verifiersHash(), registry.verifiersHash());
     }
 

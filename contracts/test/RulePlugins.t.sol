@@ -126,16 +126,22 @@ contract RulePluginsTest is FedAvgFixture {
 
     function test_arbiter_tables() public view {
         assertEq(address(arbiter.registry()), address(registry));
-        assertEq(arbiter.programCount(), 3);
-        assertEq(arbiter.checkerCount(), 5);
+        assertEq(arbiter.programCount(), 6);
+        assertEq(arbiter.checkerCount(), 8);
         assertEq(address(arbiter.program(0)), address(fedAvg));
         assertEq(address(arbiter.program(1)), address(median));
         assertEq(address(arbiter.program(2)), address(trimmedMean));
+        assertEq(address(arbiter.program(3)), address(clippedFedAvg));
+        assertEq(address(arbiter.program(4)), address(clippedMedian));
+        assertEq(address(arbiter.program(5)), address(clippedTrimmedMean));
         assertEq(address(arbiter.checker(0)), address(accChecker));
         assertEq(address(arbiter.checker(1)), address(finChecker));
         assertEq(address(arbiter.checker(2)), address(rankChecker));
         assertEq(address(arbiter.checker(3)), address(trimSumChecker));
         assertEq(address(arbiter.checker(4)), address(trimEmitChecker));
+        assertEq(address(arbiter.checker(5)), address(normChecker));
+        assertEq(address(arbiter.checker(6)), address(scaleChecker));
+        assertEq(address(arbiter.checker(7)), address(clipChecker));
         assertEq(accChecker.verifier(), address(accVerifier));
         assertEq(finChecker.verifier(), address(finVerifier));
         assertEq(accChecker.verifierGasCap(), GAS_CAP);
@@ -149,24 +155,29 @@ contract RulePluginsTest is FedAvgFixture {
     }
 
     function test_arbiter_unknownRuleOrKind_reverts() public {
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownRule.selector, 3));
-        arbiter.program(3);
-        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 5));
-        arbiter.checker(5);
+        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownRule.selector, 6));
+        arbiter.program(6);
+        vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 8));
+        arbiter.checker(8);
         vm.expectRevert(abi.encodeWithSelector(LeafArbiter.UnknownStepKind.selector, 255));
         arbiter.checker(255);
     }
 
-    /// The deployment's hash: keccak of the five verifiers' codehashes concatenated in kind
-    /// order (Accumulate, Finalize, Rank, TrimSum, TrimEmit).
-    function test_arbiter_stepVerifiersHash_isFiveCodehashes() public view {
+    /// The deployment's hash: keccak of the eight kinds' verifier codehashes concatenated in
+    /// kind order (Accumulate, Finalize, Rank, TrimSum, TrimEmit, Norm, Scale), bytes32(0) for
+    /// Clip, which has no verifier.
+    function test_arbiter_stepVerifiersHash_isKindCodehashes() public view {
+        assertEq(clipChecker.verifier(), address(0));
         bytes32 expected = keccak256(
             abi.encodePacked(
                 address(accVerifier).codehash,
                 address(finVerifier).codehash,
                 address(rankVerifier).codehash,
                 address(trimSumVerifier).codehash,
-                address(trimEmitVerifier).codehash
+                address(trimEmitVerifier).codehash,
+                address(normVerifier).codehash,
+                address(scaleVerifier).codehash,
+                bytes32(0)
             )
         );
         assertEq(arbiter.stepVerifiersHash(), expected);

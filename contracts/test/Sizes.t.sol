@@ -20,16 +20,22 @@ contract SizesTest is Fixture {
         assertLe(address(rankChecker).code.length, RUNTIME_LIMIT, "RankChecker");
         assertLe(address(trimSumChecker).code.length, RUNTIME_LIMIT, "TrimSumChecker");
         assertLe(address(trimEmitChecker).code.length, RUNTIME_LIMIT, "TrimEmitChecker");
+        assertLe(address(clippedFedAvg).code.length, RUNTIME_LIMIT, "ClippedProgram");
+        assertLe(address(normChecker).code.length, RUNTIME_LIMIT, "NormChecker");
+        assertLe(address(scaleChecker).code.length, RUNTIME_LIMIT, "ScaleChecker");
+        assertLe(address(clipChecker).code.length, RUNTIME_LIMIT, "ClipChecker");
     }
 
     /// The generated verifiers (compiled with the optimizer off), deployed from their artifacts.
     function test_generatedVerifiers_withinEip170() public {
-        string[5] memory names = [
+        string[7] memory names = [
             "AccumulateVerifier.sol:AccumulateVerifier",
             "FinalizeVerifier.sol:FinalizeVerifier",
             "RankVerifier.sol:RankVerifier",
             "TrimSumVerifier.sol:TrimSumVerifier",
-            "TrimEmitVerifier.sol:TrimEmitVerifier"
+            "TrimEmitVerifier.sol:TrimEmitVerifier",
+            "NormVerifier.sol:NormVerifier",
+            "ScaleVerifier.sol:ScaleVerifier"
         ];
         for (uint256 k; k < names.length; ++k) {
             assertLe(vm.deployCode(names[k]).code.length, RUNTIME_LIMIT, names[k]);

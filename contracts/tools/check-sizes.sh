@@ -15,7 +15,9 @@ const names = [
   'RoundRegistry', 'BisectionGame', 'LeafArbiter',
   'FedAvgProgram', 'MedianProgram', 'TrimmedMeanProgram',
   'AccumulateChecker', 'FinalizeChecker', 'RankChecker', 'TrimSumChecker', 'TrimEmitChecker',
+  'ClippedProgram', 'NormChecker', 'ScaleChecker', 'ClipChecker',
   'AccumulateVerifier', 'FinalizeVerifier', 'RankVerifier', 'TrimSumVerifier', 'TrimEmitVerifier',
+  'NormVerifier', 'ScaleVerifier',
 ];
 let failed = false;
 console.log('contract             runtime   limit    margin  initcode');

@@ -59,7 +59,9 @@ contract ClipChecker is IStepChecker {
     // ---------------------------------------------------------------- errors
     // The first four have the signatures (so the selectors) of `StepChecker`'s.
 
-    /// @notice The leaf's length is not the canonical ABI length of its decoded fields.
+    /// @notice The leaf is not exactly the canonical `abi.encode(ClipLeaf)`: its length is not
+    ///         the canonical length of its fields (`expected`), or an offset is not the
+    ///         canonical one (`expected` 0).
     error NonCanonicalLeaf(uint256 expected, uint256 actual);
     /// @notice A field has the wrong length (elements of a path).
     error BadLength(string field, uint256 expected, uint256 actual);
@@ -71,7 +73,7 @@ contract ClipChecker is IStepChecker {
     /// @notice At the first base step, `basePre` is not the base program's initial state.
     error BaseInitialStateMismatch(bytes32 expected, bytes32 actual);
     /// @notice A base step that reads no participant came with a nonzero scale.
-    error UnexpectedScale(uint64 scale);
+    error UnexpectedScale(uint256 scale);
     /// @notice No base checker has this kind id.
     error UnknownBaseKind(uint8 kind);
     /// @notice The table of base checkers is empty or longer than `MAX_BASE_KINDS`.
@@ -90,19 +92,20 @@ contract ClipChecker is IStepChecker {
     IStepChecker private immutable _base3;
     IStepChecker private immutable _base4;
 
-    /// @param baseCheckers The base kinds' checkers, index = kind id (1 to 5 of them, each with
+    /// @param baseCheckers_ The base kinds' checkers, index = kind id (1 to 5 of them, each with
     ///        code): [AccumulateChecker, FinalizeChecker, RankChecker, TrimSumChecker,
     ///        TrimEmitChecker] in the deployment.
-    constructor(address[] memory baseCheckers) {
-        uint256 count = baseCheckers.length;
+    constructor(address[] memory baseCheckers_) {
+        uint256 count = baseCheckers_.length;
         if (count == 0 || count > MAX_BASE_KINDS) revert BadBaseTable(count);
         address[MAX_BASE_KINDS] memory table;
         for (uint256 k; k < count; ++k) {
-            if (baseCheckers[k].code.length == 0) revert NoCode(baseCheckers[k]);
-            table[k] = baseCheckers[k];
+            if (baseCheckers_[k].code.length == 0) revert NoCode(baseCheckers_[k]);
+            table[k] = baseCheckers_[k];
         }
         baseKindCount = count;
-        (_base0, _base1, _base2, _base3, _base4) = (
+        (_base0, _base1, _base2, _base3, _base4) =
+        (
             IStepChecker(table[0]),
             IStepChecker(table[1]),
             IStepChecker(table[2]),
@@ -112,44 +115,24 @@ contract ClipChecker is IStepChecker {
     }
 
     /// @inheritdoc IStepChecker
+    /// @dev The leaf stays in calldata: its layout is checked to be exactly the canonical
+    ///      encoding (`_clipLeaf`), and the base leaf is forwarded as a slice of it.
     function postState(StepContext calldata s, bytes32 hPre, bytes calldata leaf)
         external
         view
         returns (bytes32)
     {
-        ClipStep memory c = abi.decode(s.kindParams, (ClipStep));
+        ClipStep calldata c = _clipStep(s.kindParams);
         IStepChecker base = baseChecker(c.baseKind);
-        ClipLeaf memory l = abi.decode(leaf, (ClipLeaf));
-        uint256 canonical = _canonicalLength(l);
-        if (leaf.length != canonical) revert NonCanonicalLeaf(canonical, leaf.length);
+        ClipLeaf calldata l = _clipLeaf(leaf);
+        bytes32 scalesRoot = l.scalesRoot;
 
         // 1. The pre-state: the prologue's last state at the first base step (whose base
         //    pre-state is the base program's initial state), else the wrapped base state.
-        bytes32 pre;
-        if (c.first) {
-            pre = Commitments.stateHash(s.configHash, s.step, Commitments.ZERO_NORM_HASH, l.scalesRoot);
-            if (pre != hPre) revert PreStateMismatch(hPre, pre);
-            bytes32 initial = IRuleProgram(c.baseProgram).initialState(s.configHash, c.baseParams, s.n, s.dim);
-            if (l.basePre != initial) revert BaseInitialStateMismatch(initial, l.basePre);
-        } else {
-            pre = Commitments.clippedStateHash(l.basePre, l.scalesRoot);
-            if (pre != hPre) revert PreStateMismatch(hPre, pre);
-        }
+        _requirePreState(s, c, hPre, l.basePre, scalesRoot);
 
         // 2. The read participant's scale, appended to the base kind's parameters.
-        bytes memory kindParams;
-        if (c.reads) {
-            uint256 depth = Commitments.depthFor(s.n);
-            if (l.scalePath.length != depth) revert BadLength("scalePath", depth, l.scalePath.length);
-            Commitments.requireScale(l.scale);
-            bytes32 root = Commitments.foldPathMem(Commitments.scaleLeafHash(l.scale), c.participant, l.scalePath);
-            if (root != l.scalesRoot) revert BadOpening("scales", l.scalesRoot, root);
-            kindParams = abi.encodePacked(c.baseKindParams, uint256(l.scale));
-        } else {
-            if (l.scale != 0) revert UnexpectedScale(l.scale);
-            if (l.scalePath.length != 0) revert BadLength("scalePath", 0, l.scalePath.length);
-            kindParams = c.baseKindParams;
-        }
+        bytes memory kindParams = _baseKindParams(s.n, c, l);
 
         // 3. The base step, at its own index and (the program's) position.
         StepContext memory b = StepContext({
@@ -166,7 +149,7 @@ contract ClipChecker is IStepChecker {
         bytes32 post = base.postState(b, l.basePre, l.baseLeaf);
 
         // 4. Bound to the scales until the last step, whose state is the base program's final.
-        return c.last ? post : Commitments.clippedStateHash(post, l.scalesRoot);
+        return c.last ? post : Commitments.clippedStateHash(post, scalesRoot);
     }
 
     /// @notice The checker of base kind `kind`; reverts `UnknownBaseKind(kind)` past the table.
@@ -187,10 +170,106 @@ contract ClipChecker is IStepChecker {
         return address(0);
     }
 
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, five head words,
-    /// then the tails of scalePath and baseLeaf.
-    function _canonicalLength(ClipLeaf memory l) private pure returns (uint256) {
-        return 32 + 5 * 32 + 32 + 32 * l.scalePath.length + TxGas.abiBytes(l.baseLeaf.length);
+    /// Reverts `PreStateMismatch` unless `hPre` is the step's pre-state: at the first base step
+    /// the prologue's last state stateHash(configHash, step, ZERO_NORM_HASH, scalesRoot), with
+    /// `basePre` the base program's initial state (else `BaseInitialStateMismatch`); after it,
+    /// keccak(0x05 ‖ basePre ‖ scalesRoot).
+    function _requirePreState(
+        StepContext calldata s,
+        ClipStep calldata c,
+        bytes32 hPre,
+        bytes32 basePre,
+        bytes32 scalesRoot
+    ) private view {
+        bytes32 pre;
+        if (c.first) {
+            pre = Commitments.stateHash(s.configHash, s.step, Commitments.ZERO_NORM_HASH, scalesRoot);
+            if (pre != hPre) revert PreStateMismatch(hPre, pre);
+            bytes32 initial = IRuleProgram(c.baseProgram).initialState(s.configHash, c.baseParams, s.n, s.dim);
+            if (basePre != initial) revert BaseInitialStateMismatch(initial, basePre);
+        } else {
+            pre = Commitments.clippedStateHash(basePre, scalesRoot);
+            if (pre != hPre) revert PreStateMismatch(hPre, pre);
+        }
+    }
+
+    /// The base kind's parameters: `baseKindParams ‖ abi.encode(uint256 scale)` when the base
+    /// step reads a participant, after checking its scale (at most 2^32) and the scale's
+    /// opening at that participant in the scales root (a path of depth ceil(log2 n)); else
+    /// `baseKindParams`, the leaf's scale 0 and its path empty.
+    function _baseKindParams(uint256 n, ClipStep calldata c, ClipLeaf calldata l)
+        private
+        pure
+        returns (bytes memory)
+    {
+        uint256 scale = _scaleWord(l);
+        bytes32[] calldata path = l.scalePath;
+        if (!c.reads) {
+            if (scale != 0) revert UnexpectedScale(scale);
+            if (path.length != 0) revert BadLength("scalePath", 0, path.length);
+            return c.baseKindParams;
+        }
+        uint256 depth = Commitments.depthFor(n);
+        if (path.length != depth) revert BadLength("scalePath", depth, path.length);
+        Commitments.requireScale(scale);
+        // At most 2^32, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        bytes32 root = Commitments.foldPath(Commitments.scaleLeafHash(uint64(scale)), c.participant, path);
+        if (root != l.scalesRoot) revert BadOpening("scales", l.scalesRoot, root);
+        return abi.encodePacked(c.baseKindParams, scale);
+    }
+
+    /// The leaf's `scale` head word as it is (a word above 2^64 - 1 fails the range checks
+    /// that follow).
+    function _scaleWord(ClipLeaf calldata l) private pure returns (uint256 scale) {
+        assembly ("memory-safe") {
+            scale := calldataload(add(l, 64))
+        }
+    }
+
+    /// The step's `ClipStep`, read in place from `kindParams = abi.encode(step)` (the clipped
+    /// program's encoding; the arbiter passes what its program returned).
+    function _clipStep(bytes calldata kindParams) private pure returns (ClipStep calldata c) {
+        assembly ("memory-safe") {
+            c := add(kindParams.offset, calldataload(kindParams.offset))
+        }
+    }
+
+    /// The leaf as a calldata struct, after checking that it is exactly the canonical
+    /// `abi.encode(ClipLeaf)`: the struct's offset word 0x20, the five head words, `scalePath`
+    /// at tuple offset 0xa0 and `baseLeaf` right after it, and the length the two tails imply.
+    /// Every field then lies inside `leaf`, and nobody can pad it.
+    function _clipLeaf(bytes calldata leaf) private pure returns (ClipLeaf calldata l) {
+        uint256 len = leaf.length;
+        // The struct's offset word, 5 head words, the two tails' length words.
+        if (len < 32 + 5 * 32 + 2 * 32) revert NonCanonicalLeaf(0, len);
+        uint256 p;
+        uint256 outer;
+        uint256 pathOffset;
+        uint256 baseOffset;
+        uint256 pathLength;
+        assembly ("memory-safe") {
+            p := leaf.offset
+            outer := calldataload(p)
+            pathOffset := calldataload(add(p, 128))
+            baseOffset := calldataload(add(p, 160))
+            pathLength := calldataload(add(p, 192))
+        }
+        // The tuple starts at byte 32; its tails at 32 + their offsets.
+        if (outer != 32 || pathOffset != 5 * 32 || pathLength > len / 32) revert NonCanonicalLeaf(0, len);
+        if (baseOffset != 5 * 32 + 32 + 32 * pathLength || 32 + baseOffset + 32 > len) {
+            revert NonCanonicalLeaf(0, len);
+        }
+        uint256 baseLength;
+        assembly ("memory-safe") {
+            baseLength := calldataload(add(p, add(32, baseOffset)))
+        }
+        if (baseLength > len) revert NonCanonicalLeaf(0, len);
+        uint256 canonical = 32 + baseOffset + TxGas.abiBytes(baseLength);
+        if (len != canonical) revert NonCanonicalLeaf(canonical, len);
+        assembly ("memory-safe") {
+            l := add(p, 32)
+        }
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

@@ -60,13 +60,14 @@ abstract contract OrderStepChecker is StepChecker {
     /// `s.kindParams` is `abi.encode(uint256 k)` (scale 2^32: the order-statistic rules) or
     /// `abi.encode(uint256 k, uint256 scale)` (a clipped rule) with 2k < n and scale <= 2^32.
     function _trimAndScale(StepContext calldata s) internal pure returns (uint256 k, uint256 scale) {
-        if (s.kindParams.length == 32) {
-            k = abi.decode(s.kindParams, (uint256));
-            scale = Commitments.UNIT_SCALE;
-        } else {
-            _requireLength("kindParams", s.kindParams.length, 64);
+        if (s.kindParams.length == 64) {
             (k, scale) = abi.decode(s.kindParams, (uint256, uint256));
             Commitments.requireScale(scale);
+        } else {
+            // Any other length is refused as the unclipped form's.
+            _requireLength("kindParams", s.kindParams.length, 32);
+            k = abi.decode(s.kindParams, (uint256));
+            scale = Commitments.UNIT_SCALE;
         }
         if (k >= s.n || 2 * k >= s.n) revert BadTrim(k, s.n);
     }

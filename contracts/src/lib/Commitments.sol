@@ -4,8 +4,8 @@ pragma solidity ^0.8.24;
 /// @title Commitments
 /// @notice Hash preimages, complete Merkle trees and public-input packing of the step VM
 ///         (docs/ARCHITECTURE.md §2, §3, §4, §5). Every function mirrors one in the Rust crate
-///         `step-vm` (hash.rs, merkle.rs, pack.rs, state.rs); the two are kept in lockstep by the
-///         shared test vectors in `test/vectors/`.
+///         `step-vm` (hash.rs, merkle.rs, pack.rs, state.rs, clip.rs); the two are kept in
+///         lockstep by the shared test vectors in `test/vectors/`.
 /// @dev All byte strings are big-endian. Leaves carry a one-byte domain prefix: 0x00 value
 ///      leaf, 0x01 inner node, 0x02 participant leaf, 0x03 accumulator register, 0x04 clipping
 ///      scale leaf, 0x05 clipped-phase state (docs/design/clipping.md).
@@ -366,23 +366,32 @@ library Commitments {
     ///         their clipped values `clipValue(x, scale)`, in place (a decoded step leaf, after its
     ///         opening and before its values are packed into public inputs).
     /// @dev The caller checks `values.length == VALUE_LEAF_BYTES` and `scale <= 2^32`. Eight
-    ///      lanes per 32-byte word: each lane sign-extended, multiplied, offset and shifted
-    ///      arithmetically (|x·s| < 2^63, so the 256-bit two's-complement arithmetic is exact),
-    ///      its low 32 bits put back.
+    ///      lanes per 32-byte word, unrolled: each lane sign-extended, multiplied, offset and
+    ///      shifted arithmetically (|x·s| < 2^63, so the 256-bit two's-complement arithmetic is
+    ///      exact), its low 32 bits put back in place.
     function clipValuesMem(bytes memory values, uint256 scale) internal pure {
         assembly ("memory-safe") {
-            let end := add(values, 160)
-            for { let p := add(values, 32) } lt(p, end) { p := add(p, 32) } {
-                let word := mload(p)
-                let out := 0
-                for { let shift := 256 } shift { } {
-                    shift := sub(shift, 32)
-                    let x := signextend(3, shr(shift, word))
-                    let c := sar(32, add(mul(x, scale), 0x80000000))
-                    out := or(out, shl(shift, and(c, 0xffffffff)))
-                }
-                mstore(p, out)
+            // h = 2^31 (the half for rounding up), f = the low 32 bits.
+            function clip8(w, s) -> out {
+                let h := 0x80000000
+                let f := 0xffffffff
+                out := or(out, shl(224, and(sar(32, add(mul(signextend(3, shr(224, w)), s), h)), f)))
+                out := or(out, shl(192, and(sar(32, add(mul(signextend(3, shr(192, w)), s), h)), f)))
+                out := or(out, shl(160, and(sar(32, add(mul(signextend(3, shr(160, w)), s), h)), f)))
+                out := or(out, shl(128, and(sar(32, add(mul(signextend(3, shr(128, w)), s), h)), f)))
+                out := or(out, shl(96, and(sar(32, add(mul(signextend(3, shr(96, w)), s), h)), f)))
+                out := or(out, shl(64, and(sar(32, add(mul(signextend(3, shr(64, w)), s), h)), f)))
+                out := or(out, shl(32, and(sar(32, add(mul(signextend(3, shr(32, w)), s), h)), f)))
+                out := or(out, shl(0, and(sar(32, add(mul(signextend(3, shr(0, w)), s), h)), f)))
             }
+            let p := add(values, 32)
+            mstore(p, clip8(mload(p), scale))
+            p := add(p, 32)
+            mstore(p, clip8(mload(p), scale))
+            p := add(p, 32)
+            mstore(p, clip8(mload(p), scale))
+            p := add(p, 32)
+            mstore(p, clip8(mload(p), scale))
         }
     }
 

@@ -177,7 +177,8 @@ contract ClippedProgram is IRuleProgram {
             revert InvalidRuleParams(
                 RULE,
                 string.concat(
-                    "threshold must be below 2^32 (a canonical abi.encode(uint32)), got ", _decimal(threshold_)
+                    "threshold must be below 2^32 (a canonical abi.encode(uint32)), got ",
+                    _decimal(threshold_)
                 )
             );
         }

@@ -15,12 +15,19 @@ import {TrimmedMeanProgram} from "../../src/programs/TrimmedMeanProgram.sol";
 import {RankChecker} from "../../src/checkers/RankChecker.sol";
 import {TrimSumChecker} from "../../src/checkers/TrimSumChecker.sol";
 import {TrimEmitChecker} from "../../src/checkers/TrimEmitChecker.sol";
+import {NormChecker} from "../../src/checkers/NormChecker.sol";
+import {ScaleChecker} from "../../src/checkers/ScaleChecker.sol";
+import {ClipChecker} from "../../src/checkers/ClipChecker.sol";
+import {ClippedProgram} from "../../src/programs/ClippedProgram.sol";
+import {IRuleProgram} from "../../src/interfaces/IRuleProgram.sol";
 import {MockStepVerifier} from "../mocks/MockStepVerifier.sol";
 import {MockOrderVerifier} from "../mocks/MockOrderVerifier.sol";
+import {MockNormVerifier} from "../mocks/MockNormVerifier.sol";
 
 /// @title Fixture
 /// @notice The deployed system (registry, game, arbiter with the programs [FedAvg, Median,
-///         TrimmedMean] and the checkers [Accumulate, Finalize, Rank, TrimSum, TrimEmit] over
+///         TrimmedMean, ClippedFedAvg, ClippedMedian, ClippedTrimmedMean] and the checkers
+///         [Accumulate, Finalize, Rank, TrimSum, TrimEmit, Norm, Scale, Clip] over
 ///         statement-checking mock verifiers) and helpers to drive rounds, for the registry,
 ///         arbiter and integration tests. The mock verifiers take a 15-byte placeholder proof,
 ///         so the checkers are deployed with PROOF_BYTES = 15.
@@ -58,6 +65,14 @@ abstract contract Fixture is Test {
     MockOrderVerifier internal rankVerifier;
     MockOrderVerifier internal trimSumVerifier;
     MockOrderVerifier internal trimEmitVerifier;
+    ClippedProgram internal clippedFedAvg;
+    ClippedProgram internal clippedMedian;
+    ClippedProgram internal clippedTrimmedMean;
+    NormChecker internal normChecker;
+    ScaleChecker internal scaleChecker;
+    ClipChecker internal clipChecker;
+    MockNormVerifier internal normVerifier;
+    MockNormVerifier internal scaleVerifier;
 
     address internal aggregator = address(0xA66);
     address internal challenger = address(0xC0FFEE);
@@ -77,14 +92,22 @@ abstract contract Fixture is Test {
         rankVerifier = new MockOrderVerifier(2);
         trimSumVerifier = new MockOrderVerifier(3);
         trimEmitVerifier = new MockOrderVerifier(4);
+        normVerifier = new MockNormVerifier(5);
+        scaleVerifier = new MockNormVerifier(6);
         fedAvg = new FedAvgProgram();
         median = new MedianProgram();
         trimmedMean = new TrimmedMeanProgram();
+        clippedFedAvg = new ClippedProgram(IRuleProgram(address(fedAvg)));
+        clippedMedian = new ClippedProgram(IRuleProgram(address(median)));
+        clippedTrimmedMean = new ClippedProgram(IRuleProgram(address(trimmedMean)));
         accChecker = new AccumulateChecker(address(accVerifier), GAS_CAP, MOCK_PROOF_BYTES);
         finChecker = new FinalizeChecker(address(finVerifier), GAS_CAP, MOCK_PROOF_BYTES);
         rankChecker = new RankChecker(address(rankVerifier), GAS_CAP, MOCK_PROOF_BYTES);
         trimSumChecker = new TrimSumChecker(address(trimSumVerifier), GAS_CAP, MOCK_PROOF_BYTES);
         trimEmitChecker = new TrimEmitChecker(address(trimEmitVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        normChecker = new NormChecker(address(normVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        scaleChecker = new ScaleChecker(address(scaleVerifier), GAS_CAP, MOCK_PROOF_BYTES);
+        clipChecker = new ClipChecker(_baseCheckers());
         arbiter = new LeafArbiter(address(registry), _programs(), _checkers());
         game = new BisectionGame(address(registry), address(arbiter), CLOCK, EXTENSION);
         registry.setGame(address(game));
@@ -109,14 +132,18 @@ abstract contract Fixture is Test {
         (list[0], list[1]) = (a, b);
     }
 
-    /// The program table, index = rule id: [FedAvg, Median, TrimmedMean].
+    /// The program table, index = rule id: [FedAvg, Median, TrimmedMean, ClippedFedAvg,
+    /// ClippedMedian, ClippedTrimmedMean].
     function _programs() internal view returns (address[] memory list) {
-        list = new address[](3);
+        list = new address[](6);
         (list[0], list[1], list[2]) = (address(fedAvg), address(median), address(trimmedMean));
+        (list[3], list[4], list[5]) =
+        (address(clippedFedAvg), address(clippedMedian), address(clippedTrimmedMean));
     }
 
-    /// The checker table, index = step kind id: [Accumulate, Finalize, Rank, TrimSum, TrimEmit].
-    function _checkers() internal view returns (address[] memory list) {
+    /// The base kinds' checkers the Clip checker wraps: [Accumulate, Finalize, Rank, TrimSum,
+    /// TrimEmit].
+    function _baseCheckers() internal view returns (address[] memory list) {
         list = new address[](5);
         (list[0], list[1], list[2], list[3], list[4]) =
         (
@@ -128,9 +155,20 @@ abstract contract Fixture is Test {
         );
     }
 
+    /// The checker table, index = step kind id: [Accumulate, Finalize, Rank, TrimSum, TrimEmit,
+    /// Norm, Scale, Clip].
+    function _checkers() internal view returns (address[] memory list) {
+        address[] memory base = _baseCheckers();
+        list = new address[](8);
+        for (uint256 k; k < 5; ++k) {
+            list[k] = base[k];
+        }
+        (list[5], list[6], list[7]) = (address(normChecker), address(scaleChecker), address(clipChecker));
+    }
+
     /// An arbiter of `registry_` with the fixture's programs whose FedAvg checkers call `acc`
-    /// and `fin` and whose order-statistic checkers call the fixture's order mocks (mock proof
-    /// size, gas cap `cap` for all five).
+    /// and `fin` and whose other checkers call the fixture's mocks (mock proof size, gas cap
+    /// `cap` for all).
     function _arbiterWith(address registry_, address acc, address fin, uint256 cap)
         internal
         returns (LeafArbiter)
@@ -140,24 +178,56 @@ abstract contract Fixture is Test {
         return _arbiterWith(registry_, verifiers, cap);
     }
 
-    /// An arbiter of `registry_` with the fixture's programs whose checker of kind k calls
-    /// `verifiers[k]` (mock proof size, gas cap `cap`).
+    /// An arbiter of `registry_` with the fixture's programs whose checker of base kind k calls
+    /// `verifiers[k]` and whose Norm and Scale checkers call the fixture's mocks (mock proof
+    /// size, gas cap `cap`).
     function _arbiterWith(address registry_, address[5] memory verifiers, uint256 cap)
         internal
         returns (LeafArbiter)
     {
-        address[] memory checkers = new address[](5);
+        address[7] memory all = [
+            verifiers[0],
+            verifiers[1],
+            verifiers[2],
+            verifiers[3],
+            verifiers[4],
+            address(normVerifier),
+            address(scaleVerifier)
+        ];
+        return _arbiterWith(registry_, all, cap);
+    }
+
+    /// An arbiter of `registry_` with the fixture's programs whose checker of kind k < 7 calls
+    /// `verifiers[k]` (mock proof size, gas cap `cap`); kind 7 is a Clip checker over its base
+    /// kinds 0 to 4.
+    function _arbiterWith(address registry_, address[7] memory verifiers, uint256 cap)
+        internal
+        returns (LeafArbiter)
+    {
+        address[] memory checkers = new address[](8);
         checkers[0] = address(new AccumulateChecker(verifiers[0], cap, MOCK_PROOF_BYTES));
         checkers[1] = address(new FinalizeChecker(verifiers[1], cap, MOCK_PROOF_BYTES));
         checkers[2] = address(new RankChecker(verifiers[2], cap, MOCK_PROOF_BYTES));
         checkers[3] = address(new TrimSumChecker(verifiers[3], cap, MOCK_PROOF_BYTES));
         checkers[4] = address(new TrimEmitChecker(verifiers[4], cap, MOCK_PROOF_BYTES));
+        checkers[5] = address(new NormChecker(verifiers[5], cap, MOCK_PROOF_BYTES));
+        checkers[6] = address(new ScaleChecker(verifiers[6], cap, MOCK_PROOF_BYTES));
+        address[] memory base = new address[](5);
+        for (uint256 k; k < 5; ++k) {
+            base[k] = checkers[k];
+        }
+        checkers[7] = address(new ClipChecker(base));
         return new LeafArbiter(registry_, _programs(), checkers);
     }
 
-    /// `verifier` for each of the five step kinds.
+    /// `verifier` for each of the five base step kinds.
     function _five(address verifier) internal pure returns (address[5] memory) {
         return [verifier, verifier, verifier, verifier, verifier];
+    }
+
+    /// `verifier` for each of the seven step kinds with a verifier (all but Clip).
+    function _seven(address verifier) internal pure returns (address[7] memory) {
+        return [verifier, verifier, verifier, verifier, verifier, verifier, verifier];
     }
 
     function _params() internal pure returns (RoundRegistry.Params memory p) {
