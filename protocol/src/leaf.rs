@@ -17,12 +17,10 @@ use step_vm::{ClientRead, StepReads, StepWitness, ValueLeaf};
 
 use crate::Result;
 
-fn words(register: &[i64]) -> Bytes {
-    register
-        .iter()
-        .flat_map(|v| v.to_be_bytes())
-        .collect::<Vec<u8>>()
-        .into()
+/// A state's register as its kind's leaf carries it (big-endian words, or the order-statistic
+/// register's 5-byte offset limbs).
+fn register(state: &step_vm::State) -> Bytes {
+    state.register_bytes().into()
 }
 
 fn value_bytes(leaf: &ValueLeaf) -> Bytes {
@@ -52,21 +50,21 @@ fn encode(w: &StepWitness, proof: &Bytes) -> Result<Vec<u8>> {
     let root = || -> Result<B256> { Ok(B256::from(w.pre.region(0)?)) };
     let client = |r: &ClientRead| -> Result<Vec<u8>> {
         Ok(AccumulateLeaf {
-            acc: words(&w.pre.register),
+            acc: register(&w.pre),
             outputRoot: root()?,
             updateRoot: B256::from(r.update_root),
             weight: r.weight,
             inputPath: path(&r.input_path),
             values: value_bytes(&r.x),
             valuesPath: path(&r.value_path),
-            accOut: words(&w.post.register),
+            accOut: register(&w.post),
             proof: proof.clone(),
         }
         .abi_encode())
     };
     let write = |values: Bytes, output_path: &[step_vm::Digest]| -> Result<Vec<u8>> {
         Ok(FinalizeLeaf {
-            acc: words(&w.pre.register),
+            acc: register(&w.pre),
             outputRoot: root()?,
             values,
             outputPath: path(output_path),

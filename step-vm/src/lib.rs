@@ -64,6 +64,6 @@ pub use rules::{
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,
 };
-pub use state::{State, state_hash};
+pub use state::{RegisterLayout, State, state_hash};
 pub use tamper::{Honest, Tamper};
 pub use trace::{Trace, check_update_roots};

@@ -14,7 +14,7 @@ use circuits::StepProof;
 use protocol::leaf_input;
 use serde_json::{Value, json};
 use step_vm::{
-    Participant, RoundContext, StepKind, StepReads, Trace, Update, register_hash, value_leaf_hash,
+    Participant, RoundContext, StepKind, StepReads, Trace, Update, value_leaf_hash,
 };
 
 const DIM: usize = 100;
@@ -55,11 +55,9 @@ fn h(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
 
-fn words(register: &[i64]) -> String {
-    h(&register
-        .iter()
-        .flat_map(|v| v.to_be_bytes())
-        .collect::<Vec<u8>>())
+/// A state's register as leaves carry it.
+fn words(state: &step_vm::State) -> String {
+    h(&state.register_bytes())
 }
 
 fn values(leaf: &step_vm::ValueLeaf) -> String {
@@ -86,7 +84,7 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
             hexes(&r.input_path),
             values(&r.x),
             hexes(&r.value_path),
-            words(&w.post.register),
+            words(&w.post),
         ),
         StepReads::Finalize(r) => (
             h(&[0; 32]),
@@ -105,7 +103,7 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
         "updateRoots": trace.context().participants().iter().map(|p| h(&p.update_root)).collect::<Vec<_>>(),
         "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
         "leaf": {
-            "acc": words(&w.pre.register),
+            "acc": words(&w.pre),
             "outputRoot": h(&output_root),
             "updateRoot": update_root,
             "weight": weight,
@@ -117,7 +115,7 @@ fn vector(trace: &Trace, proof: &LeafProof) -> Value {
         },
         "encoded": h(&leaf_input(proof).expect("encodes")),
         "post": {
-            "accHash": h(&register_hash(&w.post.register)),
+            "accHash": h(&w.post.register_hash()),
             "outputRoot": h(&w.post.region(0).expect("output region")),
             "outputLeafHash": match &w.reads {
                 StepReads::Finalize(r) => h(&value_leaf_hash(&r.out)),
@@ -169,7 +167,7 @@ fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
         StepReads::Rank(r) => client_fields(w, &r.read, &proof.proof.proof),
         StepReads::TrimSum(r) => client_fields(w, r, &proof.proof.proof),
         StepReads::TrimEmit(r) => json!({
-            "register": words(&w.pre.register),
+            "register": words(&w.pre),
             "outputRoot": h(&w.pre.region(0).expect("output region")),
             "values": values(&r.out),
             "outputPath": hexes(&r.output_path),
@@ -188,7 +186,7 @@ fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
         "leaf": leaf,
         "encoded": h(&leaf_input(proof).expect("encodes")),
         "post": {
-            "registerHash": h(&register_hash(&w.post.register)),
+            "registerHash": h(&w.post.register_hash()),
             "outputRoot": h(&w.post.region(0).expect("output region")),
         },
     })
@@ -196,14 +194,14 @@ fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
 
 fn client_fields(w: &step_vm::StepWitness, r: &step_vm::ClientRead, proof: &[u8]) -> Value {
     json!({
-        "register": words(&w.pre.register),
+        "register": words(&w.pre),
         "outputRoot": h(&w.pre.region(0).expect("output region")),
         "updateRoot": h(&r.update_root),
         "weight": r.weight,
         "inputPath": hexes(&r.input_path),
         "values": values(&r.x),
         "valuesPath": hexes(&r.value_path),
-        "registerOut": words(&w.post.register),
+        "registerOut": words(&w.post),
         "proof": h(proof),
     })
 }
@@ -361,7 +359,7 @@ fn clipped_round() -> (RoundContext, Vec<Update>) {
 fn state_parts(s: &step_vm::State) -> Value {
     json!({
         "step": s.step,
-        "registerHash": h(&register_hash(&s.register)),
+        "registerHash": h(&s.register_hash()),
         "outputRoot": h(&s.region(0).expect("one region")),
         "wrapped": s.wrap.is_some(),
     })
@@ -376,7 +374,7 @@ fn clip_vector(trace: &Trace, proof: &LeafProof) -> Value {
     let leaf = match &w.reads {
         StepReads::Norm(r) => client_fields(w, r, &proof.proof.proof),
         StepReads::Scale(r) => json!({
-            "register": words(&w.pre.register),
+            "register": words(&w.pre),
             "outputRoot": h(&w.pre.region(0).expect("scales region")),
             "values": h(&r.scale.to_be_bytes()),
             "outputPath": hexes(&r.scales_path),

@@ -45,9 +45,10 @@ pub fn norm_register(state: &State) -> Result<[i64; NORM_WORDS]> {
 #[must_use]
 pub fn norm_step(reg: [i64; NORM_WORDS], x: &ValueLeaf) -> [i64; NORM_WORDS] {
     let squares: u128 = x.iter().map(|&v| u128::from(v.unsigned_abs()).pow(2)).sum();
-    // lo >= 0 on every reachable register; the cast keeps an unreachable one defined.
+    // lo >= 0 on every reachable register; reading the word as unsigned keeps an unreachable
+    // one defined (and the sum below 2^65 + 2^67).
     #[allow(clippy::cast_sign_loss)]
-    let t = reg[0] as u128 + squares;
+    let t = u128::from(reg[0] as u64) + squares;
     let mask = (1u128 << NORM_LIMB_BITS) - 1;
     // Both fit: lo' < 2^40, the carry < 2^29.
     #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
@@ -57,16 +58,17 @@ pub fn norm_step(reg: [i64; NORM_WORDS], x: &ValueLeaf) -> [i64; NORM_WORDS] {
     ]
 }
 
-/// `N = lo + hi·2^40` of a norm register.
+/// `N = lo + hi·2^40` of a norm register. Every reachable register has non-negative words
+/// (the checkers refuse others); a corrupted one's words are read as unsigned 64-bit
+/// integers, so that a liar's execution stays defined (`N < 2^105`).
 #[must_use]
 pub fn norm_total(reg: [i64; NORM_WORDS]) -> u128 {
-    // Non-negative words (norm_register checks them).
     #[allow(clippy::cast_sign_loss)]
-    let (lo, hi) = (reg[0] as u128, reg[1] as u128);
+    let (lo, hi) = (u128::from(reg[0] as u64), u128::from(reg[1] as u64));
     lo + (hi << NORM_LIMB_BITS)
 }
 
-/// The `Scale` step's function: `s = clip_scale(isqrt(N), τ)`.
+/// The `Scale` step's function: `s = clip_scale(isqrt(N), τ)` (total: see [`norm_total`]).
 ///
 /// # Errors
 /// [`VmError::InvalidRuleParams`] for a zero threshold.

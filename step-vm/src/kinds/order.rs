@@ -25,7 +25,8 @@ use crate::kinds::finalize::write_output;
 use crate::kinds::{ClientRead, Kind, StepKind, StepPosition};
 use crate::pack::{PackLayout, pack_limbs};
 use crate::{
-    Digest, Instance, LANES, Result, RoundContext, State, ValueLeaf, VmError, pack_value_leaf,
+    Digest, Instance, LANES, RegisterLayout, Result, RoundContext, State, ValueLeaf, VmError,
+    pack_value_leaf,
     scalar_instance,
 };
 
@@ -375,7 +376,8 @@ impl Kind for TrimEmit {
             pre.step + 1,
             StatRegister::default().words(),
             vec![write_output(position.row, &reads.output_path, &out, pre)?],
-        ))
+        )
+        .with_layout(RegisterLayout::Offset40))
     }
 }
 
@@ -431,6 +433,25 @@ mod tests {
                     "{values:?} k={k}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_committed_register_bytes_are_the_packed_public_inputs() {
+        let mut reg = StatRegister::default();
+        reg.lo[0] = -(1 << 39);
+        reg.hi[31] = (1 << 39) - 1;
+        reg.c1[7] = 255;
+        reg.sum[31] = -12_345_678_901;
+        let bytes = RegisterLayout::Offset40.bytes(&reg.words());
+        assert_eq!(bytes.len(), 800);
+        assert_eq!(bytes[..5], [0; 5]);
+        assert_eq!(bytes[5..10], [0x80, 0, 0, 0, 0]);
+        // Instance t is bytes [30t, 30t + 30), the last one [780, 800).
+        for (t, instance) in reg.instances().unwrap().iter().enumerate() {
+            let slice = &bytes[30 * t..(30 * t + 30).min(800)];
+            assert_eq!(&instance[32 - slice.len()..], slice, "instance {t}");
+            assert!(instance[..32 - slice.len()].iter().all(|&b| b == 0));
         }
     }
 

@@ -23,7 +23,7 @@ use crate::rules::rows::{
 };
 use crate::rules::{Execution, Program, Shape};
 use crate::{
-    Digest, LANES, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
+    Digest, LANES, RegisterLayout, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
     VmError,
 };
 
@@ -60,6 +60,7 @@ impl Program for OrderMean {
             StatRegister::default().words(),
             empty_output_root(shape.chunks),
         )
+        .with_layout(RegisterLayout::Offset40)
     }
 
     fn final_state(&self, shape: Shape, output_root: &Digest) -> State {
@@ -68,6 +69,7 @@ impl Program for OrderMean {
             StatRegister::default().words(),
             *output_root,
         )
+        .with_layout(RegisterLayout::Offset40)
     }
 
     fn execute(
@@ -226,6 +228,10 @@ fn register_of(words: Vec<i64>) -> StatRegister {
 impl RowMachine for OrderRun {
     fn ctx(&self) -> &RoundContext {
         &self.ctx
+    }
+
+    fn layout(&self) -> RegisterLayout {
+        RegisterLayout::Offset40
     }
 
     fn register(&self, row: usize, cols: usize) -> Vec<i64> {

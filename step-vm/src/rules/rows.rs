@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::kinds::StepReads;
 use crate::rules::Execution;
 use crate::{
-    CompleteTree, Digest, Result, RoundContext, State, StepPosition, StepWitness, ValueLeaf,
+    CompleteTree, Digest, RegisterLayout, Result, RoundContext, State, StepPosition, StepWitness, ValueLeaf,
     value_leaf_hash,
 };
 
@@ -45,6 +45,11 @@ pub(crate) fn foreign_kind(expected: &str, kind: crate::StepKind) -> crate::VmEr
 pub(crate) trait RowMachine: Send + Sync + std::fmt::Debug {
     /// The round.
     fn ctx(&self) -> &RoundContext;
+
+    /// How the rule's register is committed.
+    fn layout(&self) -> RegisterLayout {
+        RegisterLayout::Be64
+    }
 
     /// The register words after the first `cols` steps of row `row` (`cols = 0`: the row's
     /// start; `row = C`: the final state's register).
@@ -127,11 +132,8 @@ impl<M: RowMachine> Execution for RowRun<M> {
             let pos = ctx.position(k);
             (self.machine.register(pos.row, pos.col), pos.row)
         };
-        Ok(State::new(
-            k,
-            register,
-            vec![self.output_tree.prefix_root(written)],
-        ))
+        Ok(State::new(k, register, vec![self.output_tree.prefix_root(written)])
+            .with_layout(self.machine.layout()))
     }
 
     fn witness(&self, k: u64) -> Result<StepWitness> {
