@@ -30,22 +30,30 @@ fn round(rule: Rule) -> (RoundContext, Trace) {
 fn bench(c: &mut Criterion) {
     let fedavg = round(Rule::FedAvg);
     let median = round(Rule::Median);
+    // Clipping at 2^-16: every update is scaled (n = 4, C = 8: prologue rows of 9 steps).
+    let clipped = round(Rule::Clipped {
+        threshold: 1,
+        base: step_vm::Base::Median,
+    });
     let srs = Srs::insecure_dev();
     let mut g = c.benchmark_group("step_proof");
     g.sample_size(10);
     // One step of each kind: FedAvg's from a FedAvg round, the order-statistic kinds from a
-    // median round (n = 4: 133 steps per row; 127 = the last rank step of pass 31).
+    // median round (n = 4: 133 steps per row; 127 = the last rank step of pass 31), the
+    // clipping kinds from a clipped median round.
     for (kind, step) in [
         (StepKind::Accumulate, 1u64),
         (StepKind::Finalize, 4),
         (StepKind::Rank, 127),
         (StepKind::TrimSum, 129),
         (StepKind::TrimEmit, 132),
+        (StepKind::Norm, 9 + 3),
+        (StepKind::Scale, 9 + 8),
     ] {
-        let (ctx, trace) = if matches!(kind, StepKind::Accumulate | StepKind::Finalize) {
-            &fedavg
-        } else {
-            &median
+        let (ctx, trace) = match kind {
+            StepKind::Accumulate | StepKind::Finalize => &fedavg,
+            StepKind::Norm | StepKind::Scale => &clipped,
+            _ => &median,
         };
         let witness = trace.witness(step).expect("in range");
         assert_eq!(witness.kind(), kind);
