@@ -205,10 +205,11 @@ impl StepCircuit for ScaleAssignment {
             return Err(wrong_kind(Self::KIND, witness));
         };
         let reg = register(Self::KIND, &witness.pre)?;
-        let computed = scale_step(reg, reads.threshold).map_err(|e| CircuitError::Unsatisfiable {
-            kind: Self::KIND.name(),
-            reason: e.to_string(),
-        })?;
+        let computed =
+            scale_step(reg, reads.threshold).map_err(|e| CircuitError::Unsatisfiable {
+                kind: Self::KIND.name(),
+                reason: e.to_string(),
+            })?;
         let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         mismatch(Self::KIND, "s", as_i64(reads.scale), as_i64(computed))?;
         Ok(Self::new(reg, reads.threshold, reads.scale))

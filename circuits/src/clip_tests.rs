@@ -104,7 +104,10 @@ fn clip_steps_are_base_steps_over_clipped_values() {
             let assignment = Assignment::of_witness(&witness).unwrap();
             let expected = to_fr(&witness.instances().unwrap());
             assert_eq!(expected, to_fr(&proven.instances().unwrap()));
-            assert!(mock_ok(proven.kind(), &assignment, expected), "{base:?} step {k}");
+            assert!(
+                mock_ok(proven.kind(), &assignment, expected),
+                "{base:?} step {k}"
+            );
         }
     }
 }
@@ -148,7 +151,11 @@ fn a_wrong_square_root_or_quotient_is_unsatisfiable() {
     ] {
         let mut bad = a;
         tweak(&mut bad);
-        assert!(!mock_ok(StepKind::Scale, &Assignment::Scale(bad), instances.clone()));
+        assert!(!mock_ok(
+            StepKind::Scale,
+            &Assignment::Scale(bad),
+            instances.clone()
+        ));
     }
 }
 
@@ -159,7 +166,10 @@ fn false_claims_are_refused_before_proving() {
     norm_step.post.register[0] += 1;
     assert!(matches!(
         Assignment::of_witness(&norm_step),
-        Err(CircuitError::ClaimMismatch { register: "lo'", .. })
+        Err(CircuitError::ClaimMismatch {
+            register: "lo'",
+            ..
+        })
     ));
     let mut scale = trace.witness(8).unwrap();
     if let StepReads::Scale(s) = &mut scale.reads {

@@ -216,7 +216,13 @@ impl StepCircuit for RankAssignment {
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
         let post = claimed_register(Self::KIND, &witness.post)?;
-        let computed = rank_step(&pre, &reads.read.values(), reads.pass, reads.last, reads.ranks);
+        let computed = rank_step(
+            &pre,
+            &reads.read.values(),
+            reads.pass,
+            reads.last,
+            reads.ranks,
+        );
         register_mismatch(Self::KIND, &post, &computed)?;
         if reads.pass >= step_vm::RANK_PASSES || reads.ranks.0.max(reads.ranks.1) > 255 {
             return Err(CircuitError::Unsatisfiable {

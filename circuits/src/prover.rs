@@ -23,8 +23,7 @@ use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
     AccumulateAssignment, CircuitError, FinalizeAssignment, K, NormAssignment, RankAssignment,
-    Result, ScaleAssignment, Srs,
-    TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
+    Result, ScaleAssignment, Srs, TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
 };
 
 /// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check

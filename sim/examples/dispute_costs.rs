@@ -128,7 +128,14 @@ async fn main() {
         ),
         (
             "Clipped TrimmedMean β=0.25",
-            &["--rule", "trimmed-mean", "--beta-bps", "2500", "--clip", "0.8"],
+            &[
+                "--rule",
+                "trimmed-mean",
+                "--beta-bps",
+                "2500",
+                "--clip",
+                "0.8",
+            ],
             clipped(Base::TrimmedMean { beta_bps: 2500 }),
             &[
                 ("Norm", 11),

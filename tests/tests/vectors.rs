@@ -13,9 +13,7 @@ use arbiter::LeafProof;
 use circuits::StepProof;
 use protocol::leaf_input;
 use serde_json::{Value, json};
-use step_vm::{
-    Participant, RoundContext, StepKind, StepReads, Trace, Update, value_leaf_hash,
-};
+use step_vm::{Participant, RoundContext, StepKind, StepReads, Trace, Update, value_leaf_hash};
 
 const DIM: usize = 100;
 

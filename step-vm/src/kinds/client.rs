@@ -5,8 +5,8 @@
 
 use crate::kinds::bad_opening;
 use crate::{
-    UNIT_SCALE, clip_value, Digest, Result, RoundContext, ValueLeaf, VmError, fold_path, participant_leaf_hash,
-    value_leaf_hash,
+    Digest, Result, RoundContext, UNIT_SCALE, ValueLeaf, VmError, clip_value, fold_path,
+    participant_leaf_hash, value_leaf_hash,
 };
 
 /// Participant `i`'s value leaf `j`, with the opening of its participant leaf in the input

@@ -63,7 +63,13 @@ impl ClipReads {
                 pre.wrap.is_none()
                     && pre.register == zero_norm()
                     && pre.regions == [self.scales_root]
-                    && base.pre == ctx.config().rule.base().program().initial_state(ctx.shape())
+                    && base.pre
+                        == ctx
+                            .config()
+                            .rule
+                            .base()
+                            .program()
+                            .initial_state(ctx.shape())
             } else {
                 pre.commitment(&config_hash)
                     == clipped_state_hash(&self.base_pre, &self.scales_root)

@@ -18,11 +18,11 @@ mod order;
 pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
+pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use norm::{
     NORM_LIMB_BITS, NORM_WORDS, Norm, Scale, ScaleReads, norm_register, norm_step, norm_total,
     scale_step, zero_norm,
 };
-pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use order::{
     EmitReads, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister,
     TrimEmit, TrimSum, mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,

@@ -198,7 +198,10 @@ mod tests {
             i64::try_from(n >> 40).unwrap(),
         ];
         assert_eq!(scale_step(reg, 5 << 16).unwrap(), UNIT_SCALE);
-        assert_eq!(scale_step(reg, (5 << 16) - 1).unwrap(), (((5u64 << 16) - 1) << 32) / (5 << 16));
+        assert_eq!(
+            scale_step(reg, (5 << 16) - 1).unwrap(),
+            (((5u64 << 16) - 1) << 32) / (5 << 16)
+        );
         assert!(scale_step(reg, 0).is_err());
     }
 }

@@ -26,8 +26,7 @@ use crate::kinds::{ClientRead, Kind, StepKind, StepPosition};
 use crate::pack::{PackLayout, pack_limbs};
 use crate::{
     Digest, Instance, LANES, RegisterLayout, Result, RoundContext, State, ValueLeaf, VmError,
-    pack_value_leaf,
-    scalar_instance,
+    pack_value_leaf, scalar_instance,
 };
 
 /// Register fields per lane.

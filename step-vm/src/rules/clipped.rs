@@ -25,8 +25,8 @@ use crate::merkle::depth_for;
 use crate::rules::rows::grid_position;
 use crate::rules::{Execution, Program, Shape};
 use crate::{
-    CompleteTree, Digest, Result, RoundContext, State, StepKind, StepPosition, StepWitness,
-    Tamper, Update, ValueLeaf, VmError, clip_value, empty_root, norm_squared,
+    CompleteTree, Digest, Result, RoundContext, State, StepKind, StepPosition, StepWitness, Tamper,
+    Update, ValueLeaf, VmError, clip_value, empty_root, norm_squared,
 };
 
 /// The clipped program over a base program.
@@ -120,7 +120,9 @@ impl Program for Clipped {
         let clipped: Vec<Update> = updates
             .par_iter()
             .zip(&scales)
-            .map(|(u, &s)| Update::from_fixed(u.values().iter().map(|&v| clip_value(v, s)).collect()))
+            .map(|(u, &s)| {
+                Update::from_fixed(u.values().iter().map(|&v| clip_value(v, s)).collect())
+            })
             .collect();
         let leaves: Vec<Digest> = scales.iter().map(|&s| scale_leaf_hash(s)).collect();
         let base_ctx = ctx.with_program(Arc::clone(&self.base));
@@ -396,7 +398,11 @@ mod tests {
         for rule in rules(200_000) {
             let (ctx, updates) = round(rule, 5, 70);
             let trace = Trace::execute(ctx.clone(), updates.clone()).unwrap();
-            assert_eq!(trace.output(), reference(&ctx, &updates).as_slice(), "{rule}");
+            assert_eq!(
+                trace.output(),
+                reference(&ctx, &updates).as_slice(),
+                "{rule}"
+            );
             // Participants 2.. are clipped, the zero and the small update are not.
             let norms: Vec<u64> = updates.iter().map(|u| norm(u.values())).collect();
             assert_eq!(norms[0], 0);
@@ -503,7 +509,11 @@ mod tests {
                 let fault = crate::Fault::output(step, 2, delta);
                 let liar =
                     Trace::execute_with(ctx.clone(), updates.clone(), Arc::new(fault)).unwrap();
-                assert_ne!(liar.output_root(), honest.output_root(), "{rule} step {step}");
+                assert_ne!(
+                    liar.output_root(),
+                    honest.output_root(),
+                    "{rule} step {step}"
+                );
                 for k in [0, step, step + 1, liar.steps()] {
                     let same = liar.state_hash(k).unwrap() == honest.state_hash(k).unwrap();
                     assert_eq!(same, k <= step, "{rule}: fault at {step}, state {k}");

@@ -23,8 +23,8 @@ use crate::rules::rows::{
 };
 use crate::rules::{Execution, Program, Shape};
 use crate::{
-    Digest, LANES, RegisterLayout, Result, RoundContext, State, StepKind, StepPosition, Tamper, Update, ValueLeaf,
-    VmError,
+    Digest, LANES, RegisterLayout, Result, RoundContext, State, StepKind, StepPosition, Tamper,
+    Update, ValueLeaf, VmError,
 };
 
 /// The order-statistic program (median and trimmed mean share it; the trim `k` comes from

@@ -9,8 +9,8 @@ use rayon::prelude::*;
 use crate::kinds::StepReads;
 use crate::rules::Execution;
 use crate::{
-    CompleteTree, Digest, RegisterLayout, Result, RoundContext, State, StepPosition, StepWitness, ValueLeaf,
-    value_leaf_hash,
+    CompleteTree, Digest, RegisterLayout, Result, RoundContext, State, StepPosition, StepWitness,
+    ValueLeaf, value_leaf_hash,
 };
 
 /// Row and column of step `k` in a grid of `per_row` columns.
@@ -132,8 +132,10 @@ impl<M: RowMachine> Execution for RowRun<M> {
             let pos = ctx.position(k);
             (self.machine.register(pos.row, pos.col), pos.row)
         };
-        Ok(State::new(k, register, vec![self.output_tree.prefix_root(written)])
-            .with_layout(self.machine.layout()))
+        Ok(
+            State::new(k, register, vec![self.output_tree.prefix_root(written)])
+                .with_layout(self.machine.layout()),
+        )
     }
 
     fn witness(&self, k: u64) -> Result<StepWitness> {
