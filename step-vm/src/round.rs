@@ -246,6 +246,28 @@ impl RoundContext {
     }
 }
 
+/// The round the crate's unit tests share: `updates` under `rule`, participant `c` with weight
+/// `c + 1`, on a fixed chain, registry and round id.
+#[cfg(test)]
+pub(crate) fn test_round(
+    rule: Rule,
+    updates: Vec<crate::Update>,
+) -> (RoundContext, Vec<crate::Update>) {
+    let participants = updates
+        .iter()
+        .enumerate()
+        .map(|(c, u)| Participant {
+            update_root: u.root(),
+            weight: u32::try_from(c).unwrap() + 1,
+        })
+        .collect();
+    let config = RoundConfig {
+        rule,
+        ..RoundConfig::fedavg(1, [7; 20], 3, [0; 32], updates[0].dim())
+    };
+    (RoundContext::new(config, participants).unwrap(), updates)
+}
+
 /// `keccak(abi.encode(uint256 chainId, address registry, uint256 roundId, uint8 rule,
 /// bytes32 keccak(ruleParams), bytes32 verifiersHash, bytes32 inputRoot, uint256 n, uint256 dim,
 /// uint256 W))`: ten 32-byte words.

@@ -156,7 +156,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Participant, fedavg_native};
+    use crate::fedavg_native;
 
     /// A test-local liar: adds 2 to lane 3 of whatever step `step` writes.
     #[derive(Debug)]
@@ -188,22 +188,7 @@ mod tests {
                 )
             })
             .collect();
-        let participants = updates
-            .iter()
-            .enumerate()
-            .map(|(c, u)| Participant {
-                update_root: u.root(),
-                weight: c as u32 + 1,
-            })
-            .collect();
-        (
-            RoundContext::new(
-                crate::RoundConfig::fedavg(1, [7; 20], 3, [0; 32], dim),
-                participants,
-            )
-            .unwrap(),
-            updates,
-        )
+        crate::round::test_round(crate::Rule::FedAvg, updates)
     }
 
     #[test]

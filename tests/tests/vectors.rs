@@ -160,7 +160,6 @@ fn median_round() -> (RoundContext, Vec<Update>) {
 /// A vector of an order-statistic kind: the leaf's fields under the checker struct's names.
 fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
     let w = &proof.witness;
-    let rule = trace.context().config().rule;
     let leaf = match &w.reads {
         StepReads::Rank(r) => client_fields(w, &r.read, &proof.proof.proof),
         StepReads::TrimSum(r) => client_fields(w, r, &proof.proof.proof),
@@ -173,6 +172,19 @@ fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
         }),
         other => panic!("not an order-statistic kind: {:?}", other.kind()),
     };
+    let mut v = round_vector(trace, proof, leaf);
+    v["post"] = json!({
+        "registerHash": h(&w.post.register_hash()),
+        "outputRoot": h(&w.post.region(0).expect("output region")),
+    });
+    v
+}
+
+/// What every rule-aware vector starts with: the step, its round (rule, parameters,
+/// participants), the leaf's fields and Rust's encoding of the whole leaf.
+fn round_vector(trace: &Trace, proof: &LeafProof, leaf: Value) -> Value {
+    let w = &proof.witness;
+    let rule = trace.context().config().rule;
     json!({
         "kind": w.kind().name(),
         "dim": DIM,
@@ -183,10 +195,6 @@ fn order_vector(trace: &Trace, proof: &LeafProof) -> Value {
         "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
         "leaf": leaf,
         "encoded": h(&leaf_input(proof).expect("encodes")),
-        "post": {
-            "registerHash": h(&w.post.register_hash()),
-            "outputRoot": h(&w.post.region(0).expect("output region")),
-        },
     })
 }
 
@@ -368,7 +376,6 @@ fn state_parts(s: &step_vm::State) -> Value {
 /// as bytes; the pre- and post-state as components.
 fn clip_vector(trace: &Trace, proof: &LeafProof) -> Value {
     let w = &proof.witness;
-    let rule = trace.context().config().rule;
     let leaf = match &w.reads {
         StepReads::Norm(r) => client_fields(w, r, &proof.proof.proof),
         StepReads::Scale(r) => json!({
@@ -399,19 +406,10 @@ fn clip_vector(trace: &Trace, proof: &LeafProof) -> Value {
         ),
         _ => (state_parts(&w.pre), state_parts(&w.post)),
     };
-    json!({
-        "kind": w.kind().name(),
-        "dim": DIM,
-        "step": w.step,
-        "rule": rule.id(),
-        "params": h(&rule.params()),
-        "updateRoots": trace.context().participants().iter().map(|p| h(&p.update_root)).collect::<Vec<_>>(),
-        "weights": trace.context().participants().iter().map(|p| p.weight).collect::<Vec<_>>(),
-        "leaf": leaf,
-        "encoded": h(&leaf_input(proof).expect("encodes")),
-        "pre": pre,
-        "post": post,
-    })
+    let mut v = round_vector(trace, proof, leaf);
+    v["pre"] = pre;
+    v["post"] = post;
+    v
 }
 
 #[test]

@@ -324,7 +324,7 @@ impl Execution for ClippedRun {
 mod tests {
     use super::*;
     use crate::{
-        Base, Participant, RoundConfig, Rule, Trace, UNIT_SCALE, clip_scale, fedavg_native, norm,
+        Base, RoundConfig, Rule, Trace, UNIT_SCALE, clip_scale, fedavg_native, norm,
         order_mean_native,
     };
 
@@ -344,19 +344,7 @@ mod tests {
                 )
             })
             .collect();
-        let participants = updates
-            .iter()
-            .enumerate()
-            .map(|(c, u)| Participant {
-                update_root: u.root(),
-                weight: c as u32 + 1,
-            })
-            .collect();
-        let config = RoundConfig {
-            rule,
-            ..RoundConfig::fedavg(1, [7; 20], 3, [0; 32], dim)
-        };
-        (RoundContext::new(config, participants).unwrap(), updates)
+        crate::round::test_round(rule, updates)
     }
 
     fn rules(threshold: u32) -> [Rule; 3] {

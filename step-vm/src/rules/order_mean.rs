@@ -287,7 +287,7 @@ impl RowMachine for OrderRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Participant, RoundConfig, Rule, Trace};
+    use crate::{Rule, Trace};
 
     fn round(rule: Rule, n: usize, dim: usize, spread: i32) -> (RoundContext, Vec<Update>) {
         let updates: Vec<Update> = (0..n)
@@ -303,19 +303,7 @@ mod tests {
                 )
             })
             .collect();
-        let participants = updates
-            .iter()
-            .enumerate()
-            .map(|(c, u)| Participant {
-                update_root: u.root(),
-                weight: c as u32 + 1,
-            })
-            .collect();
-        let config = RoundConfig {
-            rule,
-            ..RoundConfig::fedavg(1, [7; 20], 3, [0; 32], dim)
-        };
-        (RoundContext::new(config, participants).unwrap(), updates)
+        crate::round::test_round(rule, updates)
     }
 
     fn reference(updates: &[Update], k: usize) -> Vec<i32> {
