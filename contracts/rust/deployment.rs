@@ -8,10 +8,10 @@ use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
     accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, clip_checker::ClipChecker,
-    clipped_program::ClippedProgram, fedavg_program::FedAvgProgram, norm_checker::NormChecker,
-    scale_checker::ScaleChecker,
+    clipped_program::ClippedProgram, fedavg_program::FedAvgProgram,
     finalize_checker::FinalizeChecker, game::BisectionGame, median_program::MedianProgram,
-    rank_checker::RankChecker, registry::RoundRegistry, trim_emit_checker::TrimEmitChecker,
+    norm_checker::NormChecker, rank_checker::RankChecker, registry::RoundRegistry,
+    scale_checker::ScaleChecker, trim_emit_checker::TrimEmitChecker,
     trim_sum_checker::TrimSumChecker, trimmed_mean_program::TrimmedMeanProgram, verifiers,
 };
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
@@ -316,10 +316,7 @@ impl<C: Chain> Deployment<C> {
         let mut programs = [Address::ZERO; RULE_COUNT];
         for (r, ((name, code, runtime), base)) in self::programs().into_iter().enumerate() {
             let args = base.map_or_else(Vec::new, |b| {
-                ClippedProgram::constructorCall {
-                    base_: programs[b],
-                }
-                .abi_encode()
+                ClippedProgram::constructorCall { base_: programs[b] }.abi_encode()
             });
             programs[r] = deploy(name, code, runtime, args).await?;
         }

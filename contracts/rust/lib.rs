@@ -17,8 +17,8 @@ pub use bindings::{
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};
 pub use deployment::{
     AccumulateLeaf, Addresses, Availability, ClipLeaf, DeployGas, DeployParams, Deployment,
-    FinalizeLeaf,
-    GameRecord, GameState, KIND_COUNT, PROOF_BYTES, RULE_COUNT, RoundView, expected_verifiers_hash,
+    FinalizeLeaf, GameRecord, GameState, KIND_COUNT, PROOF_BYTES, RULE_COUNT, RoundView,
+    expected_verifiers_hash,
 };
 pub use error::{ChainError, Result};
 pub use revm_chain::{BASE_FEE, InProcessChain, TX_GAS_LIMIT};
