@@ -1724,16 +1724,16 @@ contract ClippedRulesTest is ClippedFixture {
     /// MAX_LEAF_BYTES: a Clip around the largest Rank leaf.
     function test_maxLeafBytes_coversLargestClippedLeaves() public view {
         RankChecker.RankLeaf memory r;
-        r.register = new bytes(1280);
+        r.register = new bytes(800);
         r.inputPath = new bytes32[](8);
         r.values = new bytes(128);
         r.valuesPath = new bytes32[](23);
-        r.registerOut = new bytes(1280);
+        r.registerOut = new bytes(800);
         r.proof = new bytes(1_376);
         ClipChecker.ClipLeaf memory c;
         c.scalePath = new bytes32[](8);
         c.baseLeaf = abi.encode(r);
-        assertEq(abi.encode(c).length, 5_568 + 32 + 5 * 32 + 32 + 8 * 32 + 32);
+        assertEq(abi.encode(c).length, 4_608 + 32 + 5 * 32 + 32 + 8 * 32 + 32);
         NormChecker.NormLeaf memory nl;
         nl.register = new bytes(16);
         nl.inputPath = new bytes32[](8);

@@ -385,15 +385,99 @@ contract CommitmentsTest is Test {
         assertEq(p[26], 0x00800000004c800000004d800000004effffffffff);
     }
 
+    /// The encoding by hand: word w is the 5-byte big-endian limb w + 2^39.
+    function test_statEncoding_handComputed() public pure {
+        int64[160] memory r = _statRamp();
+        bytes memory enc = OrderRef.encode(r);
+        assertEq(enc.length, 800);
+        assertEq(Commitments.STAT_BYTES, 800);
+        // Words 0, 1 = -80, -79: 2^39 - 80 = 0x7fffffffb0.
+        assertEq(_slice(enc, 0, 10), hex"7fffffffb07fffffffb1");
+        // Word 80 = 0: 0x8000000000; word 81 = 1.
+        assertEq(_slice(enc, 400, 10), hex"80000000008000000001");
+        // Word 159 = 79.
+        assertEq(_slice(enc, 795, 5), hex"800000004f");
+        // The range's ends: -2^39 is limb 0, 2^39 - 1 limb 2^40 - 1.
+        r[0] = -(int64(1) << 39);
+        r[159] = (int64(1) << 39) - 1;
+        enc = OrderRef.encode(r);
+        assertEq(_slice(enc, 0, 5), hex"0000000000");
+        assertEq(_slice(enc, 795, 5), hex"ffffffffff");
+        assertEq(OrderRef.decode(enc)[0], -(int64(1) << 39));
+        assertEq(OrderRef.decode(enc)[159], (int64(1) << 39) - 1);
+    }
+
+    function _slice(bytes memory b, uint256 from, uint256 len) internal pure returns (bytes memory out) {
+        out = new bytes(len);
+        for (uint256 k; k < len; ++k) {
+            out[k] = b[from + k];
+        }
+    }
+
+    /// The zero register is 160 limbs 0x8000000000: it packs to the offsets alone, and its
+    /// hash is ZERO_STAT_HASH.
     function test_packStat_zeroRegister_isOffsetsOnly() public view {
         int64[160] memory zero;
-        uint256[] memory p = h.packStatMem(new bytes(1280));
+        bytes memory enc = OrderRef.encode(zero);
+        for (uint256 w; w < 160; ++w) {
+            assertEq(_slice(enc, 5 * w, 5), hex"8000000000");
+        }
+        uint256[] memory p = h.packStatMem(enc);
         uint256[] memory r = OrderRef.pack(zero);
         for (uint256 t; t < 26; ++t) {
             assertEq(p[t], 0x800000000080000000008000000000800000000080000000008000000000);
             assertEq(p[t], r[t]);
         }
         assertEq(p[26], 0x008000000000800000000080000000008000000000);
+        assertEq(p[26], r[26]);
+        assertEq(h.registerHashMem(enc), Commitments.ZERO_STAT_HASH);
+    }
+
+    /// Every limb at an end of its range: all limbs 0 (every word -2^39: 800 zero bytes) pack
+    /// to zero instances; all limbs 2^40 - 1 (every word 2^39 - 1: 800 0xff bytes) to the
+    /// all-ones instances (240 bits, 160 in the last), below the field modulus; and a mix of
+    /// both ends at every position against the reference.
+    function test_packStat_limbExtremes() public view {
+        uint256[] memory p = h.packStatMem(new bytes(800));
+        int64[160] memory r;
+        for (uint256 w; w < 160; ++w) {
+            r[w] = -(int64(1) << 39);
+        }
+        assertEq(OrderRef.encode(r), new bytes(800));
+        for (uint256 t; t < 27; ++t) {
+            assertEq(p[t], 0);
+        }
+        bytes memory ones = new bytes(800);
+        for (uint256 k; k < 800; ++k) {
+            ones[k] = 0xff;
+        }
+        for (uint256 w; w < 160; ++w) {
+            r[w] = (int64(1) << 39) - 1;
+        }
+        assertEq(OrderRef.encode(r), ones);
+        p = h.packStatMem(ones);
+        for (uint256 t; t < 26; ++t) {
+            assertEq(p[t], (uint256(1) << 240) - 1);
+            assertLt(p[t], Commitments.SCALAR_MODULUS);
+        }
+        assertEq(p[26], (uint256(1) << 160) - 1);
+        // Alternating ends (limb 0, limb 2^40 - 1, ...) and the opposite phase.
+        for (uint256 phase; phase < 2; ++phase) {
+            for (uint256 w; w < 160; ++w) {
+                r[w] = (w + phase) % 2 == 0 ? -(int64(1) << 39) : (int64(1) << 39) - 1;
+            }
+            p = h.packStatMem(OrderRef.encode(r));
+            uint256[] memory ref = OrderRef.pack(r);
+            for (uint256 t; t < 27; ++t) {
+                assertEq(p[t], ref[t], "alternating ends");
+            }
+            assertEq(
+                p[0],
+                phase == 0
+                    ? 0x0000000000ffffffffff0000000000ffffffffff0000000000ffffffffff
+                    : 0xffffffffff0000000000ffffffffff0000000000ffffffffff0000000000
+            );
+        }
     }
 
     /// Deterministic in-range words from a seed, some at the range's ends.
@@ -423,47 +507,55 @@ contract CommitmentsTest is Test {
         }
     }
 
-    function _outOfRange(uint256 w, int64 value) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(Commitments.WordOutOfRange.selector, w / 32, w % 32, value);
-    }
-
-    /// Every word must lie in [-2^39, 2^39): just outside either end, the int64 extremes, and a
-    /// word that differs from an in-range one only in bits 40..63 (which the 40-bit limb would
-    /// not see) are refused, naming the first such word by field and lane.
-    function test_packStat_wordOutOfRange_reverts() public {
-        int64 top = int64(1) << 39;
-        int64[6] memory bad = [
-            top,
-            -top - 1,
-            type(int64).max,
-            type(int64).min,
-            int64(5) + (int64(1) << 40),
-            int64(-3) - (int64(1) << 45)
-        ];
-        uint256[6] memory pos = [uint256(0), 159, 31, 32, 77, 128];
-        for (uint256 t; t < bad.length; ++t) {
-            int64[160] memory r = _statRamp();
-            r[pos[t]] = bad[t];
-            bytes memory enc = OrderRef.encode(r);
-            vm.expectRevert(_outOfRange(pos[t], bad[t]));
-            h.packStatMem(enc);
+    /// Any 800 bytes are a register (every 5-byte limb is a word of [-2^39, 2^39)): they pack
+    /// to the reference packing of the words they decode to, and changing any one byte changes
+    /// the instance holding it (no two registers share their instances).
+    function testFuzz_packStat_anyBytesAreARegister(uint256 seed, uint256 pos, uint8 flip) public view {
+        bytes memory enc = new bytes(800);
+        for (uint256 k; k < 800; ++k) {
+            enc[k] = bytes1(uint8(uint256(keccak256(abi.encode(seed, k)))));
         }
-        // Two bad words: the first in word order is named.
-        int64[160] memory two = _statRamp();
-        (two[100], two[40]) = (top, -top - 2);
-        bytes memory twoEnc = OrderRef.encode(two);
-        vm.expectRevert(_outOfRange(40, -top - 2));
-        h.packStatMem(twoEnc);
+        int64[160] memory r = OrderRef.decode(enc);
+        assertEq(OrderRef.encode(r), enc, "decode then encode is the identity");
+        uint256[] memory p = h.packStatMem(enc);
+        uint256[] memory ref = OrderRef.pack(r);
+        for (uint256 t; t < 27; ++t) {
+            assertEq(p[t], ref[t], "stat instance");
+        }
+        pos = bound(pos, 0, 799);
+        flip = uint8(bound(flip, 1, 255));
+        enc[pos] = enc[pos] ^ bytes1(flip);
+        uint256[] memory q = h.packStatMem(enc);
+        for (uint256 t; t < 27; ++t) {
+            if (t == pos / 30) assertTrue(q[t] != p[t], "the changed instance");
+            else assertEq(q[t], p[t], "the others");
+        }
     }
 
-    function testFuzz_packStat_anyOutOfRangeWord_reverts(uint256 seed, uint256 pos, int64 value) public {
-        pos = bound(pos, 0, 159);
-        vm.assume(value >= int64(1) << 39 || value < -(int64(1) << 39));
-        int64[160] memory r = _statWords(seed);
-        r[pos] = value;
-        bytes memory enc = OrderRef.encode(r);
-        vm.expectRevert(_outOfRange(pos, value));
-        h.packStatMem(enc);
+    /// Packing needs room for the 27 instances from `first` on.
+    function test_packStat_outputTooShort_reverts() public {
+        int64[160] memory zero;
+        bytes memory enc = OrderRef.encode(zero);
+        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x32));
+        h.packStatMemAt(enc, 0, 26);
+        vm.expectRevert(abi.encodeWithSignature("Panic(uint256)", 0x32));
+        h.packStatMemAt(enc, 37, 63);
+        h.packStatMemAt(enc, 36, 63);
+    }
+
+    /// A word outside [-2^39, 2^39) has no encoding: the reference refuses to encode it.
+    function test_statEncoding_wordOutOfRange_hasNoEncoding() public {
+        int64[4] memory bad = [int64(1) << 39, -(int64(1) << 39) - 1, type(int64).max, type(int64).min];
+        for (uint256 t; t < bad.length; ++t) {
+            vm.expectRevert(bytes("OrderRef: word outside [-2^39, 2^39)"));
+            this.encodeOne(bad[t]);
+        }
+    }
+
+    function encodeOne(int64 w) external pure returns (bytes memory) {
+        int64[160] memory r;
+        r[77] = w;
+        return OrderRef.encode(r);
     }
 
     // ------------------------------------------------------------ trees

@@ -189,7 +189,7 @@ contract GasTest is ClippedFixture {
 
     /// The order-statistic leaves with verifiers that accept everything: the game, the tables,
     /// the program's schedule and the checker's own work (decoding, preimage, openings, the
-    /// register's range check and packing).
+    /// register's packing).
     function test_gas_orderLeaves() public {
         _orderLeaves("accepting verifier");
     }

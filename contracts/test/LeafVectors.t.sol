@@ -21,7 +21,6 @@ import {ScaleChecker} from "../src/checkers/ScaleChecker.sol";
 import {ClipChecker} from "../src/checkers/ClipChecker.sol";
 import {ClippedProgram} from "../src/programs/ClippedProgram.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
-import {Commitments} from "../src/lib/Commitments.sol";
 
 /// Replays the Rust-generated step vectors (`test/vectors/*.json`, real Halo2 proofs made by the
 /// `circuits` crate from the step VM's witnesses) through the REAL generated verifier contracts:
@@ -502,13 +501,13 @@ contract LeafVectorsTest is Test {
     function test_vector_falseRegisterOut_rejectedByRealVerifier() public {
         _load("rank");
         RankChecker.RankLeaf memory r = _rankLeaf();
-        r.registerOut[1279] ^= 0x01;
+        r.registerOut[799] ^= 0x01;
         bytes32 pre = _pre();
         vm.expectRevert(_rejected(2));
         arbiter.postState(roundId, _step(), pre, abi.encode(r));
         _load("trim_sum");
         TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
-        t.registerOut[8 * 64 + 7] ^= 0x01; // c1 of lane 0
+        t.registerOut[5 * 64 + 4] ^= 0x01; // c1 of lane 0
         pre = _pre();
         vm.expectRevert(_rejected(3));
         arbiter.postState(roundId, _step(), pre, abi.encode(t));
@@ -529,48 +528,89 @@ contract LeafVectorsTest is Test {
         arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 
-    /// Word `w` of an encoded register as an int64.
-    function _word(bytes memory reg, uint256 w) internal pure returns (int64 v) {
-        uint64 bits;
-        for (uint256 i; i < 8; ++i) {
-            bits = (bits << 8) | uint64(uint8(reg[8 * w + i]));
+    /// Word `w` of an encoded register (160 five-byte offset limbs w + 2^39).
+    function _word(bytes memory reg, uint256 w) internal pure returns (int64) {
+        uint256 limb;
+        for (uint256 i; i < 5; ++i) {
+            limb = (limb << 8) | uint8(reg[5 * w + i]);
         }
-        v = int64(bits);
+        return int64(int256(limb) - 2 ** 39);
     }
 
-    function _setWord(bytes memory reg, uint256 w, int64 value) internal pure {
-        uint64 bits = uint64(value);
-        for (uint256 i; i < 8; ++i) {
-            reg[8 * w + i] = bytes1(uint8(bits >> (56 - 8 * i)));
+    /// Sets limb `w` of an encoded register to `limb` (< 2^40).
+    function _setLimb(bytes memory reg, uint256 w, uint256 limb) internal pure {
+        for (uint256 i; i < 5; ++i) {
+            reg[5 * w + i] = bytes1(uint8(limb >> (32 - 8 * i)));
         }
     }
 
-    /// A word outside [-2^39, 2^39) in either register is refused before the verifier: a
-    /// post-register word that differs from the proven one only in bits 40..63 would pack to
-    /// the same instances, so without the check the real proof would accept it and its
-    /// liar-chosen register hash.
-    function test_vector_registerWordOutOfRange_reverts() public {
+    /// The words of an encoded register as 160 × be64 (the former, 1,280-byte encoding).
+    function _asBe64(bytes memory reg) internal pure returns (bytes memory out) {
+        for (uint256 w; w < 160; ++w) {
+            out = abi.encodePacked(out, _word(reg, w));
+        }
+    }
+
+    /// Every 5-byte limb is a word, so a register at either end of a limb's range packs and
+    /// reaches the real verifier, which refuses the false claim: a post-register limb set to 0
+    /// (word -2^39) or to 2^40 - 1 (word 2^39 - 1), and a pre-register limb at an end with the
+    /// pre-state recomputed to open.
+    function test_vector_registerLimbExtremes_rejectedByRealVerifier() public {
         _load("rank");
         RankChecker.RankLeaf memory r = _rankLeaf();
-        int64 aliased = _word(r.registerOut, 0) + (int64(1) << 40); // lo of lane 0
-        _setWord(r.registerOut, 0, aliased);
+        _setLimb(r.registerOut, 0, 0); // lo of lane 0
         bytes32 pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 0, 0, aliased));
+        vm.expectRevert(_rejected(2));
         arbiter.postState(roundId, _step(), pre, abi.encode(r));
 
         _load("trim_sum");
         TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
-        _setWord(t.registerOut, 4 * 32 + 9, int64(1) << 39); // sum of lane 9
+        _setLimb(t.registerOut, 4 * 32 + 9, (uint256(1) << 40) - 1); // sum of lane 9
         pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 4, 9, int64(1) << 39));
+        vm.expectRevert(_rejected(3));
         arbiter.postState(roundId, _step(), pre, abi.encode(t));
 
         _load("trim_emit");
         TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf();
-        int64 low = -(int64(1) << 39) - 1;
-        _setWord(e.register, 3 * 32 + 17, low); // c2 of lane 17, pre-state recomputed to open
+        _setLimb(e.register, 3 * 32 + 17, 0); // c2 of lane 17, pre-state recomputed to open
         pre = _preOf(e.register);
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 3, 17, low));
+        vm.expectRevert(_rejected(4));
+        arbiter.postState(roundId, _step(), pre, abi.encode(e));
+    }
+
+    /// A register of any length but 800 bytes is refused before anything is hashed or packed:
+    /// the vector's own words in the former be64 encoding (1,280 bytes), a limb too many or too
+    /// few, in either register of each kind.
+    function test_vector_registerWrongLength_reverts() public {
+        _load("rank");
+        RankChecker.RankLeaf memory r = _rankLeaf();
+        assertEq(r.register.length, 800, "vector register: 160 limbs");
+        r.registerOut = _asBe64(r.registerOut);
+        bytes32 pre = _pre();
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "registerOut", 800, 1280));
+        arbiter.postState(roundId, _step(), pre, abi.encode(r));
+        r = _rankLeaf();
+        r.register = abi.encodePacked(r.register, bytes5(0x8000000000));
+        pre = _preOf(r.register);
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 805));
+        arbiter.postState(roundId, _step(), pre, abi.encode(r));
+
+        _load("trim_sum");
+        TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
+        t.register = _asBe64(t.register);
+        pre = _preOf(t.register);
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 1280));
+        arbiter.postState(roundId, _step(), pre, abi.encode(t));
+
+        _load("trim_emit");
+        TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf();
+        bytes memory shorter = new bytes(795);
+        for (uint256 k; k < 795; ++k) {
+            shorter[k] = e.register[k];
+        }
+        e.register = shorter;
+        pre = _preOf(e.register);
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 795));
         arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 

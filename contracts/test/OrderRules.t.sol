@@ -160,11 +160,22 @@ contract OrderRulesTest is OrderFixture {
         assertEq(trimmedMean.finalState(config, _beta(300), n_, dim_, out), hT, "trimmed hT");
     }
 
-    function test_zeroStatHash_is1280ZeroBytes() public pure {
-        assertEq(Commitments.ZERO_STAT_HASH, keccak256(abi.encodePacked(bytes1(0x03), new bytes(1280))));
+    /// The zero register is 160 offset limbs 0 + 2^39 = 0x8000000000 (not 800 zero bytes, the
+    /// register of words -2^39).
+    function test_zeroStatHash_is160OffsetLimbs() public pure {
+        bytes memory limbs;
+        for (uint256 w; w < 160; ++w) {
+            limbs = abi.encodePacked(limbs, bytes5(0x8000000000));
+        }
+        assertEq(limbs.length, 800);
+        assertEq(Commitments.ZERO_STAT_HASH, keccak256(abi.encodePacked(bytes1(0x03), limbs)));
+        assertEq(
+            Commitments.ZERO_STAT_HASH, 0x9d00a0e61dc2486b1077234e8d463e0f87fa8cd73afe995d4cf3734f61b03aa1
+        );
         int64[160] memory zero;
         assertEq(Commitments.ZERO_STAT_HASH, OrderRef.hash(zero));
-        assertEq(Commitments.registerHashMem(new bytes(1280)), Commitments.ZERO_STAT_HASH);
+        assertEq(Commitments.registerHashMem(limbs), Commitments.ZERO_STAT_HASH);
+        assertTrue(Commitments.registerHashMem(new bytes(800)) != Commitments.ZERO_STAT_HASH);
     }
 
     // ------------------------------------------------------------ programs: parameters
@@ -492,8 +503,8 @@ contract OrderRulesTest is OrderFixture {
     function test_orderCheckers_badLengths_revert() public {
         _medianRound();
         RankChecker.RankLeaf memory r = _rankLeaf(1);
-        r.register = new bytes(1279);
-        vm.expectRevert(_badLength("register", 1280, 1279));
+        r.register = new bytes(799);
+        vm.expectRevert(_badLength("register", 800, 799));
         _post(1, abi.encode(r));
         r = _rankLeaf(1);
         r.values = new bytes(129);
@@ -505,7 +516,7 @@ contract OrderRulesTest is OrderFixture {
         _post(1, abi.encode(r));
         r = _rankLeaf(1);
         r.registerOut = new bytes(256);
-        vm.expectRevert(_badLength("registerOut", 1280, 256));
+        vm.expectRevert(_badLength("registerOut", 800, 256));
         _post(1, abi.encode(r));
         r = _rankLeaf(1);
         r.inputPath = new bytes32[](1);
@@ -517,7 +528,7 @@ contract OrderRulesTest is OrderFixture {
         _post(1, abi.encode(r));
         TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf(99);
         e.register = new bytes(256);
-        vm.expectRevert(_badLength("register", 1280, 256));
+        vm.expectRevert(_badLength("register", 800, 256));
         _post(99, abi.encode(e));
         e = _trimEmitLeaf(99);
         e.outputPath = new bytes32[](0);
@@ -548,44 +559,93 @@ contract OrderRulesTest is OrderFixture {
         _post(99, leaves[0]);
     }
 
-    /// Sets word `w` of an encoded register to `value`.
+    /// Sets word `w` of an encoded register to `value` (its 5-byte limb value + 2^39).
     function _setWord(bytes memory reg, uint256 w, int64 value) internal pure {
-        uint64 bits = uint64(value);
-        for (uint256 i; i < 8; ++i) {
-            reg[8 * w + i] = bytes1(uint8(bits >> (56 - 8 * i)));
+        _setLimb(reg, w, OrderRef.limb(value));
+    }
+
+    /// Sets limb `w` of an encoded register to `limb` (< 2^40).
+    function _setLimb(bytes memory reg, uint256 w, uint256 limb) internal pure {
+        for (uint256 i; i < 5; ++i) {
+            reg[5 * w + i] = bytes1(uint8(limb >> (32 - 8 * i)));
         }
     }
 
-    /// Every register word must lie in [-2^39, 2^39): a post-register word just outside, or one
-    /// differing from the honest word only in bits 40..63 (which would pack to the same
-    /// instances), is refused before the verifier is called.
-    function test_orderCheckers_registerWordOutOfRange_reverts() public {
+    /// The register's encoding is 160 five-byte limbs, nothing else: the honest register's
+    /// words in the former be64 encoding (1,280 bytes) and a register a limb too long are
+    /// refused before the verifier is called (in either register of a Rank leaf, in a
+    /// TrimEmit's pre-register), with the pre-state recomputed to open.
+    function test_orderCheckers_registerWrongLength_reverts() public {
         _medianRound();
-        int64 top = int64(1) << 39;
         RankChecker.RankLeaf memory r = _rankLeaf(4);
-        _setWord(r.registerOut, 4 * 32 + 3, top);
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 4, 3, top));
+        r.registerOut = _asBe64(r.registerOut);
+        vm.expectRevert(_badLength("registerOut", 800, 1280));
         _post(4, abi.encode(r));
         r = _rankLeaf(4);
-        int64 honest = int64(uint64(bytes8(_slice8(r.registerOut, 64 + 5))));
-        int64 aliased = honest + (int64(1) << 40);
-        _setWord(r.registerOut, 64 + 5, aliased); // c1 of lane 5, high bits changed only
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 2, 5, aliased));
-        _post(4, abi.encode(r));
-        // The pre-register too (an agreed pre-state nobody honest reaches).
+        r.register = _asBe64(r.register);
+        bytes32 pre =
+            Ref.stateHash(configHash, 4, keccak256(abi.encodePacked(bytes1(0x03), r.register)), r.outputRoot);
+        vm.expectRevert(_badLength("register", 800, 1280));
+        arbiter.postState(roundId, 4, pre, abi.encode(r));
         TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf(99);
-        _setWord(e.register, 31, -top - 1);
-        bytes32 pre = Ref.stateHash(
+        e.register = abi.encodePacked(e.register, bytes5(0x8000000000));
+        pre = Ref.stateHash(
             configHash, 99, keccak256(abi.encodePacked(bytes1(0x03), e.register)), e.outputRoot
         );
-        vm.expectRevert(abi.encodeWithSelector(Commitments.WordOutOfRange.selector, 0, 31, -top - 1));
+        vm.expectRevert(_badLength("register", 800, 805));
         arbiter.postState(roundId, 99, pre, abi.encode(e));
     }
 
-    function _slice8(bytes memory b, uint256 w) internal pure returns (bytes memory out) {
-        out = new bytes(8);
-        for (uint256 i; i < 8; ++i) {
-            out[i] = b[8 * w + i];
+    /// The words of an encoded register as 160 × be64.
+    function _asBe64(bytes memory reg) internal pure returns (bytes memory out) {
+        int64[160] memory words = OrderRef.decode(reg);
+        for (uint256 w; w < 160; ++w) {
+            out = abi.encodePacked(out, words[w]);
+        }
+    }
+
+    /// Every 5-byte limb is a word, so registers at the ends of a limb's range pack and reach
+    /// the verifier (which refuses the false claims): a post-register limb 0 (word -2^39) and
+    /// 2^40 - 1 (word 2^39 - 1), and a TrimEmit's pre-register with such limbs (an agreed
+    /// pre-state nobody honest reaches); the instances are exactly the limbs.
+    function test_orderCheckers_registerLimbExtremes_packAndReachVerifier() public {
+        _medianRound();
+        RankChecker.RankLeaf memory r = _rankLeaf(4);
+        _setLimb(r.registerOut, 4 * 32 + 3, (uint256(1) << 40) - 1); // sum of lane 3
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, address(rankVerifier)));
+        _post(4, abi.encode(r));
+        r = _rankLeaf(4);
+        _setLimb(r.registerOut, 64 + 5, 0); // c1 of lane 5
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, address(rankVerifier)));
+        _post(4, abi.encode(r));
+        // The instances a recorder sees: the extremes' limbs, nothing range-checked away.
+        TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf(99);
+        int64[160] memory words = OrderRef.decode(e.register);
+        (words[0], words[30], words[159]) = (-(int64(1) << 39), (int64(1) << 39) - 1, -(int64(1) << 39));
+        e.register = OrderRef.encode(words);
+        assertEq(_slice5(e.register, 0), bytes5(0));
+        assertEq(_slice5(e.register, 30), bytes5(0xffffffffff));
+        bytes32 pre = Ref.stateHash(
+            configHash, 99, keccak256(abi.encodePacked(bytes1(0x03), e.register)), e.outputRoot
+        );
+        uint256[] memory head = new uint256[](2);
+        (head[0], head[1]) = (3, 1); // n, k
+        uint256[] memory inst =
+            Ref.concat(Ref.concat(head, OrderRef.pack(words)), Ref.packValues(outputOf[0]));
+        assertEq(inst[2] >> 200, 0, "limb 0 leads instance 0");
+        assertEq(inst[2 + 26] & 0xffffffffff, 0, "limb 0 ends instance 26");
+        assertEq(inst[2 + 5] >> 200, (uint256(1) << 40) - 1, "limb 2^40 - 1 leads instance 5");
+        OrderCalldataRecorder rec = new OrderCalldataRecorder(keccak256(abi.encodePacked(inst, e.proof)));
+        LeafArbiter lax = _arbiterWith(address(registry), _five(address(rec)), GAS_CAP);
+        lax.postState(roundId, 99, pre, abi.encode(e));
+        // The statement-checking verifier refuses it (lo/hi must be below 2^33).
+        vm.expectRevert(abi.encodeWithSelector(StepChecker.ProofRejected.selector, address(trimEmitVerifier)));
+        arbiter.postState(roundId, 99, pre, abi.encode(e));
+    }
+
+    function _slice5(bytes memory b, uint256 w) internal pure returns (bytes5 out) {
+        for (uint256 i; i < 5; ++i) {
+            out |= bytes5(b[5 * w + i]) >> (8 * i);
         }
     }
 
@@ -697,20 +757,20 @@ contract OrderRulesTest is OrderFixture {
     /// game's MAX_LEAF_BYTES.
     function test_maxLeafBytes_coversLargestOrderLeaves() public view {
         RankChecker.RankLeaf memory r;
-        r.register = new bytes(1280);
+        r.register = new bytes(800);
         r.inputPath = new bytes32[](Ref.depth(255));
         r.values = new bytes(128);
         r.valuesPath = new bytes32[](Ref.depth(1 << 23));
-        r.registerOut = new bytes(1280);
+        r.registerOut = new bytes(800);
         r.proof = new bytes(1_376);
-        assertEq(abi.encode(r).length, 5_568);
+        assertEq(abi.encode(r).length, 4_608);
         TrimEmitChecker.TrimEmitLeaf memory e;
-        e.register = new bytes(1280);
+        e.register = new bytes(800);
         e.values = new bytes(128);
         e.outputPath = new bytes32[](23);
         e.proof = new bytes(1_376);
-        assertEq(abi.encode(e).length, 3_840);
-        assertLe(5_568, game.MAX_LEAF_BYTES());
+        assertEq(abi.encode(e).length, 3_360);
+        assertLe(4_608, game.MAX_LEAF_BYTES());
     }
 
     function test_orderCheckers_identity() public view {

@@ -6,12 +6,13 @@ import {StepChecker} from "./StepChecker.sol";
 
 /// @title OrderStepChecker
 /// @notice What the order-statistic step checkers share (step-vm `kinds/order.rs`): the trim k
-///         from the step's kind parameters, the 160-word register and its commitment
-///         keccak(0x03 ‖ 160 × be64), and the read of one participant's value leaf that Rank
+///         from the step's kind parameters, the 160-word register (160 five-byte offset limbs
+///         w + 2^39, 800 bytes) and its commitment keccak(0x03 ‖ limbs), and the read of one participant's value leaf that Rank
 ///         and TrimSum steps make (the pre-state preimage, participant i's leaf in the input
 ///         root, its value leaf j = row in its update root, the packed values and registers).
-/// @dev The register packs into 27 public inputs (`Commitments.packStatMem`), which refuses
-///      any word outside [-2^39, 2^39). Under a clipped rule (docs/design/clipping.md) a Rank or
+/// @dev The register packs into 27 public inputs (`Commitments.packStatMem`): 30-byte slices
+///      of its encoding (every 5-byte limb is a word of [-2^39, 2^39), so there is no range to
+///      check). Under a clipped rule (docs/design/clipping.md) a Rank or
 ///      TrimSum step gets the read participant's scale s too, `kindParams = abi.encode(uint256 k,
 ///      uint256 s)`: the opened values are the committed (raw) ones, the instances x their
 ///      clipped values floor((x·s + 2^31) / 2^32).
@@ -19,8 +20,8 @@ abstract contract OrderStepChecker is StepChecker {
     /// @notice The layout of a Rank or TrimSum leaf (`RankChecker.RankLeaf`,
     ///         `TrimSumChecker.TrimSumLeaf`: the same ABI tuple, which is also FedAvg's
     ///         `AccumulateLeaf`), as the checkers decode it.
-    /// @dev `register`/`registerOut` are 160 × int64 (1280 bytes), `values` 32 × int32 (128
-    ///      bytes), big-endian two's complement. `inputPath` opens participant i's leaf
+    /// @dev `register`/`registerOut` are 160 big-endian 40-bit offset limbs w + 2^39 (800
+    ///      bytes), `values` 32 × int32 (128 bytes, big-endian two's complement). `inputPath` opens participant i's leaf
     ///      keccak(0x02 ‖ updateRoot ‖ be32(weight)) in the input root (depth ceil(log2 n));
     ///      `valuesPath` opens value leaf j of `values` in `updateRoot` (depth ceil(log2 C)).
     struct ClientReadLeaf {

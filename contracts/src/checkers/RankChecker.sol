@@ -16,8 +16,8 @@ import {OrderStepChecker} from "./OrderStepChecker.sol";
 contract RankChecker is OrderStepChecker {
     /// @notice A Rank leaf, passed as `abi.encode(leaf)`: the ABI tuple of FedAvg's
     ///         `AccumulateLeaf`, with the 160-word register in place of the accumulator.
-    /// @dev `register`/`registerOut` 160 × int64 (1280 bytes), `values` 32 × int32 (128 bytes),
-    ///      big-endian two's complement; `inputPath` opens participant i (depth ceil(log2 n)),
+    /// @dev `register`/`registerOut` 160 big-endian 40-bit offset limbs w + 2^39 (800 bytes),
+    ///      `values` 32 × int32 (128 bytes, big-endian two's complement); `inputPath` opens participant i (depth ceil(log2 n)),
     ///      `valuesPath` its value leaf j (depth ceil(log2 C)).
     struct RankLeaf {
         bytes register;

@@ -15,8 +15,8 @@ import {OrderStepChecker} from "./OrderStepChecker.sol";
 contract TrimEmitChecker is OrderStepChecker {
     /// @notice A TrimEmit leaf, passed as `abi.encode(leaf)`: the ABI tuple of FedAvg's
     ///         `FinalizeLeaf`, with the 160-word register in place of the accumulator.
-    /// @dev `register` is 160 × int64 (1280 bytes), `values` the output leaf j, 32 × int32 (128
-    ///      bytes), both big-endian two's complement; `outputPath` opens the still-zero output
+    /// @dev `register` is 160 big-endian 40-bit offset limbs w + 2^39 (800 bytes), `values`
+    ///      the output leaf j, 32 × int32 (128 bytes, big-endian two's complement); `outputPath` opens the still-zero output
     ///      leaf j in `outputRoot` (depth ceil(log2 C)).
     struct TrimEmitLeaf {
         bytes register;

@@ -22,8 +22,9 @@ library Commitments {
     uint256 internal constant ACC_INSTANCES = 11;
     /// @notice Words of the order-statistic register: 5 fields × 32 lanes, word f·32 + l.
     uint256 internal constant STAT_WORDS = 160;
-    /// @notice Bytes of a packed order-statistic register: 160 × int64.
-    uint256 internal constant STAT_BYTES = 1280;
+    /// @notice Bytes of an encoded order-statistic register: 160 five-byte offset limbs
+    ///         (word w as the big-endian 40-bit integer w + 2^39).
+    uint256 internal constant STAT_BYTES = 800;
     /// @notice Public inputs packed from one order-statistic register (STAT_PACK: 40-bit
     ///         limbs, 6 per instance, 4 in the last).
     uint256 internal constant STAT_INSTANCES = 27;
@@ -43,10 +44,10 @@ library Commitments {
     bytes32 internal constant ZERO_ACC_HASH =
         0xe2892037e7ca9d81e2531c06ab23bc5367d2af4233cbd3042010de5e85fa7156;
 
-    /// @notice keccak(0x03 ‖ 1280 zero bytes): the commitment of the all-zero order-statistic
-    ///         register (160 words).
+    /// @notice keccak(0x03 ‖ 160 × 0x8000000000): the commitment of the all-zero
+    ///         order-statistic register (160 words, each the offset limb 0 + 2^39).
     bytes32 internal constant ZERO_STAT_HASH =
-        0xe59bee75834ce3049d88e57866b298bc9924d2c5aa52531ae00bdecb02c8a58d;
+        0x9d00a0e61dc2486b1077234e8d463e0f87fa8cd73afe995d4cf3734f61b03aa1;
 
     /// @notice keccak(0x03 ‖ 16 zero bytes): the commitment of the zero norm register (two
     ///         int64 words, lo and hi) of a clipped rule's prologue.
@@ -56,10 +57,6 @@ library Commitments {
     /// @notice The clipping scale that leaves an update unchanged: 1.0 in Q0.32, and the
     ///         largest scale there is.
     uint256 internal constant UNIT_SCALE = 1 << 32;
-
-    /// @notice A word of an order-statistic register is outside [-2^39, 2^39), where its
-    ///         40-bit public-input limb would not be injective.
-    error WordOutOfRange(uint256 field, uint256 lane, int64 value);
 
     /// @notice A clipping scale is above 2^32 (1.0 in Q0.32): it would scale values up.
     error ScaleOutOfRange(uint256 scale);
@@ -131,7 +128,7 @@ library Commitments {
     }
 
     /// @notice keccak(0x03 ‖ register) of a register of any length in memory (the
-    ///         order-statistic register: 1280 bytes).
+    ///         order-statistic register: 800 bytes, 160 offset limbs).
     function registerHashMem(bytes memory register) internal pure returns (bytes32 h) {
         assembly ("memory-safe") {
             let p := mload(0x40)
@@ -452,60 +449,30 @@ library Commitments {
         out[first + 10] = (_mload(base + 240) >> 128) ^ MASK_I64_X2;
     }
 
-    // STAT_PACK, four int64 words of a 32-byte slice at a time: bits 40..63 of each 64-bit
-    // word (checked equal to bit 39, i.e. the word lies in [-2^39, 2^39)), its low 40 bits,
-    // and bit 39 (flipping it adds the 2^39 offset to a word in range).
-    uint256 private constant STAT_HIGH_BITS =
-        0xffffff0000000000ffffff0000000000ffffff0000000000ffffff0000000000;
-    uint256 private constant STAT_LOW40 = 0x000000ffffffffff000000ffffffffff000000ffffffffff000000ffffffffff;
-    uint256 private constant STAT_BIT39 = 0x0000008000000000000000800000000000000080000000000000008000000000;
-
-    /// @notice Writes the 27 instances of an order-statistic register (1280 bytes, 160
-    ///         big-endian int64 words) into `out[first..first+27]`; reverts `WordOutOfRange`
-    ///         unless every word lies in [-2^39, 2^39).
-    /// @dev STAT_PACK (step-vm `kinds::order`): word w becomes the 40-bit limb w + 2^39, limbs
-    ///      in word order, 6 per instance concatenated big-endian (instance t = words
-    ///      6t..6t+5), the last instance words 156..159 (160 bits). Without the range check two
-    ///      registers differing only in bits 40..63 would pack to the same instances, and a
-    ///      liar could choose the post-state's hash. The caller checks the length.
+    /// @notice Writes the 27 instances of an order-statistic register (800 bytes: 160 five-byte
+    ///         big-endian offset limbs w + 2^39) into `out[first..first+27]`.
+    /// @dev STAT_PACK (step-vm `kinds::order`): the limbs in word order, 6 per instance
+    ///      concatenated big-endian (instance t = words 6t..6t+5), the last instance words
+    ///      156..159 (160 bits). The encoding is the limbs themselves, so instance t < 26 is
+    ///      bytes [30t, 30t+30) of the register read as a big-endian integer and the last one
+    ///      bytes [780, 800): a load and a shift each. Every 5-byte limb is a word of
+    ///      [-2^39, 2^39), so there is nothing to range-check, and two different registers
+    ///      never pack to the same instances. Reads the 32-byte word at byte 780, 12 bytes past
+    ///      the data: those bytes are shifted out. The caller checks
+    ///      `register.length == STAT_BYTES`; reverts (index out of bounds) unless `out` has
+    ///      `first + 27` elements.
     function packStatMem(bytes memory register, uint256[] memory out, uint256 first) internal pure {
-        uint256 base;
+        // Bounds-checked once: the last element written.
+        out[first + STAT_INSTANCES - 1] = 0;
         assembly ("memory-safe") {
-            base := add(register, 32)
-        }
-        uint256 acc;
-        uint256 inGroup;
-        uint256 t = first;
-        unchecked {
-            for (uint256 c; c < STAT_BYTES; c += 32) {
-                uint256 slice = _mload(base + c);
-                // Bit i of (slice ^ slice << 1) is bit i ^ bit i-1: zero on bits 40..63 of each
-                // word iff bits 39..63 agree.
-                if ((slice ^ (slice << 1)) & STAT_HIGH_BITS != 0) _revertOutOfRange(base);
-                slice = (slice & STAT_LOW40) ^ STAT_BIT39;
-                for (uint256 shift = 256; shift != 0;) {
-                    shift -= 64;
-                    acc = (acc << 40) | ((slice >> shift) & 0xffffffffff);
-                    if (++inGroup == 6) {
-                        out[t++] = acc;
-                        (acc, inGroup) = (0, 0);
-                    }
-                }
+            let src := add(register, 32)
+            let dst := add(add(out, 32), shl(5, first))
+            // Instances 0..25: 30 bytes each, the word's low 2 bytes shifted out.
+            for { let t := 0 } lt(t, 26) { t := add(t, 1) } {
+                mstore(add(dst, shl(5, t)), shr(16, mload(add(src, mul(30, t)))))
             }
-        }
-        out[t] = acc;
-    }
-
-    /// Reverts `WordOutOfRange` naming the first word of the register at `base` outside
-    /// [-2^39, 2^39) (the slow path of `packStatMem`).
-    function _revertOutOfRange(uint256 base) private pure {
-        for (uint256 w; w < STAT_WORDS; ++w) {
-            // The word's 8 big-endian bytes, as the int64 they encode.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            int64 value = int64(uint64(_mload(base + 8 * w) >> 192));
-            if (value < -(int64(1) << 39) || value >= int64(1) << 39) {
-                revert WordOutOfRange(w / LANES, w % LANES, value);
-            }
+            // Instance 26: bytes [780, 800), 20 bytes.
+            mstore(add(dst, 832), shr(96, mload(add(src, 780))))
         }
     }
 

@@ -5,8 +5,9 @@ pragma solidity ^0.8.24;
 /// @notice Plain reference of the order-statistic step kinds (step-vm `kinds/order.rs`) for
 ///         tests: the 160-word register as `int64[160]` (word f·32 + l is field f of lane l:
 ///         0 lo, 1 hi, 2 c1, 3 c2, 4 sum), the three step functions written lane by lane, the
-///         register's encoding and hash byte by byte, and STAT_PACK with multiplication instead
-///         of masks. The contracts' optimised code is checked against these.
+///         register's encoding (160 five-byte offset limbs w + 2^39) and hash byte by byte,
+///         and STAT_PACK with multiplication instead of slices. The contracts' optimised code
+///         is checked against these.
 library OrderRef {
     uint256 internal constant LANES = 32;
     uint256 internal constant WORDS = 160;
@@ -104,18 +105,41 @@ library OrderRef {
         return meanHalfUp(sum, int256(n - 2 * k));
     }
 
-    /// 160 × be64, byte by byte.
+    /// Bytes of an encoded register: 160 five-byte limbs.
+    uint256 internal constant BYTES = 5 * WORDS;
+
+    /// The offset limb of a word: w + 2^39, which must lie in [0, 2^40) (the register's words
+    /// lie in [-2^39, 2^39); nothing else has an encoding).
+    function limb(int64 w) internal pure returns (uint256) {
+        int256 u = int256(w) + 2 ** 39;
+        require(u >= 0 && u < 2 ** 40, "OrderRef: word outside [-2^39, 2^39)");
+        return uint256(u);
+    }
+
+    /// 160 five-byte big-endian offset limbs w + 2^39, byte by byte by division.
     function encode(int64[160] memory r) internal pure returns (bytes memory b) {
-        b = new bytes(8 * WORDS);
+        b = new bytes(BYTES);
         for (uint256 w; w < WORDS; ++w) {
-            uint64 bits = uint64(r[w]);
-            for (uint256 i; i < 8; ++i) {
-                b[8 * w + i] = bytes1(uint8(bits >> (56 - 8 * i)));
+            uint256 u = limb(r[w]);
+            for (uint256 i; i < 5; ++i) {
+                b[5 * w + i] = bytes1(uint8((u / 256 ** (4 - i)) % 256));
             }
         }
     }
 
-    /// keccak(0x03 ‖ 160 × be64).
+    /// The register an encoding holds: word w = its limb - 2^39.
+    function decode(bytes memory b) internal pure returns (int64[160] memory r) {
+        require(b.length == BYTES, "OrderRef: register length");
+        for (uint256 w; w < WORDS; ++w) {
+            uint256 u;
+            for (uint256 i; i < 5; ++i) {
+                u = u * 256 + uint8(b[5 * w + i]);
+            }
+            r[w] = int64(int256(u) - 2 ** 39);
+        }
+    }
+
+    /// keccak(0x03 ‖ 160 five-byte offset limbs).
     function hash(int64[160] memory r) internal pure returns (bytes32) {
         return keccak256(abi.encodePacked(bytes1(0x03), encode(r)));
     }
@@ -126,7 +150,7 @@ library OrderRef {
         out = new uint256[](27);
         for (uint256 w; w < WORDS; ++w) {
             uint256 t = w / 6;
-            out[t] = out[t] * 2 ** 40 + uint256(int256(r[w]) + 2 ** 39);
+            out[t] = out[t] * 2 ** 40 + limb(r[w]);
         }
     }
 }
