@@ -17,10 +17,61 @@ pub const UNIT_SCALE: u64 = 1 << 32;
 /// below 2^90.
 #[must_use]
 pub fn norm_squared(values: &[i32]) -> u128 {
+    // At most 2^31 squares per pass keep both halves' sums below 2^64.
     values
-        .iter()
-        .map(|&x| u128::from(x.unsigned_abs()).pow(2))
+        .chunks(1 << 31)
+        .map(|part| {
+            let (lo, hi) = square_halves(part);
+            u128::from(lo) + (u128::from(hi) << 32)
+        })
         .sum()
+}
+
+/// The sums of the low and the high 32 bits of every square: two `u64` accumulators the
+/// compiler vectorises (a 32x32->64 multiply per lane), exact for up to 2^32 values (passes of 2^31).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq",
+    "x86_64+avx2",
+    "x86_64+sse4.1"
+))]
+fn square_halves(values: &[i32]) -> (u64, u64) {
+    let (mut lo, mut hi) = (0u64, 0u64);
+    for &x in values {
+        let a = u64::from(x.unsigned_abs());
+        let square = a * a;
+        lo = lo.wrapping_add(square & 0xffff_ffff);
+        hi = hi.wrapping_add(square >> 32);
+    }
+    (lo, hi)
+}
+
+/// `values` clipped by `scale` (`clip_value` of each), written to `out`.
+///
+/// # Panics
+/// If the slices differ in length.
+pub fn clip_values(values: &[i32], scale: u64, out: &mut [i32]) {
+    assert_eq!(values.len(), out.len(), "clip_values: lengths differ");
+    clip_kernel(values, scale.min(UNIT_SCALE), out);
+}
+
+/// `x' = (x·s + 2^31) >> 32` in `i64`: exact, since `|x·s| <= 2^31·2^32 = 2^63` and the only
+/// product reaching 2^63 in magnitude is `i32::MIN · 2^32 = i64::MIN`, to which 2^31 is added.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq",
+    "x86_64+avx2",
+    "x86_64+sse4.1"
+))]
+fn clip_kernel(values: &[i32], scale: u64, out: &mut [i32]) {
+    // scale <= 2^32 (clip_values clamps it).
+    #[allow(clippy::cast_possible_wrap)]
+    let s = scale as i64;
+    for (o, &x) in out.iter_mut().zip(values) {
+        // |x'| <= |x|: the result fits i32.
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            *o = ((i64::from(x) * s + (1 << 31)) >> 32) as i32;
+        }
+    }
 }
 
 /// `‖x‖` in Q15.16 units: `floor(sqrt(Σ x²))`, below 2^45.
@@ -108,6 +159,25 @@ mod tests {
         // Each value moves by at most half a unit: the norm by at most sqrt(d)/2.
         assert!(after <= u64::from(threshold) + 16, "{after} > {threshold}");
         assert!(after + 16 >= u64::from(threshold) - 1);
+    }
+
+    #[test]
+    fn the_vector_kernels_agree_with_the_scalar_definitions() {
+        let values: Vec<i32> = (0..10_000)
+            .map(|v: i32| v.wrapping_mul(2_654_435_761_u32 as i32))
+            .chain([i32::MIN, i32::MAX, 0, -1, 1])
+            .collect();
+        let exact: u128 = values
+            .iter()
+            .map(|&x| u128::from(x.unsigned_abs()).pow(2))
+            .sum();
+        assert_eq!(norm_squared(&values), exact);
+        for scale in [0, 1, 12_345_678, UNIT_SCALE / 2, UNIT_SCALE - 1, UNIT_SCALE] {
+            let mut out = vec![0; values.len()];
+            clip_values(&values, scale, &mut out);
+            let expected: Vec<i32> = values.iter().map(|&x| clip_value(x, scale)).collect();
+            assert_eq!(out, expected, "scale {scale}");
+        }
     }
 
     #[test]

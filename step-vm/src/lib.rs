@@ -36,7 +36,7 @@ mod trace;
 
 #[cfg(feature = "adversary")]
 pub use adversary::{Cell, Fault};
-pub use clip::{UNIT_SCALE, clip_scale, clip_value, norm, norm_squared};
+pub use clip::{UNIT_SCALE, clip_scale, clip_value, clip_values, norm, norm_squared};
 pub use error::{Result, VmError};
 pub use fixed::{
     AccLeaf, FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Update, ValueLeaf,

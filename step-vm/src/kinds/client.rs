@@ -32,9 +32,9 @@ pub struct ClientRead {
 }
 
 impl ClientRead {
-    /// The read of participant `i`'s leaf `j` from the round and its updates.
+    /// The read of participant `i`'s leaf `j` of `update` (participant `i`'s) in the round.
     #[must_use]
-    pub fn of(ctx: &RoundContext, updates: &[crate::Update], i: usize, j: usize) -> Self {
+    pub fn of(ctx: &RoundContext, update: &crate::Update, i: usize, j: usize) -> Self {
         let p = ctx.participants()[i];
         Self {
             participant: i,
@@ -42,8 +42,8 @@ impl ClientRead {
             weight: p.weight,
             input_path: ctx.input_tree().proof(i),
             leaf: j,
-            x: updates[i].leaf(j),
-            value_path: updates[i].tree().proof(j),
+            x: update.leaf(j),
+            value_path: update.tree().proof(j),
             scale: UNIT_SCALE,
         }
     }

@@ -26,7 +26,7 @@ use crate::rules::rows::grid_position;
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     CompleteTree, Digest, Result, RoundContext, State, StepKind, StepPosition, StepWitness, Tamper,
-    Update, ValueLeaf, VmError, clip_value, empty_root, norm_squared,
+    UNIT_SCALE, Update, ValueLeaf, VmError, clip_value, clip_values, empty_root, norm_squared,
 };
 
 /// The clipped program over a base program.
@@ -117,13 +117,22 @@ impl Program for Clipped {
                 Ok(scale)
             })
             .collect::<Result<_>>()?;
-        let clipped: Vec<Update> = updates
-            .par_iter()
+        // An update at the unit scale is its own clipped update: it moves into the base
+        // execution uncopied; the others are clipped into new updates, their committed
+        // values kept for the openings.
+        let (inputs, kept): (Vec<Update>, Vec<Option<Update>>) = updates
+            .into_par_iter()
             .zip(&scales)
             .map(|(u, &s)| {
-                Update::from_fixed(u.values().iter().map(|&v| clip_value(v, s)).collect())
+                if s == UNIT_SCALE {
+                    (u, None)
+                } else {
+                    let mut out = vec![0; u.dim()];
+                    clip_values(u.values(), s, &mut out);
+                    (Update::from_fixed(out), Some(u))
+                }
             })
-            .collect();
+            .unzip();
         let leaves: Vec<Digest> = scales.iter().map(|&s| scale_leaf_hash(s)).collect();
         let base_ctx = ctx.with_program(Arc::clone(&self.base));
         let shifted = Arc::new(Shifted {
@@ -131,14 +140,14 @@ impl Program for Clipped {
             ctx: ctx.clone(),
             offset: prologue,
         });
-        let base = self.base.execute(base_ctx, clipped, shifted)?;
+        let base = self.base.execute(base_ctx, inputs, shifted)?;
         Ok(Box::new(ClippedRun {
             scales_tree: CompleteTree::new(&leaves),
             threshold: self.threshold,
             prologue,
             scales,
             ctx,
-            updates,
+            kept,
             tamper,
             base,
         }))
@@ -209,8 +218,10 @@ impl Tamper for Shifted {
 #[derive(Debug)]
 struct ClippedRun {
     ctx: RoundContext,
-    /// The committed (unclipped) updates: what the prologue and the openings read.
-    updates: Vec<Update>,
+    /// The committed update of each clipped participant (the base execution holds the
+    /// clipped one); `None` where the scale is the unit and the base's input is the committed
+    /// update itself.
+    kept: Vec<Option<Update>>,
     tamper: Arc<dyn Tamper>,
     threshold: u32,
     prologue: u64,
@@ -220,6 +231,11 @@ struct ClippedRun {
 }
 
 impl ClippedRun {
+    /// Participant `i`'s committed update: what the prologue and the openings read.
+    fn committed(&self, i: usize) -> &Update {
+        self.kept[i].as_ref().unwrap_or_else(|| self.base.input(i))
+    }
+
     fn per_row(&self) -> u64 {
         self.ctx.chunks() as u64 + 1
     }
@@ -233,7 +249,7 @@ impl ClippedRun {
             words
         } else {
             let first = row as u64 * self.per_row();
-            replay_norm_prefix(&self.ctx, &self.tamper, &self.updates[row], first, col).to_vec()
+            replay_norm_prefix(&self.ctx, &self.tamper, self.committed(row), first, col).to_vec()
         };
         State::new(k, register, vec![self.scales_tree.prefix_root(row)])
     }
@@ -245,7 +261,7 @@ impl ClippedRun {
         let mut base = self.base.witness(b)?;
         let mut scale_path = Vec::new();
         if let Some(read) = base.reads.client_read_mut() {
-            let update = &self.updates[read.participant];
+            let update = self.committed(read.participant);
             let raw = update.leaf(read.leaf);
             let scale = self.scales[read.participant];
             if raw.map(|v| clip_value(v, scale)) != read.x {
@@ -279,6 +295,10 @@ impl Execution for ClippedRun {
         self.base.output()
     }
 
+    fn input(&self, i: usize) -> &Update {
+        self.committed(i)
+    }
+
     fn output_root(&self) -> Digest {
         self.base.output_root()
     }
@@ -299,7 +319,7 @@ impl Execution for ClippedRun {
         let reads = match position.kind {
             StepKind::Norm => StepReads::Norm(ClientRead::of(
                 &self.ctx,
-                &self.updates,
+                self.committed(position.row),
                 position.row,
                 position.col,
             )),

@@ -205,6 +205,10 @@ impl RowMachine for FedAvgRun {
         &self.ctx
     }
 
+    fn updates(&self) -> &[Update] {
+        &self.updates
+    }
+
     fn register(&self, row: usize, cols: usize) -> Vec<i64> {
         FedAvgRun::register(self, row, cols).to_vec()
     }
@@ -218,7 +222,7 @@ impl RowMachine for FedAvgRun {
         Ok(match position.kind {
             StepKind::Accumulate => StepReads::Accumulate(ClientRead::of(
                 &self.ctx,
-                &self.updates,
+                &self.updates[position.col],
                 position.col,
                 position.row,
             )),

@@ -357,6 +357,9 @@ pub trait Execution: Send + Sync + std::fmt::Debug {
     /// The aggregated model (`dim` values).
     fn output(&self) -> &[i32];
 
+    /// Participant `i`'s update as this execution read it (`i < n`).
+    fn input(&self, i: usize) -> &Update;
+
     /// Root of the output tree: what the aggregator posts.
     fn output_root(&self) -> Digest;
 

@@ -230,6 +230,10 @@ impl RowMachine for OrderRun {
         &self.ctx
     }
 
+    fn updates(&self) -> &[Update] {
+        &self.updates
+    }
+
     fn layout(&self) -> RegisterLayout {
         RegisterLayout::Offset40
     }
@@ -251,17 +255,20 @@ impl RowMachine for OrderRun {
         let (j, n) = (position.row, self.n());
         Ok(match position.kind {
             StepKind::Rank => StepReads::Rank(RankReads {
-                read: ClientRead::of(&self.ctx, &self.updates, position.col % n, j),
+                read: ClientRead::of(
+                    &self.ctx,
+                    &self.updates[position.col % n],
+                    position.col % n,
+                    j,
+                ),
                 pass: position.col / n,
                 last: position.col % n == n - 1,
                 ranks: self.ranks(),
             }),
-            StepKind::TrimSum => StepReads::TrimSum(ClientRead::of(
-                &self.ctx,
-                &self.updates,
-                position.col - RANK_PASSES * n,
-                j,
-            )),
+            StepKind::TrimSum => {
+                let i = position.col - RANK_PASSES * n;
+                StepReads::TrimSum(ClientRead::of(&self.ctx, &self.updates[i], i, j))
+            }
             StepKind::TrimEmit => StepReads::TrimEmit(EmitReads {
                 // n <= 255.
                 #[allow(clippy::cast_possible_truncation)]

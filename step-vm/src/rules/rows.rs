@@ -10,7 +10,7 @@ use crate::kinds::StepReads;
 use crate::rules::Execution;
 use crate::{
     CompleteTree, Digest, RegisterLayout, Result, RoundContext, State, StepPosition, StepWitness,
-    ValueLeaf, value_leaf_hash,
+    Update, ValueLeaf, value_leaf_hash,
 };
 
 /// Row and column of step `k` in a grid of `per_row` columns.
@@ -45,6 +45,9 @@ pub(crate) fn foreign_kind(expected: &str, kind: crate::StepKind) -> crate::VmEr
 pub(crate) trait RowMachine: Send + Sync + std::fmt::Debug {
     /// The round.
     fn ctx(&self) -> &RoundContext;
+
+    /// The participants' updates the machine reads.
+    fn updates(&self) -> &[Update];
 
     /// How the rule's register is committed.
     fn layout(&self) -> RegisterLayout {
@@ -118,6 +121,10 @@ impl<M: RowMachine> RowRun<M> {
 impl<M: RowMachine> Execution for RowRun<M> {
     fn output(&self) -> &[i32] {
         &self.output
+    }
+
+    fn input(&self, i: usize) -> &Update {
+        &self.machine.updates()[i]
     }
 
     fn output_root(&self) -> Digest {
