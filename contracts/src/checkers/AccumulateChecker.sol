@@ -62,11 +62,9 @@ contract AccumulateChecker is StepChecker {
         bytes32 pre = Commitments.stateHash(s.configHash, s.step, Commitments.accHashMem(l.acc), l.outputRoot);
         if (pre != hPre) revert PreStateMismatch(hPre, pre);
 
-        bytes32 participant = Commitments.participantLeafHash(l.updateRoot, l.weight);
-        bytes32 root = Commitments.foldPathMem(participant, s.col, l.inputPath);
-        if (root != s.inputRoot) revert BadOpening("input", s.inputRoot, root);
-        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.valuesPath);
-        if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
+        _openClientRead(
+            s.inputRoot, s.col, s.row, l.updateRoot, l.weight, l.inputPath, l.values, l.valuesPath
+        );
 
         // The opening is over the committed values; the proof over the clipped ones.
         if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(l.values, scale);

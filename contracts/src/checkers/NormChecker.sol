@@ -67,11 +67,9 @@ contract NormChecker is NormStepChecker {
         (uint256 loOut, uint256 hiOut) = _normWords(l.registerOut);
         _requirePreState(s, hPre, l.register, l.scalesRoot);
 
-        bytes32 participant = Commitments.participantLeafHash(l.updateRoot, l.weight);
-        bytes32 root = Commitments.foldPathMem(participant, s.row, l.inputPath);
-        if (root != s.inputRoot) revert BadOpening("input", s.inputRoot, root);
-        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.col, l.valuesPath);
-        if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
+        _openClientRead(
+            s.inputRoot, s.row, s.col, l.updateRoot, l.weight, l.inputPath, l.values, l.valuesPath
+        );
 
         uint256[] memory instances = new uint256[](INSTANCES);
         Commitments.packValuesMem(l.values, instances, 0);

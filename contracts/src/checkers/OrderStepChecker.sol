@@ -109,11 +109,9 @@ abstract contract OrderStepChecker is StepChecker {
         _requireProofLength(l.proof.length);
         _requirePreState(s, hPre, l.register, l.outputRoot);
 
-        bytes32 leafHash = Commitments.participantLeafHash(l.updateRoot, l.weight);
-        bytes32 root = Commitments.foldPathMem(leafHash, participant, l.inputPath);
-        if (root != s.inputRoot) revert BadOpening("input", s.inputRoot, root);
-        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.valuesPath);
-        if (root != l.updateRoot) revert BadOpening("update", l.updateRoot, root);
+        _openClientRead(
+            s.inputRoot, participant, s.row, l.updateRoot, l.weight, l.inputPath, l.values, l.valuesPath
+        );
 
         // The opening is over the committed values; the proof over the clipped ones.
         if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(l.values, scale);

@@ -68,6 +68,28 @@ abstract contract StepChecker is IStepChecker {
 
     // ---------------------------------------------------------------- internals
 
+    /// Reverts `BadOpening` unless participant `participant`'s leaf
+    /// keccak(0x02 ‖ updateRoot ‖ be32(weight)) opens in `inputRoot` along `inputPath`, and
+    /// `values` is value leaf `leafIndex` of `updateRoot` along `valuesPath`: the read of one
+    /// participant's committed value leaf that Accumulate, Rank, TrimSum and Norm steps make.
+    function _openClientRead(
+        bytes32 inputRoot,
+        uint256 participant,
+        uint256 leafIndex,
+        bytes32 updateRoot,
+        uint32 weight,
+        bytes32[] memory inputPath,
+        bytes memory values,
+        bytes32[] memory valuesPath
+    ) internal pure {
+        bytes32 root = Commitments.foldPathMem(
+            Commitments.participantLeafHash(updateRoot, weight), participant, inputPath
+        );
+        if (root != inputRoot) revert BadOpening("input", inputRoot, root);
+        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(values), leafIndex, valuesPath);
+        if (root != updateRoot) revert BadOpening("update", updateRoot, root);
+    }
+
     /// Checks every instance is a field element, then calls the verifier with exactly the cap.
     function _verify(uint256[] memory instances, bytes memory proof) internal view {
         for (uint256 k; k < instances.length; ++k) {

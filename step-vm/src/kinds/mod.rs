@@ -56,20 +56,19 @@ pub enum StepKind {
 
 impl StepKind {
     /// All kinds, in id order (the order of the arbiter's checker table and of the verifiers
-    /// hash).
-    pub const ALL: [StepKind; 8] = [
-        StepKind::Accumulate,
-        StepKind::Finalize,
-        StepKind::Rank,
-        StepKind::TrimSum,
-        StepKind::TrimEmit,
-        StepKind::Norm,
-        StepKind::Scale,
-        StepKind::Clip,
-    ];
+    /// hash): the proven kinds, then `Clip`.
+    pub const ALL: [StepKind; 8] = {
+        let mut all = [StepKind::Clip; 8];
+        let mut k = 0;
+        while k < Self::PROVEN.len() {
+            all[k] = Self::PROVEN[k];
+            k += 1;
+        }
+        all
+    };
 
-    /// The kinds with a circuit and a verifier of their own (every kind but `Clip`), in id
-    /// order.
+    /// The kinds with a circuit and a verifier of their own (every kind but `Clip`, the last),
+    /// in id order.
     pub const PROVEN: [StepKind; 7] = [
         StepKind::Accumulate,
         StepKind::Finalize,
@@ -281,5 +280,18 @@ impl StepWitness {
     pub fn checked_post_commitment(&self, ctx: &RoundContext) -> Result<Digest> {
         let post = self.reads.check(ctx, &self.position, &self.pre)?;
         Ok(post.commitment(&ctx.config_hash()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_ids_are_table_indices() {
+        for (k, kind) in StepKind::ALL.iter().enumerate() {
+            assert_eq!(usize::from(kind.id()), k, "{}", kind.name());
+            assert_eq!(kind.has_verifier(), k < StepKind::PROVEN.len());
+        }
     }
 }
