@@ -248,10 +248,17 @@ fn the_cli_prints_the_commitment_and_refuses_bad_files_by_name() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let update = quantize(&read_model(&path).unwrap()).unwrap().update;
-    assert_eq!(v["update_root"], format!("0x{}", hex::encode(update.root())));
+    assert_eq!(
+        v["update_root"],
+        format!("0x{}", hex::encode(update.root()))
+    );
     assert_eq!(v["dim"], 11);
     assert_eq!(v["tensors"][0]["tensor"]["name"], "layer1.bias");
     let bad = d.join("missing.npz");
