@@ -29,7 +29,7 @@ use step_vm::{
 };
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
-use crate::prover::{StepCircuit, acc_of, first_mismatch};
+use crate::prover::{StepCircuit, acc_of, first_mismatch, wrong_kind};
 use crate::{CircuitError, Result};
 
 /// Native reference of the circuit: step-vm's [`accumulate`], refused where the exact sum
@@ -83,10 +83,7 @@ impl StepCircuit for AccumulateAssignment {
 
     fn of_witness(witness: &StepWitness) -> Result<Self> {
         let StepReads::Accumulate(reads) = &witness.reads else {
-            return Err(CircuitError::WrongKind {
-                expected: Self::KIND.name(),
-                actual: witness.reads.kind().name(),
-            });
+            return Err(wrong_kind(Self::KIND, witness));
         };
         let acc = acc_of(Self::KIND, &witness.pre)?;
         let acc_out = acc_of(Self::KIND, &witness.post)?;

@@ -42,20 +42,13 @@ use step_vm::{
 };
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
-use crate::prover::StepCircuit;
+use crate::prover::{StepCircuit, wrong_kind};
 use crate::{CircuitError, Result};
 
 /// Bits of the norm register's carry word: `hi < 2^51` for every model (`2^23` leaves).
 const HI_BITS: usize = 52;
 /// Bits of `r = isqrt(N)` for `N < 2^93`.
 const ROOT_BITS: usize = 47;
-
-fn wrong_kind(expected: StepKind, witness: &StepWitness) -> CircuitError {
-    CircuitError::WrongKind {
-        expected: expected.name(),
-        actual: witness.reads.kind().name(),
-    }
-}
 
 fn register(kind: StepKind, state: &step_vm::State) -> Result<[i64; NORM_WORDS]> {
     let reg = norm_register(state).map_err(|source| CircuitError::BadWitness {

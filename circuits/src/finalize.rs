@@ -29,7 +29,7 @@ use step_vm::{
 };
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2, signed_fr};
-use crate::prover::{StepCircuit, acc_of, first_mismatch};
+use crate::prover::{StepCircuit, acc_of, first_mismatch, wrong_kind};
 use crate::{CircuitError, Result};
 
 /// Native reference of the circuit: step-vm's [`finalize`], refused for `W = 0` (no remainder
@@ -89,10 +89,7 @@ impl StepCircuit for FinalizeAssignment {
 
     fn of_witness(witness: &StepWitness) -> Result<Self> {
         let StepReads::Finalize(reads) = &witness.reads else {
-            return Err(CircuitError::WrongKind {
-                expected: Self::KIND.name(),
-                actual: witness.reads.kind().name(),
-            });
+            return Err(wrong_kind(Self::KIND, witness));
         };
         let acc = acc_of(Self::KIND, &witness.pre)?;
         let computed = finalize_reference(reads.total_weight, &acc)?;

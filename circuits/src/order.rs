@@ -37,7 +37,7 @@ use step_vm::{
 };
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2, signed_fr};
-use crate::prover::{StepCircuit, first_mismatch};
+use crate::prover::{StepCircuit, first_mismatch, wrong_kind};
 use crate::{CircuitError, Result};
 
 /// Bits of the honest range of `lo`/`hi` (offset values, plus one search bit).
@@ -183,13 +183,6 @@ fn load_values(
     x: &ValueLeaf,
 ) -> Vec<AssignedValue<Fr>> {
     load_limbs(ctx, range, &x.map(|v| offset_limb(i64::from(v), 32)), 32)
-}
-
-fn wrong_kind(expected: StepKind, witness: &StepWitness) -> CircuitError {
-    CircuitError::WrongKind {
-        expected: expected.name(),
-        actual: witness.reads.kind().name(),
-    }
 }
 
 /// Cell values of a `Rank` step.

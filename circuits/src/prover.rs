@@ -252,6 +252,14 @@ fn halo2(
     move |source| CircuitError::Halo2 { stage, source }
 }
 
+/// The error of a witness of another kind than the circuit's `expected`.
+pub(crate) fn wrong_kind(expected: StepKind, witness: &StepWitness) -> CircuitError {
+    CircuitError::WrongKind {
+        expected: expected.name(),
+        actual: witness.reads.kind().name(),
+    }
+}
+
 /// The first lane where `claimed` differs from `computed`, as a [`CircuitError::ClaimMismatch`].
 pub(crate) fn first_mismatch<T: Copy + Into<i64>>(
     kind: StepKind,
@@ -348,10 +356,7 @@ impl StepProver {
         // A `Clip` step is proven by its base kind's circuit.
         let witness = witness.proven();
         if witness.kind() != self.kind {
-            return Err(CircuitError::WrongKind {
-                expected: self.kind.name(),
-                actual: witness.kind().name(),
-            });
+            return Err(wrong_kind(self.kind, witness));
         }
         let assignment = Assignment::of_witness(witness)?;
         let mut builder =

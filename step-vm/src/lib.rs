@@ -52,8 +52,8 @@ pub use kinds::{
     NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, Scale,
     ScaleReads, StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum,
     accumulate, accumulate_instances, finalize, finalize_instances, mean_half_up, norm_register,
-    norm_step, norm_total, offset, rank_step, scale_step, trim_emit, trim_sum_step, trimmed_sum,
-    zero_norm,
+    norm_register_of, norm_step, norm_total, offset, rank_step, scale_step, trim_emit,
+    trim_sum_step, trimmed_sum, zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};

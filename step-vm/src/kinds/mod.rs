@@ -20,8 +20,8 @@ pub use client::ClientRead;
 pub use clip::ClipReads;
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use norm::{
-    NORM_LIMB_BITS, NORM_WORDS, Norm, Scale, ScaleReads, norm_register, norm_step, norm_total,
-    scale_step, zero_norm,
+    NORM_LIMB_BITS, NORM_WORDS, Norm, Scale, ScaleReads, norm_register, norm_register_of,
+    norm_step, norm_total, scale_step, zero_norm,
 };
 pub use order::{
     EmitReads, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister,

@@ -68,6 +68,18 @@ pub fn norm_total(reg: [i64; NORM_WORDS]) -> u128 {
     lo + (hi << NORM_LIMB_BITS)
 }
 
+/// The norm register holding `N` exactly (`N < 2^90`): the inverse of [`norm_total`], what
+/// the `Norm` steps of a row leave behind.
+#[must_use]
+pub fn norm_register_of(n: u128) -> [i64; NORM_WORDS] {
+    // lo < 2^40, hi < 2^50.
+    #[allow(clippy::cast_possible_truncation)]
+    [
+        (n & ((1 << NORM_LIMB_BITS) - 1)) as i64,
+        (n >> NORM_LIMB_BITS) as i64,
+    ]
+}
+
 /// The `Scale` step's function: `s = clip_scale(isqrt(N), τ)` (total: see [`norm_total`]).
 ///
 /// # Errors
@@ -193,10 +205,8 @@ mod tests {
         assert_eq!(scale_step([0, 0], 1).unwrap(), UNIT_SCALE);
         // N = (5·2^16)^2: r = 5·2^16.
         let n = (5u128 << 16).pow(2);
-        let reg = [
-            i64::try_from(n & ((1 << 40) - 1)).unwrap(),
-            i64::try_from(n >> 40).unwrap(),
-        ];
+        let reg = norm_register_of(n);
+        assert_eq!(norm_total(reg), n);
         assert_eq!(scale_step(reg, 5 << 16).unwrap(), UNIT_SCALE);
         assert_eq!(
             scale_step(reg, (5 << 16) - 1).unwrap(),

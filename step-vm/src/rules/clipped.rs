@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use crate::hash::scale_leaf_hash;
 use crate::kinds::{
-    ClientRead, ClipReads, NORM_LIMB_BITS, NORM_WORDS, ScaleReads, StepReads, norm_step,
+    ClientRead, ClipReads, NORM_WORDS, ScaleReads, StepReads, norm_register_of, norm_step,
     scale_step, zero_norm,
 };
 use crate::merkle::depth_for;
@@ -110,7 +110,7 @@ impl Program for Clipped {
                 let register = if tamper.affects(row.saturating_sub(1)..row + per_row) {
                     replay_norm_prefix(&ctx, &tamper, &updates[i], row, shape.chunks)
                 } else {
-                    exact_register(norm_squared(updates[i].values()))
+                    norm_register_of(norm_squared(updates[i].values()))
                 };
                 let mut scale = scale_step(register, self.threshold)?;
                 tamper.scale(&ctx, row + per_row - 1, &mut scale);
@@ -152,16 +152,6 @@ impl Program for Clipped {
             base,
         }))
     }
-}
-
-/// The norm register holding `n` exactly (`n < 2^90`).
-fn exact_register(n: u128) -> [i64; NORM_WORDS] {
-    // lo < 2^40, hi < 2^50.
-    #[allow(clippy::cast_possible_truncation)]
-    [
-        (n & ((1 << NORM_LIMB_BITS) - 1)) as i64,
-        (n >> NORM_LIMB_BITS) as i64,
-    ]
 }
 
 /// The norm register of a participant's row after its first `cols` `Norm` steps, replayed
