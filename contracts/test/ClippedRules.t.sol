@@ -13,6 +13,7 @@ import {IRoundRegistry} from "../src/interfaces/IRoundRegistry.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {IStepChecker} from "../src/interfaces/IStepChecker.sol";
 import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {CheckerBase} from "../src/checkers/CheckerBase.sol";
 import {OrderStepChecker} from "../src/checkers/OrderStepChecker.sol";
 import {NormStepChecker} from "../src/checkers/NormStepChecker.sol";
 import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
@@ -107,7 +108,7 @@ contract ClippedRulesTest is ClippedFixture {
         pure
         returns (bytes memory)
     {
-        return abi.encodeWithSelector(StepChecker.BadLength.selector, field, expected, actual);
+        return abi.encodeWithSelector(CheckerBase.BadLength.selector, field, expected, actual);
     }
 
     /// The three clipped programs with parameters valid for them.
@@ -954,10 +955,10 @@ contract ClippedRulesTest is ClippedFixture {
         _fedAvgRound();
         bytes32 wrong = keccak256("wrong");
         bytes memory leaf = _clippedLeafInput(4);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.PreStateMismatch.selector, wrong, _h(4)));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.PreStateMismatch.selector, wrong, _h(4)));
         arbiter.postState(roundId, 4, wrong, leaf);
         // The leaf of the row's other Norm step (another register) does not open this state.
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         _postAt(3, leaf);
     }
 
@@ -969,7 +970,7 @@ contract ClippedRulesTest is ClippedFixture {
         bytes32 got = _fold(Ref.participantLeaf(updateRoots[0], weights[0]), 1, l.inputPath);
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
+                CheckerBase.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
             )
         );
         _postAt(4, abi.encode(l));
@@ -977,7 +978,7 @@ contract ClippedRulesTest is ClippedFixture {
         l = _normLeaf(4);
         l.values = Ref.encodeValues(leafOf[1][1]);
         got = _fold(Ref.valueLeafHash(leafOf[1][1]), 1, l.valuesPath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "update", l.updateRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "update", l.updateRoot, got));
         _postAt(4, abi.encode(l));
     }
 
@@ -1017,7 +1018,7 @@ contract ClippedRulesTest is ClippedFixture {
             bytes memory padded = abi.encodePacked(leaves[t], bytes32(0));
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    StepChecker.NonCanonicalLeaf.selector, leaves[t].length, leaves[t].length + 32
+                    CheckerBase.NonCanonicalLeaf.selector, leaves[t].length, leaves[t].length + 32
                 )
             );
             _postAt(4 + t, padded);
@@ -1125,11 +1126,11 @@ contract ClippedRulesTest is ClippedFixture {
         _fedAvgRound();
         bytes32 wrong = keccak256("wrong");
         bytes memory leaf = _clippedLeafInput(5);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.PreStateMismatch.selector, wrong, _h(5)));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.PreStateMismatch.selector, wrong, _h(5)));
         arbiter.postState(roundId, 5, wrong, leaf);
         // Row 2's Scale leaf (another register, another scales root) at row 1's step... as a
         // step of row 2 (leaf index 2 in the tree) it is row 2's; at step 8 it is not row 3's.
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         _postAt(11, _clippedLeafInput(8));
     }
 
@@ -1142,7 +1143,7 @@ contract ClippedRulesTest is ClippedFixture {
         l.scalesPath = Ref.proof(_scaleLeaves(2), 1);
         bytes32 pre = _normState(5, l.register, l.scalesRoot);
         bytes32 got = _fold(bytes32(0), 1, l.scalesPath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "scales", l.scalesRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "scales", l.scalesRoot, got));
         arbiter.postState(roundId, 5, pre, abi.encode(l));
     }
 
@@ -1254,13 +1255,13 @@ contract ClippedRulesTest is ClippedFixture {
 
     /// The Clip checker's errors share the step checkers' selectors.
     function test_clipChecker_errorSelectorsAreTheCheckers() public pure {
-        assertEq(bytes32(ClipChecker.BadLength.selector), bytes32(StepChecker.BadLength.selector));
+        assertEq(bytes32(CheckerBase.BadLength.selector), bytes32(CheckerBase.BadLength.selector));
         assertEq(
-            bytes32(ClipChecker.PreStateMismatch.selector), bytes32(StepChecker.PreStateMismatch.selector)
+            bytes32(CheckerBase.PreStateMismatch.selector), bytes32(CheckerBase.PreStateMismatch.selector)
         );
-        assertEq(bytes32(ClipChecker.BadOpening.selector), bytes32(StepChecker.BadOpening.selector));
+        assertEq(bytes32(CheckerBase.BadOpening.selector), bytes32(CheckerBase.BadOpening.selector));
         assertEq(
-            bytes32(ClipChecker.NonCanonicalLeaf.selector), bytes32(StepChecker.NonCanonicalLeaf.selector)
+            bytes32(CheckerBase.NonCanonicalLeaf.selector), bytes32(CheckerBase.NonCanonicalLeaf.selector)
         );
     }
 
@@ -1315,7 +1316,7 @@ contract ClippedRulesTest is ClippedFixture {
         other.scalesRoot = _scalesRoot(3);
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.PreStateMismatch.selector,
+                CheckerBase.PreStateMismatch.selector,
                 _h(k),
                 Ref.stateHash(configHash, k, Commitments.ZERO_NORM_HASH, other.scalesRoot)
             )
@@ -1329,7 +1330,7 @@ contract ClippedRulesTest is ClippedFixture {
         );
         _postAt(k, abi.encode(other));
         // The prologue's last state is not h^base_0 wrapped.
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         arbiter.postState(roundId, uint64(k), ClipRef.wrap(l.basePre, l.scalesRoot), abi.encode(l));
     }
 
@@ -1340,17 +1341,17 @@ contract ClippedRulesTest is ClippedFixture {
         bytes32 wrong = keccak256("wrong");
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.PreStateMismatch.selector, wrong, ClipRef.wrap(l.basePre, l.scalesRoot)
+                CheckerBase.PreStateMismatch.selector, wrong, ClipRef.wrap(l.basePre, l.scalesRoot)
             )
         );
         arbiter.postState(roundId, uint64(k), wrong, abi.encode(l));
         // The unwrapped base state is not the clipped program's state.
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         arbiter.postState(roundId, uint64(k), l.basePre, abi.encode(l));
         // A base pre-state that is not the base leaf's: the wrap opens, the base checker refuses.
         l.basePre = keccak256("another base state");
         bytes32 pre = ClipRef.wrap(l.basePre, l.scalesRoot);
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         arbiter.postState(roundId, uint64(k), pre, abi.encode(l));
     }
 
@@ -1362,13 +1363,13 @@ contract ClippedRulesTest is ClippedFixture {
         // The unit scale (no clipping) for a clipped participant.
         l.scale = uint64(1 << 32);
         bytes32 got = _fold(ClipRef.scaleLeaf(1 << 32), 1, l.scalePath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "scales", l.scalesRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "scales", l.scalesRoot, got));
         _postAt(k, abi.encode(l));
         // Participant 0's scale and opening at participant 1's step.
         l = _clipLeaf(k);
         (l.scale, l.scalePath) = (uint64(scales[0]), Ref.proof(_scaleLeaves(n), 0));
         got = _fold(ClipRef.scaleLeaf(scales[0]), 1, l.scalePath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "scales", l.scalesRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "scales", l.scalesRoot, got));
         _postAt(k, abi.encode(l));
         // Above 2^32.
         l = _clipLeaf(k);
@@ -1400,7 +1401,7 @@ contract ClippedRulesTest is ClippedFixture {
         _fedAvgRound();
         bytes memory leaf = _clippedLeafInput(13);
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
         );
         _postAt(13, abi.encodePacked(leaf, bytes32(0)));
         // A base leaf padded inside the Clip leaf: the base checker refuses it.
@@ -1408,7 +1409,7 @@ contract ClippedRulesTest is ClippedFixture {
         uint256 baseLength = l.baseLeaf.length;
         l.baseLeaf = abi.encodePacked(l.baseLeaf, bytes32(0));
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, baseLength, baseLength + 32)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, baseLength, baseLength + 32)
         );
         _postAt(13, abi.encode(l));
         // A bare base leaf is not a Clip leaf.
@@ -1423,7 +1424,7 @@ contract ClippedRulesTest is ClippedFixture {
         _fedAvgRound();
         bytes memory leaf = _clippedLeafInput(13);
         uint256 len = leaf.length;
-        bytes memory noCanonical = abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, 0, len);
+        bytes memory noCanonical = abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, 0, len);
         // The struct's offset word: 0x40, a gap.
         bytes memory bad = _setWord(leaf, 0, 0x40);
         vm.expectRevert(noCanonical);
@@ -1449,9 +1450,9 @@ contract ClippedRulesTest is ClippedFixture {
         for (uint256 o; o < bad.length; ++o) {
             bad[o] = leaf[o];
         }
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, len, len - 32));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, len, len - 32));
         _postAt(13, bad);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, 0, 255));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, 0, 255));
         _postAt(13, new bytes(255));
         // The scale word with a bit set above 64: not read as its low 64 bits.
         uint256 dirty = (uint256(1) << 200) | scales[1];
@@ -1506,7 +1507,7 @@ contract ClippedRulesTest is ClippedFixture {
         ClipChecker.ClipLeaf memory l = _clipLeaf(13);
         AccumulateChecker.AccumulateLeaf memory a = _accLeaf(1); // leafOf: the clipped values
         l.baseLeaf = abi.encode(a);
-        vm.expectPartialRevert(StepChecker.BadOpening.selector);
+        vm.expectPartialRevert(CheckerBase.BadOpening.selector);
         _postAt(13, abi.encode(l));
     }
 

@@ -7,6 +7,7 @@ import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {CheckerBase} from "../src/checkers/CheckerBase.sol";
 import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
 import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
 import {GasBurningVerifier, AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
@@ -37,7 +38,7 @@ contract LeafArbiterTest is FedAvgFixture {
         pure
         returns (bytes memory)
     {
-        return abi.encodeWithSelector(StepChecker.BadLength.selector, field, expected, actual);
+        return abi.encodeWithSelector(CheckerBase.BadLength.selector, field, expected, actual);
     }
 
     function _rejected(address verifier) internal pure returns (bytes memory) {
@@ -116,7 +117,7 @@ contract LeafArbiterTest is FedAvgFixture {
         bytes memory leaf = _leafInput(5);
         bytes32 wrong = keccak256("not h5");
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.PreStateMismatch.selector, wrong, _stateHash(5, false))
+            abi.encodeWithSelector(CheckerBase.PreStateMismatch.selector, wrong, _stateHash(5, false))
         );
         arbiter.postState(roundId, 5, wrong, leaf);
     }
@@ -125,7 +126,7 @@ contract LeafArbiterTest is FedAvgFixture {
         bytes memory leaf = _leafInput(3);
         bytes32 wrong = keccak256("not h3");
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.PreStateMismatch.selector, wrong, _stateHash(3, false))
+            abi.encodeWithSelector(CheckerBase.PreStateMismatch.selector, wrong, _stateHash(3, false))
         );
         arbiter.postState(roundId, 3, wrong, leaf);
     }
@@ -133,7 +134,7 @@ contract LeafArbiterTest is FedAvgFixture {
     function test_postState_tamperedRegister_reverts() public {
         AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf(2);
         leaf.acc[255] = bytes1(uint8(leaf.acc[255]) ^ 1);
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         _post(2, leaf);
     }
 
@@ -212,13 +213,13 @@ contract LeafArbiterTest is FedAvgFixture {
         bytes memory leaf = _leafInput(1);
         bytes memory padded = abi.encodePacked(leaf, bytes32(0));
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
         );
         _post(1, padded);
         leaf = _leafInput(3);
         padded = abi.encodePacked(leaf, new bytes(1));
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, leaf.length, leaf.length + 1)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, leaf.length, leaf.length + 1)
         );
         _post(3, padded);
     }
@@ -238,12 +239,12 @@ contract LeafArbiterTest is FedAvgFixture {
     function test_postState_gapInsideLeaf_reverts() public {
         bytes memory leaf = _leafInput(1);
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
         );
         _post(1, _insertGap(leaf, 5, _accumulateHeads())); // before `values`
         leaf = _leafInput(3);
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
+            abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, leaf.length, leaf.length + 32)
         );
         _post(3, _insertGap(leaf, 2, _finalizeHeads())); // before `values`
     }
@@ -257,7 +258,7 @@ contract LeafArbiterTest is FedAvgFixture {
         bytes memory shared = _shareTail(canonical, 7, 0, _accumulateHeads()); // accOut -> acc's tail
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.NonCanonicalLeaf.selector, canonical.length, canonical.length - 288
+                CheckerBase.NonCanonicalLeaf.selector, canonical.length, canonical.length - 288
             )
         );
         _post(1, shared);
@@ -435,7 +436,7 @@ contract LeafArbiterTest is FedAvgFixture {
         LeafArbiter lax = _arbiterWith(address(registry), address(yes), address(yes), GAS_CAP);
         AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf(1);
         leaf.values[0] = bytes1(uint8(leaf.values[0]) ^ 1);
-        vm.expectPartialRevert(StepChecker.BadOpening.selector);
+        vm.expectPartialRevert(CheckerBase.BadOpening.selector);
         lax.postState(roundId, 1, _stateHash(1, false), abi.encode(leaf));
     }
 
@@ -448,7 +449,7 @@ contract LeafArbiterTest is FedAvgFixture {
         bytes32 got = _fold(Ref.participantLeaf(updateRoots[2], weights[2]), 1, leaf.inputPath);
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
+                CheckerBase.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
             )
         );
         _post(1, leaf);
@@ -457,7 +458,7 @@ contract LeafArbiterTest is FedAvgFixture {
     function test_postState_wrongWeight_reverts() public {
         AccumulateChecker.AccumulateLeaf memory leaf = _accLeaf(1);
         leaf.weight += 1;
-        vm.expectPartialRevert(StepChecker.BadOpening.selector);
+        vm.expectPartialRevert(CheckerBase.BadOpening.selector);
         _post(1, leaf);
     }
 
@@ -466,7 +467,7 @@ contract LeafArbiterTest is FedAvgFixture {
         leaf.values = Ref.encodeValues(leafOf[1][2]); // another chunk of the same client
         bytes32 got = _fold(Ref.valueLeafHash(leafOf[1][2]), 1, leaf.valuesPath);
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.BadOpening.selector, "update", updateRoots[1], got)
+            abi.encodeWithSelector(CheckerBase.BadOpening.selector, "update", updateRoots[1], got)
         );
         _post(5, leaf);
     }
@@ -478,7 +479,7 @@ contract LeafArbiterTest is FedAvgFixture {
         leaf.outputRoot = written;
         bytes32 pre = Ref.stateHash(_config(), 3, Ref.accHash(_register(0, 3)), written);
         bytes32 got = _fold(bytes32(0), 0, leaf.outputPath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "output", written, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "output", written, got));
         arbiter.postState(roundId, 3, pre, abi.encode(leaf));
     }
 

@@ -11,6 +11,7 @@ import {FedAvgProgram} from "../src/programs/FedAvgProgram.sol";
 import {MedianProgram} from "../src/programs/MedianProgram.sol";
 import {TrimmedMeanProgram} from "../src/programs/TrimmedMeanProgram.sol";
 import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {CheckerBase} from "../src/checkers/CheckerBase.sol";
 import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
 import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
 import {RankChecker} from "../src/checkers/RankChecker.sol";
@@ -587,19 +588,19 @@ contract LeafVectorsTest is Test {
         assertEq(r.register.length, 800, "vector register: 160 limbs");
         r.registerOut = _asBe64(r.registerOut);
         bytes32 pre = _pre();
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "registerOut", 800, 1280));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "registerOut", 800, 1280));
         arbiter.postState(roundId, _step(), pre, abi.encode(r));
         r = _rankLeaf();
         r.register = abi.encodePacked(r.register, bytes5(0x8000000000));
         pre = _preOf(r.register);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 805));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "register", 800, 805));
         arbiter.postState(roundId, _step(), pre, abi.encode(r));
 
         _load("trim_sum");
         TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf();
         t.register = _asBe64(t.register);
         pre = _preOf(t.register);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 1280));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "register", 800, 1280));
         arbiter.postState(roundId, _step(), pre, abi.encode(t));
 
         _load("trim_emit");
@@ -610,7 +611,7 @@ contract LeafVectorsTest is Test {
         }
         e.register = shorter;
         pre = _preOf(e.register);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadLength.selector, "register", 800, 795));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "register", 800, 795));
         arbiter.postState(roundId, _step(), pre, abi.encode(e));
     }
 

@@ -12,6 +12,7 @@ import {IRoundRegistry} from "../src/interfaces/IRoundRegistry.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {IStepChecker} from "../src/interfaces/IStepChecker.sol";
 import {StepChecker} from "../src/checkers/StepChecker.sol";
+import {CheckerBase} from "../src/checkers/CheckerBase.sol";
 import {OrderStepChecker} from "../src/checkers/OrderStepChecker.sol";
 import {AccumulateChecker} from "../src/checkers/AccumulateChecker.sol";
 import {FinalizeChecker} from "../src/checkers/FinalizeChecker.sol";
@@ -378,7 +379,7 @@ contract OrderRulesTest is OrderFixture {
         pure
         returns (bytes memory)
     {
-        return abi.encodeWithSelector(StepChecker.BadLength.selector, field, expected, actual);
+        return abi.encodeWithSelector(CheckerBase.BadLength.selector, field, expected, actual);
     }
 
     /// A checker called directly with the arbiter's context gives the arbiter's answer.
@@ -452,14 +453,14 @@ contract OrderRulesTest is OrderFixture {
         bytes32 wrong = keccak256("wrong");
         bytes memory leaf = abi.encode(_rankLeaf(3));
         vm.expectRevert(
-            abi.encodeWithSelector(StepChecker.PreStateMismatch.selector, wrong, _orderStateHash(3, false))
+            abi.encodeWithSelector(CheckerBase.PreStateMismatch.selector, wrong, _orderStateHash(3, false))
         );
         arbiter.postState(roundId, 3, wrong, leaf);
         // The leaf of another step (another column's register) does not open this step's state.
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         arbiter.postState(roundId, 4, _orderStateHash(4, false), leaf);
         leaf = abi.encode(_trimEmitLeaf(99));
-        vm.expectPartialRevert(StepChecker.PreStateMismatch.selector);
+        vm.expectPartialRevert(CheckerBase.PreStateMismatch.selector);
         arbiter.postState(roundId, 199, _orderStateHash(199, false), leaf);
     }
 
@@ -472,7 +473,7 @@ contract OrderRulesTest is OrderFixture {
         bytes32 got = _fold(Ref.participantLeaf(updateRoots[2], weights[2]), 1, r.inputPath);
         vm.expectRevert(
             abi.encodeWithSelector(
-                StepChecker.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
+                CheckerBase.BadOpening.selector, "input", registry.round(roundId).inputRoot, got
             )
         );
         _post(1, abi.encode(r));
@@ -480,7 +481,7 @@ contract OrderRulesTest is OrderFixture {
         TrimSumChecker.TrimSumLeaf memory t = _trimSumLeaf(100 + 98);
         t.values[0] ^= 0x01;
         got = _fold(keccak256(abi.encodePacked(bytes1(0x00), t.values)), 1, t.valuesPath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "update", t.updateRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "update", t.updateRoot, got));
         _post(198, abi.encode(t));
         // An output leaf already written: the emit's pre-state opens, its output leaf does not.
         TrimEmitChecker.TrimEmitLeaf memory e = _trimEmitLeaf(99);
@@ -489,7 +490,7 @@ contract OrderRulesTest is OrderFixture {
             configHash, 99, keccak256(abi.encodePacked(bytes1(0x03), e.register)), e.outputRoot
         );
         got = _fold(bytes32(0), 0, e.outputPath);
-        vm.expectRevert(abi.encodeWithSelector(StepChecker.BadOpening.selector, "output", e.outputRoot, got));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadOpening.selector, "output", e.outputRoot, got));
         arbiter.postState(roundId, 99, pre, abi.encode(e));
     }
 
@@ -549,7 +550,7 @@ contract OrderRulesTest is OrderFixture {
             bytes memory padded = abi.encodePacked(leaves[t], bytes32(0));
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    StepChecker.NonCanonicalLeaf.selector, leaves[t].length, leaves[t].length + 32
+                    CheckerBase.NonCanonicalLeaf.selector, leaves[t].length, leaves[t].length + 32
                 )
             );
             _post(steps_[t], padded);

@@ -49,7 +49,17 @@ contract AccumulateChecker is StepChecker {
         returns (bytes32)
     {
         AccumulateLeaf memory l = abi.decode(leaf, (AccumulateLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length,
+            _clientReadLeafLength(
+                l.acc.length,
+                l.inputPath.length,
+                l.values.length,
+                l.valuesPath.length,
+                l.accOut.length,
+                l.proof.length
+            )
+        );
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.col >= s.n || s.row >= chunks) revert BadPosition(s.row, s.col);
         uint256 scale = _scale(s.kindParams);
@@ -87,14 +97,6 @@ contract AccumulateChecker is StepChecker {
         _requireLength("kindParams", kindParams.length, 32);
         scale = abi.decode(kindParams, (uint256));
         Commitments.requireScale(scale);
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, nine head
-    /// words, then the tails of acc, inputPath, values, valuesPath, accOut and proof.
-    function _canonicalLength(AccumulateLeaf memory l) private pure returns (uint256) {
-        return 32 + 9 * 32 + _abiBytes(l.acc.length) + _abiWords(l.inputPath.length)
-            + _abiBytes(l.values.length) + _abiWords(l.valuesPath.length) + _abiBytes(l.accOut.length)
-            + _abiBytes(l.proof.length);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

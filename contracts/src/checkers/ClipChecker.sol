@@ -2,9 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {Commitments} from "../lib/Commitments.sol";
-import {TxGas} from "../lib/TxGas.sol";
 import {IStepChecker} from "../interfaces/IStepChecker.sol";
 import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
+import {CheckerBase} from "./CheckerBase.sol";
 
 /// @title ClipChecker
 /// @notice Checks a Clip step (docs/design/clipping.md, kind 7): step k = P + b of a clipped
@@ -20,7 +20,7 @@ import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
 ///      deployment. The step's kind parameters (`ClipStep`) come from the clipped program
 ///      through the arbiter, which trusts its program table; called directly, this contract only
 ///      computes what such parameters imply.
-contract ClipChecker is IStepChecker {
+contract ClipChecker is CheckerBase {
     /// @notice What the clipped program says of base step b, passed as
     ///         `kindParams = abi.encode(step)`.
     /// @dev `baseKind` and `baseKindParams` are the base program's `stepAt(baseParams, n, dim,
@@ -57,19 +57,8 @@ contract ClipChecker is IStepChecker {
     uint256 public constant MAX_BASE_KINDS = 5;
 
     // ---------------------------------------------------------------- errors
-    // The first four have the signatures (so the selectors) of `StepChecker`'s.
+    // NonCanonicalLeaf, BadLength, PreStateMismatch and BadOpening: `CheckerBase`.
 
-    /// @notice The leaf is not exactly the canonical `abi.encode(ClipLeaf)`: its length is not
-    ///         the canonical length of its fields (`expected`), or an offset is not the
-    ///         canonical one (`expected` 0).
-    error NonCanonicalLeaf(uint256 expected, uint256 actual);
-    /// @notice A field has the wrong length (elements of a path).
-    error BadLength(string field, uint256 expected, uint256 actual);
-    /// @notice keccak(0x05 ‖ basePre ‖ scalesRoot) (or, at the first base step, the prologue's
-    ///         last state) != hPre.
-    error PreStateMismatch(bytes32 expected, bytes32 actual);
-    /// @notice The scale's opening does not lead to the scales root.
-    error BadOpening(string tree, bytes32 expectedRoot, bytes32 actualRoot);
     /// @notice At the first base step, `basePre` is not the base program's initial state.
     error BaseInitialStateMismatch(bytes32 expected, bytes32 actual);
     /// @notice A base step that reads no participant came with a nonzero scale.
@@ -129,7 +118,7 @@ contract ClipChecker is IStepChecker {
 
         // 1. The pre-state: the prologue's last state at the first base step (whose base
         //    pre-state is the base program's initial state), else the wrapped base state.
-        _requirePreState(s, c, hPre, l.basePre, scalesRoot);
+        _requireClipPreState(s, c, hPre, l.basePre, scalesRoot);
 
         // 2. The read participant's scale, appended to the base kind's parameters.
         bytes memory kindParams = _baseKindParams(s.n, c, l);
@@ -174,7 +163,7 @@ contract ClipChecker is IStepChecker {
     /// the prologue's last state stateHash(configHash, step, ZERO_NORM_HASH, scalesRoot), with
     /// `basePre` the base program's initial state (else `BaseInitialStateMismatch`); after it,
     /// keccak(0x05 ‖ basePre ‖ scalesRoot).
-    function _requirePreState(
+    function _requireClipPreState(
         StepContext calldata s,
         ClipStep calldata c,
         bytes32 hPre,
@@ -265,7 +254,7 @@ contract ClipChecker is IStepChecker {
             baseLength := calldataload(add(p, add(32, baseOffset)))
         }
         if (baseLength > len) revert NonCanonicalLeaf(0, len);
-        uint256 canonical = 32 + baseOffset + TxGas.abiBytes(baseLength);
+        uint256 canonical = 32 + baseOffset + _abiBytes(baseLength);
         if (len != canonical) revert NonCanonicalLeaf(canonical, len);
         assembly ("memory-safe") {
             l := add(p, 32)

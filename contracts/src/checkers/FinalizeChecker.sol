@@ -41,7 +41,9 @@ contract FinalizeChecker is StepChecker {
         returns (bytes32)
     {
         FinalizeLeaf memory l = abi.decode(leaf, (FinalizeLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length, _writeLeafLength(l.acc.length, l.values.length, l.outputPath.length, l.proof.length)
+        );
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.row >= chunks) revert BadPosition(s.row, s.col);
         _requireLength("acc", l.acc.length, Commitments.ACC_BYTES);
@@ -63,13 +65,6 @@ contract FinalizeChecker is StepChecker {
 
         bytes32 newRoot = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.outputPath);
         return Commitments.stateHash(s.configHash, uint256(s.step) + 1, Commitments.ZERO_ACC_HASH, newRoot);
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, five head
-    /// words, then the tails of acc, values, outputPath and proof.
-    function _canonicalLength(FinalizeLeaf memory l) private pure returns (uint256) {
-        return 32 + 5 * 32 + _abiBytes(l.acc.length) + _abiBytes(l.values.length)
-            + _abiWords(l.outputPath.length) + _abiBytes(l.proof.length);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

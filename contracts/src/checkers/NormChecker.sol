@@ -53,7 +53,17 @@ contract NormChecker is NormStepChecker {
         returns (bytes32)
     {
         NormLeaf memory l = abi.decode(leaf, (NormLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length,
+            _clientReadLeafLength(
+                l.register.length,
+                l.inputPath.length,
+                l.values.length,
+                l.valuesPath.length,
+                l.registerOut.length,
+                l.proof.length
+            )
+        );
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.col >= chunks || s.row >= s.n) revert BadPosition(s.row, s.col);
         _requireLength("kindParams", s.kindParams.length, 0);
@@ -79,14 +89,6 @@ contract NormChecker is NormStepChecker {
         return Commitments.stateHash(
             s.configHash, uint256(s.step) + 1, Commitments.registerHashMem(l.registerOut), l.scalesRoot
         );
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, nine head
-    /// words, then the tails of register, inputPath, values, valuesPath, registerOut and proof.
-    function _canonicalLength(NormLeaf memory l) private pure returns (uint256) {
-        return 32 + 9 * 32 + _abiBytes(l.register.length) + _abiWords(l.inputPath.length)
-            + _abiBytes(l.values.length) + _abiWords(l.valuesPath.length) + _abiBytes(l.registerOut.length)
-            + _abiBytes(l.proof.length);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

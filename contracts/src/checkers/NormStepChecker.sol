@@ -41,15 +41,4 @@ abstract contract NormStepChecker is StepChecker {
         // forge-lint: disable-next-line(unsafe-typecast)
         if (hi >> 63 != 0) revert NegativeRegisterWord(1, int64(uint64(hi)));
     }
-
-    /// Reverts `PreStateMismatch` unless
-    /// keccak(abi.encode(configHash, step, keccak(0x03 ‖ register), scalesRoot)) == hPre.
-    function _requirePreState(StepContext calldata s, bytes32 hPre, bytes memory register, bytes32 scalesRoot)
-        internal
-        pure
-    {
-        bytes32 pre =
-            Commitments.stateHash(s.configHash, s.step, Commitments.registerHashMem(register), scalesRoot);
-        if (pre != hPre) revert PreStateMismatch(hPre, pre);
-    }
 }

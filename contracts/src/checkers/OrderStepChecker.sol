@@ -73,17 +73,6 @@ abstract contract OrderStepChecker is StepChecker {
         if (k >= s.n || 2 * k >= s.n) revert BadTrim(k, s.n);
     }
 
-    /// Reverts `PreStateMismatch` unless
-    /// keccak(abi.encode(configHash, step, keccak(0x03 ‖ register), outputRoot)) == hPre.
-    function _requirePreState(StepContext calldata s, bytes32 hPre, bytes memory register, bytes32 outputRoot)
-        internal
-        pure
-    {
-        bytes32 pre =
-            Commitments.stateHash(s.configHash, s.step, Commitments.registerHashMem(register), outputRoot);
-        if (pre != hPre) revert PreStateMismatch(hPre, pre);
-    }
-
     /// Decodes and checks a Rank or TrimSum leaf reading participant `participant`'s value leaf
     /// j = `s.row`: canonical encoding, lengths, pre-state, both openings (of the committed
     /// values). Returns the leaf and the instances with `first` scalars left for the caller,
@@ -98,7 +87,17 @@ abstract contract OrderStepChecker is StepChecker {
         uint256 scale
     ) internal view returns (ClientReadLeaf memory l, uint256[] memory instances) {
         l = abi.decode(leaf, (ClientReadLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length,
+            _clientReadLeafLength(
+                l.register.length,
+                l.inputPath.length,
+                l.values.length,
+                l.valuesPath.length,
+                l.registerOut.length,
+                l.proof.length
+            )
+        );
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.row >= chunks) revert BadPosition(s.row, s.col);
         _requireLength("register", l.register.length, Commitments.STAT_BYTES);
@@ -128,13 +127,5 @@ abstract contract OrderStepChecker is StepChecker {
         return Commitments.stateHash(
             s.configHash, uint256(s.step) + 1, Commitments.registerHashMem(l.registerOut), l.outputRoot
         );
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, nine head
-    /// words, then the tails of register, inputPath, values, valuesPath, registerOut and proof.
-    function _canonicalLength(ClientReadLeaf memory l) private pure returns (uint256) {
-        return 32 + 9 * 32 + _abiBytes(l.register.length) + _abiWords(l.inputPath.length)
-            + _abiBytes(l.values.length) + _abiWords(l.valuesPath.length) + _abiBytes(l.registerOut.length)
-            + _abiBytes(l.proof.length);
     }
 }

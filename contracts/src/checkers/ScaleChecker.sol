@@ -52,7 +52,10 @@ contract ScaleChecker is NormStepChecker {
         returns (bytes32)
     {
         ScaleLeaf memory l = abi.decode(leaf, (ScaleLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length,
+            _writeLeafLength(l.register.length, l.values.length, l.scalesPath.length, l.proof.length)
+        );
         if (s.col != Commitments.chunkCount(s.dim) || s.row >= s.n) revert BadPosition(s.row, s.col);
         _requireLength("kindParams", s.kindParams.length, 32);
         uint256 threshold = abi.decode(s.kindParams, (uint256));
@@ -79,13 +82,6 @@ contract ScaleChecker is NormStepChecker {
         bytes32 leafHash = Commitments.scaleLeafHash(uint64(scale));
         bytes32 newRoot = Commitments.foldPathMem(leafHash, s.row, l.scalesPath);
         return Commitments.stateHash(s.configHash, uint256(s.step) + 1, Commitments.ZERO_NORM_HASH, newRoot);
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, five head
-    /// words, then the tails of register, values, scalesPath and proof.
-    function _canonicalLength(ScaleLeaf memory l) private pure returns (uint256) {
-        return 32 + 5 * 32 + _abiBytes(l.register.length) + _abiBytes(l.values.length)
-            + _abiWords(l.scalesPath.length) + _abiBytes(l.proof.length);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

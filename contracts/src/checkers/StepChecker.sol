@@ -2,8 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {Commitments} from "../lib/Commitments.sol";
-import {TxGas} from "../lib/TxGas.sol";
 import {IStepChecker} from "../interfaces/IStepChecker.sol";
+import {CheckerBase} from "./CheckerBase.sol";
 
 /// @title StepChecker
 /// @notice What every step checker shares (docs/ARCHITECTURE.md §5, §6): its Halo2 verifier and
@@ -19,7 +19,7 @@ import {IStepChecker} from "../interfaces/IStepChecker.sol";
 ///      Its length must be the canonical length implied by the decoded fields, and its proof
 ///      exactly `PROOF_BYTES`: nobody can pad a leaf to inflate the calldata a challenger's
 ///      metered cost counts.
-abstract contract StepChecker is IStepChecker {
+abstract contract StepChecker is CheckerBase {
     // ---------------------------------------------------------------- errors
 
     /// @notice The verifier address has no code.
@@ -28,16 +28,8 @@ abstract contract StepChecker is IStepChecker {
     error ZeroGasCap();
     /// @notice The proof size must be positive.
     error ZeroProofBytes();
-    /// @notice The leaf's length is not the canonical ABI length of its decoded fields.
-    error NonCanonicalLeaf(uint256 expected, uint256 actual);
-    /// @notice A field has the wrong length (bytes, or elements of a path).
-    error BadLength(string field, uint256 expected, uint256 actual);
     /// @notice The step's position is outside the grid this kind checks.
     error BadPosition(uint256 row, uint256 col);
-    /// @notice keccak(abi.encode(configHash, step, registerHash(register), outputRoot)) != hPre.
-    error PreStateMismatch(bytes32 expected, bytes32 actual);
-    /// @notice A Merkle opening does not lead to the committed root.
-    error BadOpening(string tree, bytes32 expectedRoot, bytes32 actualRoot);
     /// @notice A public input is not below the BN254 scalar modulus.
     error InstanceOutOfField(uint256 index);
     /// @notice Less gas is left than the verifier is granted.
@@ -68,28 +60,6 @@ abstract contract StepChecker is IStepChecker {
 
     // ---------------------------------------------------------------- internals
 
-    /// Reverts `BadOpening` unless participant `participant`'s leaf
-    /// keccak(0x02 ‖ updateRoot ‖ be32(weight)) opens in `inputRoot` along `inputPath`, and
-    /// `values` is value leaf `leafIndex` of `updateRoot` along `valuesPath`: the read of one
-    /// participant's committed value leaf that Accumulate, Rank, TrimSum and Norm steps make.
-    function _openClientRead(
-        bytes32 inputRoot,
-        uint256 participant,
-        uint256 leafIndex,
-        bytes32 updateRoot,
-        uint32 weight,
-        bytes32[] memory inputPath,
-        bytes memory values,
-        bytes32[] memory valuesPath
-    ) internal pure {
-        bytes32 root = Commitments.foldPathMem(
-            Commitments.participantLeafHash(updateRoot, weight), participant, inputPath
-        );
-        if (root != inputRoot) revert BadOpening("input", inputRoot, root);
-        root = Commitments.foldPathMem(Commitments.valueLeafHashMem(values), leafIndex, valuesPath);
-        if (root != updateRoot) revert BadOpening("update", updateRoot, root);
-    }
-
     /// Checks every instance is a field element, then calls the verifier with exactly the cap.
     function _verify(uint256[] memory instances, bytes memory proof) internal view {
         for (uint256 k; k < instances.length; ++k) {
@@ -109,27 +79,5 @@ abstract contract StepChecker is IStepChecker {
     /// The proof must be exactly `PROOF_BYTES` long.
     function _requireProofLength(uint256 actual) internal view {
         if (actual != PROOF_BYTES) revert BadLength("proof", PROOF_BYTES, actual);
-    }
-
-    function _requireLength(string memory field, uint256 actual, uint256 expected) internal pure {
-        if (actual != expected) revert BadLength(field, expected, actual);
-    }
-
-    /// `leaf.length` must equal `expected`, the canonical length of `abi.encode(struct)`: the
-    /// struct's offset word, its head words, then each dynamic field's tail in order
-    /// (`_abiBytes`, `_abiWords`).
-    function _requireCanonical(uint256 actual, uint256 expected) internal pure {
-        if (actual != expected) revert NonCanonicalLeaf(expected, actual);
-    }
-
-    /// Bytes a `bytes` field of `length` takes in a canonical tail: its length word and its
-    /// data padded to whole words.
-    function _abiBytes(uint256 length) internal pure returns (uint256) {
-        return TxGas.abiBytes(length);
-    }
-
-    /// Bytes a `bytes32[]` field of `length` elements takes in a canonical tail.
-    function _abiWords(uint256 length) internal pure returns (uint256) {
-        return 32 + 32 * length;
     }
 }

@@ -43,7 +43,10 @@ contract TrimEmitChecker is OrderStepChecker {
         returns (bytes32)
     {
         TrimEmitLeaf memory l = abi.decode(leaf, (TrimEmitLeaf));
-        _requireCanonical(leaf.length, _canonicalLength(l));
+        _requireCanonical(
+            leaf.length,
+            _writeLeafLength(l.register.length, l.values.length, l.outputPath.length, l.proof.length)
+        );
         uint256 chunks = Commitments.chunkCount(s.dim);
         if (s.row >= chunks) revert BadPosition(s.row, s.col);
         uint256 k = _trim(s);
@@ -66,13 +69,6 @@ contract TrimEmitChecker is OrderStepChecker {
 
         bytes32 newRoot = Commitments.foldPathMem(Commitments.valueLeafHashMem(l.values), s.row, l.outputPath);
         return Commitments.stateHash(s.configHash, uint256(s.step) + 1, Commitments.ZERO_STAT_HASH, newRoot);
-    }
-
-    /// The canonical length of `abi.encode(leaf)`: the struct's offset word, five head
-    /// words, then the tails of register, values, outputPath and proof.
-    function _canonicalLength(TrimEmitLeaf memory l) private pure returns (uint256) {
-        return 32 + 5 * 32 + _abiBytes(l.register.length) + _abiBytes(l.values.length)
-            + _abiWords(l.outputPath.length) + _abiBytes(l.proof.length);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:
