@@ -31,6 +31,12 @@ pub enum AggregatorError {
     /// game failed.
     #[error(transparent)]
     Protocol(#[from] protocol::ProtocolError),
+    /// The daemon's store, HTTP server or configuration failed.
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
+    /// The daemon cannot go on (its store failed).
+    #[error("aggregator daemon stopped: {0}")]
+    Fatal(String),
 }
 
 impl AggregatorError {
@@ -41,7 +47,7 @@ impl AggregatorError {
             Self::Chain(e) => e.is_transient(),
             Self::Protocol(e) => e.is_transient(),
             Self::StaleInputs { .. } => true,
-            Self::Vm(_) => false,
+            Self::Vm(_) | Self::Daemon(_) | Self::Fatal(_) => false,
         }
     }
 }

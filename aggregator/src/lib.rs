@@ -5,6 +5,7 @@
 //! role-agnostic game player of the `protocol` crate), and finalises.
 
 mod error;
+pub mod service;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use step_vm::{Honest, Tamper, Trace, hex_digest};
 use tracing::{info, instrument, warn};
 
 pub use error::{AggregatorError, Result};
+pub use service::{AggregatorDaemon, DaemonPolicy};
 
 /// A result computed over the chain's frozen inputs, ready to post.
 #[derive(Debug, Clone)]

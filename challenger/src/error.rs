@@ -17,6 +17,12 @@ pub enum ChallengerError {
     /// The VM rejected the inputs.
     #[error(transparent)]
     Vm(#[from] step_vm::VmError),
+    /// The daemon's store or data-availability transport failed.
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
+    /// The daemon cannot go on (its store failed).
+    #[error("challenger daemon stopped: {0}")]
+    Fatal(String),
 }
 
 impl ChallengerError {

@@ -6,7 +6,9 @@
 //! lives in the `protocol` crate; this crate is only the challenger's own decisions.
 
 mod error;
+pub mod service;
 mod watcher;
 
 pub use error::{ChallengerError, Result};
+pub use service::{ChallengerDaemon, DaemonPolicy};
 pub use watcher::{Challenger, Verdict};

@@ -28,8 +28,8 @@ pub enum Verdict {
 /// A challenger acting from one account.
 #[derive(Debug)]
 pub struct Challenger<C> {
-    deployment: Deployment<C>,
-    account: Address,
+    pub(crate) deployment: Deployment<C>,
+    pub(crate) account: Address,
     /// What passes through every step's writes: [`Honest`] for an honest challenger; a
     /// corrupting hook makes a lying one, for adversarial tests of the aggregator's defence.
     tamper: Arc<dyn Tamper>,

@@ -72,4 +72,18 @@ pub enum ClientError {
         /// The value.
         value: String,
     },
+    /// The round on chain does not admit this submission.
+    #[error("round {round}: {message}")]
+    Round {
+        /// Round id.
+        round: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// Chain access failed or the commit reverted.
+    #[error("chain: {0}")]
+    Chain(String),
+    /// The data-availability server refused the upload or could not be reached.
+    #[error("upload: {0}")]
+    Upload(String),
 }

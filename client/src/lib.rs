@@ -11,13 +11,17 @@
 //!   outside `[-2^15, 2^15)` and counting them per tensor, and refusing NaN and ±Inf with the
 //!   tensor's name and the value's index.
 //!
-//! Every error names the file and the problem ([`ClientError`]). File access is the only I/O;
-//! the rest is pure.
+//! - [`submit`] commits the update's root and weight on chain and uploads the update to the
+//!   aggregator's data-availability server, which checks it against that commitment.
+//!
+//! Every error names the file and the problem ([`ClientError`]).
 
 mod error;
 mod model;
 mod quantize;
+mod submit;
 
 pub use error::{ClientError, Result};
 pub use model::{Dtype, Model, TensorInfo, read_model};
 pub use quantize::{Quantized, quantize};
+pub use submit::{Submitted, submit};

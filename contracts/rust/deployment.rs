@@ -878,6 +878,37 @@ impl<C: Chain> Deployment<C> {
         .await
     }
 
+    /// Number of rounds opened so far (round ids are `1..=round_count`).
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn round_count(&self) -> Result<u64> {
+        let n = self
+            .view(
+                "roundCount",
+                self.registry(),
+                RoundRegistry::roundCountCall {},
+            )
+            .await?;
+        id_u64("round count", n)
+    }
+
+    /// Whether `challenger` has opened a game on `round`.
+    ///
+    /// # Errors
+    /// Transport failure.
+    pub async fn has_challenged(&self, round: u64, challenger: Address) -> Result<bool> {
+        self.view(
+            "hasChallenged",
+            self.registry(),
+            RoundRegistry::hasChallengedCall {
+                roundId: U256::from(round),
+                challenger,
+            },
+        )
+        .await
+    }
+
     /// Every game opened on `round`, as `(game id, challenger)`, from the `Challenged` logs
     /// (how a defender discovers all its games by itself).
     ///

@@ -1,0 +1,394 @@
+//! `challenger run`: the challenger as a long-lived daemon over any [`Chain`], structured as
+//! op-challenger is: a **monitor** follows every round of the registry, a **scheduler** gives
+//! each active round one turn per tick with bounded concurrency, and each round's turn does
+//! what its phase needs: fetch every committed update from the data-availability servers
+//! (challenging the availability of what nobody serves), re-execute a posted result, stay
+//! silent when it agrees, open a game when it does not, play it to the end with the
+//! role-agnostic player, claim, and withdraw.
+//!
+//! Decisions come from the chain and the [`Store`] at each tick: killed at any moment and
+//! restarted, the daemon re-executes from the stored updates, finds its own game on chain, and
+//! plays on from the game's current position.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::B256;
+use arbiter::{LeafProver, Role};
+use contracts::{Chain, Deployment};
+use daemon::{DaClient, Metrics, Store, ether};
+use futures::StreamExt as _;
+use protocol::{GamePlayer, RoundStatus, Turn, answer_challenges};
+use step_vm::Trace;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::{Challenger, ChallengerError, Result, Verdict};
+
+/// How the daemon paces itself and where it fetches updates.
+#[derive(Debug, Clone)]
+pub struct DaemonPolicy {
+    /// Wall time between two ticks.
+    pub poll: Duration,
+    /// Chain seconds after the commit phase closes before an update no server serves is
+    /// challenged for availability.
+    pub upload_grace: u64,
+    /// Rounds handled concurrently (re-executions, games, proofs).
+    pub max_concurrent_rounds: usize,
+    /// Base URLs of data-availability servers (the aggregator's, any mirror).
+    pub sources: Vec<String>,
+}
+
+impl Default for DaemonPolicy {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(2),
+            upload_grace: 120,
+            max_concurrent_rounds: 8,
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// Phases recorded in the store.
+const WATCHING: &str = "watching";
+const AGREED: &str = "agreed";
+const DISPUTING: &str = "disputing";
+const DONE: &str = "done";
+const NEXT_ROUND: &str = "next_round";
+
+/// The challenger daemon.
+pub struct ChallengerDaemon<C> {
+    challenger: Challenger<C>,
+    store: Arc<Store>,
+    prover: Arc<LeafProver>,
+    metrics: Metrics,
+    policy: DaemonPolicy,
+    da: DaClient,
+    traces: BTreeMap<u64, Arc<Trace>>,
+}
+
+impl<C> std::fmt::Debug for ChallengerDaemon<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChallengerDaemon")
+            .field("account", &self.challenger.account)
+            .field("sources", &self.policy.sources)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Chain + 'static> ChallengerDaemon<C> {
+    /// A daemon acting as `challenger`, with its `store`, proving with `prover`.
+    #[must_use]
+    pub fn new(
+        challenger: Challenger<C>,
+        store: Arc<Store>,
+        prover: Arc<LeafProver>,
+        metrics: Metrics,
+        policy: DaemonPolicy,
+    ) -> Self {
+        Self {
+            challenger,
+            store,
+            prover,
+            metrics,
+            policy,
+            da: DaClient::new(),
+            traces: BTreeMap::new(),
+        }
+    }
+
+    fn deployment(&self) -> &Deployment<C> {
+        &self.challenger.deployment
+    }
+
+    /// Runs until `shutdown` turns true; a tick in progress is finished first (graceful).
+    ///
+    /// # Errors
+    /// Only the store failing; chain and protocol failures are logged, counted and retried.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<()> {
+        info!(account = %self.challenger.account, sources = ?self.policy.sources, "challenger daemon started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.tick().await?;
+            tokio::select! {
+                () = tokio::time::sleep(self.policy.poll) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        info!("challenger daemon stopped");
+        Ok(())
+    }
+
+    /// One pass over every active round.
+    ///
+    /// # Errors
+    /// Only the store failing.
+    pub async fn tick(&mut self) -> Result<()> {
+        if let Err(e) = self.discover().await {
+            self.transient("discovering rounds", &e)?;
+        }
+        let active = self.store.active_rounds()?;
+        let mut traces = std::mem::take(&mut self.traces);
+        let tasks: Vec<_> = active
+            .into_iter()
+            .map(|(round, phase)| (round, phase, traces.remove(&round)))
+            .collect();
+        let this = &*self;
+        let results: Vec<_> = futures::stream::iter(tasks)
+            .map(|(round, phase, trace)| async move {
+                let mut trace = trace;
+                let r = this.turn(round, &phase, &mut trace).await;
+                (round, trace, r)
+            })
+            .buffer_unordered(self.policy.max_concurrent_rounds.max(1))
+            .collect()
+            .await;
+        for (round, trace, r) in results {
+            if let Some(t) = trace {
+                traces.insert(round, t);
+            }
+            if let Err(e) = r {
+                self.transient(&format!("round {round}"), &e)?;
+            }
+        }
+        self.traces = traces;
+        let d = self.deployment();
+        if let Ok(b) = d.chain().balance(self.challenger.account).await {
+            self.metrics.balance_ether.set(ether(b));
+        }
+        if let Ok(c) = d.credit(self.challenger.account).await {
+            self.metrics.credit_ether.set(ether(c));
+        }
+        Ok(())
+    }
+
+    fn transient(&self, what: &str, e: &ChallengerError) -> Result<()> {
+        if let ChallengerError::Daemon(daemon::DaemonError::Store { .. }) = e {
+            return Err(ChallengerError::Fatal(format!("{what}: {e}")));
+        }
+        self.metrics.rpc_errors.inc();
+        warn!(error = %e, "{what} failed; retrying at the next tick");
+        Ok(())
+    }
+
+    async fn discover(&self) -> Result<()> {
+        let count = self.deployment().round_count().await?;
+        let mut next = self.store.cursor(NEXT_ROUND)?.max(1);
+        while next <= count {
+            if self.store.phase(next)?.is_none() {
+                info!(round = next, "watching a new round");
+                self.store.set_phase(next, WATCHING)?;
+                self.metrics.rounds_seen.inc();
+            }
+            next += 1;
+            self.store.set_cursor(NEXT_ROUND, next)?;
+        }
+        Ok(())
+    }
+
+    /// Fetches every committed update not held yet from the sources; returns how many are
+    /// still missing.
+    async fn fetch_missing(&self, round: u64, clients: u32, dim: usize) -> Result<usize> {
+        let d = self.deployment();
+        let held = self.store.held(round)?;
+        let mut missing = 0;
+        for client in 0..clients {
+            let (root, _) = d.commitment(round, client).await?;
+            if root == B256::ZERO || held.iter().any(|(c, r)| *c == client && *r == root.0) {
+                continue;
+            }
+            let mut found = false;
+            for source in &self.policy.sources {
+                match self.da.fetch(source, round, client, &root.0, dim).await {
+                    Ok(Some(update)) => {
+                        self.store
+                            .put_update(round, client, &root.0, &update, source)?;
+                        self.metrics.updates_fetched.inc();
+                        info!(round, client, source, "fetched and checked an update");
+                        found = true;
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(e) => warn!(round, client, error = %e, "data-availability server failed"),
+                }
+            }
+            if !found {
+                missing += 1;
+            }
+        }
+        Ok(missing)
+    }
+
+    async fn turn(&self, round: u64, phase: &str, trace: &mut Option<Arc<Trace>>) -> Result<()> {
+        let d = self.deployment();
+        let view = d.round(round).await?;
+        let status = RoundStatus::of(round, &view)?;
+        let now = d.chain().timestamp().await?;
+        let store: &Store = &self.store;
+        match status {
+            RoundStatus::Committing => {
+                let missing = self
+                    .fetch_missing(round, view.clientCount, view.dim as usize)
+                    .await?;
+                answer_challenges(d, self.challenger.account, store, round).await?;
+                let closed = view
+                    .availabilityDeadline
+                    .saturating_sub(d.params().availability_window);
+                if missing > 0
+                    && now >= closed + self.policy.upload_grace
+                    && now < view.availabilityDeadline
+                {
+                    for (client, _) in
+                        protocol::challenge_unavailable(d, self.challenger.account, store, round)
+                            .await?
+                    {
+                        warn!(
+                            round,
+                            client,
+                            "no server has this committed update; challenged its availability"
+                        );
+                        self.metrics.availability_challenges.inc();
+                    }
+                }
+            }
+            RoundStatus::Posted if phase == WATCHING => {
+                if now >= view.postedAt + d.params().challenge_window {
+                    info!(
+                        round,
+                        "challenge window passed before the result was checked"
+                    );
+                    self.store.set_phase(round, DONE)?;
+                    return Ok(());
+                }
+                self.fetch_missing(round, view.clientCount, view.dim as usize)
+                    .await?;
+                let started = Instant::now();
+                let (verdict, t) = self.challenger.check(round, store).await?;
+                self.metrics
+                    .execute_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                *trace = Some(t);
+                match verdict {
+                    Verdict::Agree => self.store.set_phase(round, AGREED)?,
+                    Verdict::Disagree { .. } => {
+                        if !d.has_challenged(round, self.challenger.account).await? {
+                            let (game, _) = self.challenger.challenge(round).await?;
+                            self.store.add_game(game, round)?;
+                            self.metrics
+                                .disputes
+                                .get_or_create(&Metrics::label("role", "opened"))
+                                .inc();
+                        }
+                        self.store.set_phase(round, DISPUTING)?;
+                    }
+                }
+            }
+            _ if phase == DISPUTING => self.play(round, trace).await?,
+            RoundStatus::Posted => {}
+            RoundStatus::Finalized | RoundStatus::Rejected | RoundStatus::Expired => {
+                self.store.set_phase(round, DONE)?;
+                info!(round, status = ?status, "round ended");
+            }
+        }
+        Ok(())
+    }
+
+    /// One move in the daemon's own game of `round`; once it has ended, claims and
+    /// withdraws.
+    async fn play(&self, round: u64, trace: &mut Option<Arc<Trace>>) -> Result<()> {
+        let d = self.deployment();
+        let mut games = self.store.games(round)?;
+        if games.is_empty() {
+            // Killed between opening the game and recording it: find it on chain.
+            for (game, by) in d.challenged_games(round).await? {
+                if by == self.challenger.account {
+                    self.store.add_game(game, round)?;
+                }
+            }
+            games = self.store.games(round)?;
+        }
+        let t = match trace {
+            Some(t) => Arc::clone(t),
+            None => {
+                info!(
+                    round,
+                    "re-executing from the stored updates to resume the game"
+                );
+                let (_, t) = self.challenger.check(round, &*self.store).await?;
+                *trace = Some(Arc::clone(&t));
+                t
+            }
+        };
+        let mut open = 0;
+        for (game, outcome) in games {
+            match outcome.as_deref() {
+                Some("claimed" | "lost") => continue,
+                Some("won") => {
+                    self.claim(game).await?;
+                    continue;
+                }
+                _ => {}
+            }
+            open += 1;
+            let player = GamePlayer::new(
+                d.clone(),
+                self.challenger.account,
+                Role::Challenger,
+                game,
+                Arc::clone(&t),
+                Arc::clone(&self.prover),
+            );
+            match player.step().await? {
+                Turn::Moved { action, prove, .. } => {
+                    self.metrics
+                        .moves
+                        .get_or_create(&Metrics::label("action", action))
+                        .inc();
+                    if let Some(p) = prove {
+                        self.metrics.proof_seconds.observe(p.as_secs_f64());
+                    }
+                }
+                Turn::Resolved { aggregator_won } => {
+                    let outcome = if aggregator_won { "lost" } else { "won" };
+                    info!(round, game, outcome, "game ended");
+                    self.store.set_game_outcome(game, outcome)?;
+                    self.metrics
+                        .games_ended
+                        .get_or_create(&Metrics::label("outcome", outcome))
+                        .inc();
+                }
+                Turn::Waiting | Turn::CannotProve { .. } => {}
+            }
+        }
+        if open == 0 {
+            self.store.set_phase(round, DONE)?;
+        }
+        Ok(())
+    }
+
+    /// Claims a won game's payout (once the round has settled) and withdraws.
+    async fn claim(&self, game: u64) -> Result<()> {
+        let d = self.deployment();
+        let record = d.game_record(game).await?;
+        let round: u64 = record.roundId.saturating_to();
+        if d.claimable(game).await?.is_zero() {
+            // Not payable yet (other games of the round still running), or already paid.
+            if d.round(round).await?.settled {
+                self.store.set_game_outcome(game, "claimed")?;
+            }
+            return Ok(());
+        }
+        let r = d.claim_game(self.challenger.account, game).await?;
+        info!(game, gas = r.gas_used, "claimed the game's payout");
+        if !d.credit(self.challenger.account).await?.is_zero() {
+            let r = d.withdraw(self.challenger.account).await?;
+            info!(game, gas = r.gas_used, "withdrew");
+        }
+        self.store.set_game_outcome(game, "claimed")?;
+        Ok(())
+    }
+}

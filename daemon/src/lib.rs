@@ -1,0 +1,25 @@
+//! What a long-running role process needs, shared by the aggregator and challenger daemons:
+//!
+//! - [`Store`]: the embedded SQLite database (updates held, per-round progress, games,
+//!   cursors) that makes a daemon survive SIGKILL and restarts;
+//! - [`wire`]: the update wire format and [`UpdateDigest`], the update root computed as the
+//!   bytes arrive;
+//! - [`http`]: the data-availability HTTP API (uploads checked against on-chain commitments
+//!   as they arrive, updates served to anyone, health, metrics) and [`DaClient`];
+//! - [`Metrics`]: Prometheus metrics;
+//! - [`logging`]: `tracing` set-up, human or JSON.
+//!
+//! The roles' decisions live in their own crates; this crate holds no protocol logic.
+
+mod error;
+pub mod http;
+pub mod logging;
+mod metrics;
+mod store;
+pub mod wire;
+
+pub use error::{DaemonError, Result};
+pub use http::{DaClient, DaService, serve};
+pub use metrics::{Metrics, ether};
+pub use store::{Binding, Store};
+pub use wire::UpdateDigest;
