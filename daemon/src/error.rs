@@ -14,9 +14,9 @@ pub enum DaemonError {
     Store {
         /// The database file.
         path: String,
-        /// SQLite's error.
+        /// SQLite's error (boxed: it is large, and errors travel through every result).
         #[source]
-        source: rusqlite::Error,
+        source: Box<rusqlite::Error>,
     },
     /// The store belongs to another chain, registry or account.
     #[error(
@@ -63,12 +63,6 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
-    /// Chain access failed.
-    #[error(transparent)]
-    Chain(#[from] contracts::ChainError),
-    /// A protocol action failed.
-    #[error(transparent)]
-    Protocol(#[from] protocol::ProtocolError),
 }
 
 impl DaemonError {

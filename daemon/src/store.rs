@@ -89,7 +89,7 @@ impl Store {
         let name = path.display().to_string();
         let conn = Connection::open(path).map_err(|source| DaemonError::Store {
             path: name.clone(),
-            source,
+            source: Box::new(source),
         })?;
         Self::init(conn, name, binding)
     }
@@ -101,7 +101,7 @@ impl Store {
     pub fn in_memory(binding: &Binding) -> Result<Self> {
         let conn = Connection::open_in_memory().map_err(|source| DaemonError::Store {
             path: ":memory:".into(),
-            source,
+            source: Box::new(source),
         })?;
         Self::init(conn, ":memory:".into(), binding)
     }
@@ -145,7 +145,7 @@ impl Store {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&conn).map_err(|source| DaemonError::Store {
             path: self.path.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 

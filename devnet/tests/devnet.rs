@@ -1,0 +1,61 @@
+//! The one-process devnet end to end: real daemons, real model files, the in-process chain.
+
+use std::sync::Arc;
+
+use arbiter::LeafProver;
+use circuits::Srs;
+use devnet::{DevnetArgs, run_with_prover};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn honest_round_finalizes_and_a_lying_aggregator_is_caught_by_a_challenger_killed_mid_game() {
+    let prover = Arc::new(LeafProver::setup(&Srs::insecure_dev()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_with_prover(
+        DevnetArgs {
+            clients: 4,
+            data_dir: Some(dir.path().to_owned()),
+            speed: 200,
+            restart_challenger: true,
+            timeout: 300,
+            seed: 11,
+        },
+        prover,
+        0.0,
+    )
+    .await
+    .unwrap();
+    let [honest, dishonest] = report.rounds.as_slice() else {
+        panic!("two rounds expected: {report:?}");
+    };
+    assert_eq!(
+        (honest.status.as_str(), honest.games, honest.participants),
+        ("Finalized", 0, 4),
+        "{report:?}"
+    );
+    assert_eq!(
+        (
+            dishonest.status.as_str(),
+            dishonest.games,
+            dishonest.participants
+        ),
+        ("Rejected", 1, 4),
+        "{report:?}"
+    );
+    assert_eq!(report.uploads_refused, 1, "the tampered upload is refused");
+    assert_eq!(report.challenger_restarts, 1, "killed mid-game once");
+    // The challenger got its bond back and its metered costs: what it is out of pocket is at
+    // most the unmetered fees of claiming and withdrawing (far below its 0.25 ether bond).
+    let net: i128 = report.challenger_net_wei.parse().unwrap();
+    assert!(net > -1_000_000_000_000_000, "challenger lost {net} wei");
+    // Every daemon kept its store on disk, and the client files are real safetensors.
+    for f in [
+        "honest-aggregator.sqlite",
+        "lying-aggregator.sqlite",
+        "challenger.sqlite",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+    let model =
+        client::read_model(&dir.path().join("models").join("client-0.safetensors")).unwrap();
+    assert_eq!(model.values.len(), report.dim);
+}
