@@ -14,7 +14,7 @@ async fn honest_round_finalizes_and_a_lying_aggregator_is_caught_by_a_challenger
         DevnetArgs {
             clients: 4,
             data_dir: Some(dir.path().to_owned()),
-            speed: 200,
+            speed: 100,
             restart_challenger: true,
             timeout: 300,
             seed: 11,
