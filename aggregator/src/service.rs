@@ -17,7 +17,6 @@ use std::time::Duration;
 use arbiter::LeafProver;
 use contracts::Chain;
 use daemon::{Metrics, Store, ether};
-use futures::StreamExt as _;
 use protocol::{RoundStatus, Turn, settle_unanswered};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -69,7 +68,6 @@ impl<C> std::fmt::Debug for AggregatorDaemon<C> {
 const COMMITTING: &str = "committing";
 const POSTED: &str = "posted";
 const DONE: &str = "done";
-const NEXT_ROUND: &str = "next_round";
 
 impl<C: Chain + 'static> AggregatorDaemon<C> {
     /// A daemon acting as `aggregator`, with its `store`, proving with `prover`.
@@ -120,31 +118,25 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
         if let Err(e) = self.discover().await {
             self.transient("discovering rounds", &e)?;
         }
-        let active = self.store.active_rounds().map_err(AggregatorError::from)?;
         let mut defences = std::mem::take(&mut self.defences);
-        let tasks: Vec<_> = active
-            .into_iter()
-            .map(|(round, phase)| (round, phase, defences.remove(&round)))
-            .collect();
         let this = &*self;
-        let results: Vec<_> = futures::stream::iter(tasks)
-            .map(|(round, phase, defence)| async move {
+        let results = daemon::round_turns(
+            &self.store,
+            &mut defences,
+            self.policy.max_concurrent_rounds,
+            |round, phase, defence| async move {
                 let mut defence = defence;
                 let r = this.turn(round, &phase, &mut defence).await;
-                (round, defence, r)
-            })
-            .buffer_unordered(self.policy.max_concurrent_rounds.max(1))
-            .collect()
-            .await;
-        for (round, defence, r) in results {
-            if let Some(d) = defence {
-                defences.insert(round, d);
-            }
+                (defence, r)
+            },
+        )
+        .await?;
+        self.defences = defences;
+        for (round, r) in results {
             if let Err(e) = r {
                 self.transient(&format!("round {round}"), &e)?;
             }
         }
-        self.defences = defences;
         self.gauges().await;
         Ok(())
     }
@@ -160,24 +152,21 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
     }
 
     async fn discover(&self) -> Result<()> {
-        let d = &self.aggregator.deployment;
-        let count = d.round_count().await?;
-        let mut next = self.store.cursor(NEXT_ROUND)?.max(1);
-        while next <= count {
-            let view = d.round(next).await?;
-            if view.aggregator == self.aggregator.account && self.store.phase(next)?.is_none() {
-                info!(
-                    round = next,
-                    dim = view.dim,
-                    clients = view.clientCount,
-                    rule = view.rule,
-                    "following a new round"
-                );
-                self.store.set_phase(next, COMMITTING)?;
-                self.metrics.rounds_seen.inc();
-            }
-            next += 1;
-            self.store.set_cursor(NEXT_ROUND, next)?;
+        let me = self.aggregator.account;
+        let new = daemon::follow_new_rounds(
+            &self.aggregator.deployment,
+            &self.store,
+            COMMITTING,
+            |view| view.aggregator == me,
+        )
+        .await
+        .map_err(|e| match e {
+            daemon::FollowError::Chain(e) => AggregatorError::Chain(e),
+            daemon::FollowError::Store(e) => AggregatorError::Daemon(e),
+        })?;
+        for round in new {
+            info!(round, "following a new round");
+            self.metrics.rounds_seen.inc();
         }
         Ok(())
     }

@@ -18,7 +18,6 @@ use alloy::primitives::B256;
 use arbiter::{LeafProver, Role};
 use contracts::{Chain, Deployment};
 use daemon::{DaClient, Metrics, Store, ether};
-use futures::StreamExt as _;
 use protocol::{GamePlayer, RoundStatus, Turn, answer_challenges};
 use step_vm::Trace;
 use tokio::sync::watch;
@@ -56,7 +55,6 @@ const WATCHING: &str = "watching";
 const AGREED: &str = "agreed";
 const DISPUTING: &str = "disputing";
 const DONE: &str = "done";
-const NEXT_ROUND: &str = "next_round";
 
 /// The challenger daemon.
 pub struct ChallengerDaemon<C> {
@@ -131,31 +129,25 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
         if let Err(e) = self.discover().await {
             self.transient("discovering rounds", &e)?;
         }
-        let active = self.store.active_rounds()?;
         let mut traces = std::mem::take(&mut self.traces);
-        let tasks: Vec<_> = active
-            .into_iter()
-            .map(|(round, phase)| (round, phase, traces.remove(&round)))
-            .collect();
         let this = &*self;
-        let results: Vec<_> = futures::stream::iter(tasks)
-            .map(|(round, phase, trace)| async move {
+        let results = daemon::round_turns(
+            &self.store,
+            &mut traces,
+            self.policy.max_concurrent_rounds,
+            |round, phase, trace| async move {
                 let mut trace = trace;
                 let r = this.turn(round, &phase, &mut trace).await;
-                (round, trace, r)
-            })
-            .buffer_unordered(self.policy.max_concurrent_rounds.max(1))
-            .collect()
-            .await;
-        for (round, trace, r) in results {
-            if let Some(t) = trace {
-                traces.insert(round, t);
-            }
+                (trace, r)
+            },
+        )
+        .await?;
+        self.traces = traces;
+        for (round, r) in results {
             if let Err(e) = r {
                 self.transient(&format!("round {round}"), &e)?;
             }
         }
-        self.traces = traces;
         let d = self.deployment();
         if let Ok(b) = d.chain().balance(self.challenger.account).await {
             self.metrics.balance_ether.set(ether(b));
@@ -176,16 +168,15 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
     }
 
     async fn discover(&self) -> Result<()> {
-        let count = self.deployment().round_count().await?;
-        let mut next = self.store.cursor(NEXT_ROUND)?.max(1);
-        while next <= count {
-            if self.store.phase(next)?.is_none() {
-                info!(round = next, "watching a new round");
-                self.store.set_phase(next, WATCHING)?;
-                self.metrics.rounds_seen.inc();
-            }
-            next += 1;
-            self.store.set_cursor(NEXT_ROUND, next)?;
+        let new = daemon::follow_new_rounds(self.deployment(), &self.store, WATCHING, |_| true)
+            .await
+            .map_err(|e| match e {
+                daemon::FollowError::Chain(e) => ChallengerError::Chain(e),
+                daemon::FollowError::Store(e) => ChallengerError::Daemon(e),
+            })?;
+        for round in new {
+            info!(round, "watching a new round");
+            self.metrics.rounds_seen.inc();
         }
         Ok(())
     }

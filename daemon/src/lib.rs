@@ -7,7 +7,8 @@
 //! - [`http`]: the data-availability HTTP API (uploads checked against on-chain commitments
 //!   as they arrive, updates served to anyone, health, metrics) and [`DaClient`];
 //! - [`Metrics`]: Prometheus metrics;
-//! - [`logging`]: `tracing` set-up, human or JSON.
+//! - [`logging`]: `tracing` set-up, human or JSON;
+//! - [`follow_new_rounds`] and [`round_turns`]: the role-independent part of a daemon's loop.
 //!
 //! The roles' decisions live in their own crates; this crate holds no protocol logic.
 
@@ -15,11 +16,13 @@ mod error;
 pub mod http;
 pub mod logging;
 mod metrics;
+mod schedule;
 mod store;
 pub mod wire;
 
 pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};
+pub use schedule::{FollowError, follow_new_rounds, round_turns};
 pub use store::{Binding, Store};
 pub use wire::UpdateDigest;
