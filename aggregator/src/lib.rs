@@ -4,6 +4,7 @@
 //! every dispute of its result by itself and defends them all concurrently (with the
 //! role-agnostic game player of the `protocol` crate), and finalises.
 
+pub mod cli;
 mod error;
 pub mod service;
 

@@ -50,6 +50,19 @@ impl LeafProver {
         Ok(Self { provers })
     }
 
+    /// Generates the proving keys from the KZG ceremony file at `srs` (halo2 params format),
+    /// or from the INSECURE development setup when `None` (logged as a warning).
+    ///
+    /// # Errors
+    /// The file cannot be read, or key generation fails.
+    pub fn setup_from(srs: Option<&std::path::Path>) -> Result<Self> {
+        let srs = match srs {
+            Some(path) => Srs::read(path)?,
+            None => Srs::insecure_dev(),
+        };
+        Self::setup(&srs)
+    }
+
     /// The prover of one step kind with a circuit of its own (`StepKind::PROVEN`); `None` for
     /// `Clip`, whose steps the base kind's prover proves.
     #[must_use]

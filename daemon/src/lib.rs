@@ -7,22 +7,28 @@
 //! - [`http`]: the data-availability HTTP API (uploads checked against on-chain commitments
 //!   as they arrive, updates served to anyone, health, metrics) and [`DaClient`];
 //! - [`Metrics`]: Prometheus metrics;
+//! - [`config`]: layered configuration (defaults, TOML file, `FL_*` environment, dotted flags)
+//!   and the deployment file;
 //! - [`logging`]: `tracing` set-up, human or JSON;
 //! - [`follow_new_rounds`] and [`round_turns`]: the role-independent part of a daemon's loop.
 //!
 //! The roles' decisions live in their own crates; this crate holds no protocol logic.
 
+pub mod config;
 mod error;
 pub mod http;
 pub mod logging;
 mod metrics;
 mod schedule;
+mod signals;
 mod store;
 pub mod wire;
 
+pub use config::{ChainConfig, DeploymentFile, RuleArgs, RuleName, read_toml};
 pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};
 pub use schedule::{FollowError, follow_new_rounds, round_turns};
+pub use signals::{shutdown_on_signals, until_true};
 pub use store::{Binding, Store};
 pub use wire::UpdateDigest;

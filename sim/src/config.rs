@@ -78,18 +78,6 @@ impl ScenarioName {
     }
 }
 
-/// The aggregation rules a simulation can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleName {
-    /// Weighted FedAvg.
-    Fedavg,
-    /// Coordinate-wise median (unweighted; the mean of the two middle values for even n).
-    Median,
-    /// Coordinate-wise trimmed mean: floor(β·n) values cut at each end (`--beta-bps`).
-    TrimmedMean,
-}
-
 /// Which chain to run on.
 #[derive(Debug, Clone, Args)]
 pub struct ChainArgs {
@@ -122,16 +110,9 @@ pub struct SimArgs {
     /// Step the dishonest aggregator corrupts (default: the middle of the program).
     #[arg(long = "corrupt-step")]
     pub corrupt_step: Option<u64>,
-    /// Aggregation rule of the rounds.
-    #[arg(long, value_enum, default_value_t = RuleName::Fedavg)]
-    pub rule: RuleName,
-    /// Trimmed mean's β in basis points (0..5000): floor(β·n) values cut at each end.
-    #[arg(long = "beta-bps", default_value_t = 1_000)]
-    pub beta_bps: u16,
-    /// L2 norm clipping in front of the rule: every update is scaled down to this norm (a real
-    /// number, at least 2^-16, below 65536) before the rule runs.
-    #[arg(long = "clip", value_name = "NORM")]
-    pub clip: Option<f64>,
+    /// The rounds' aggregation rule and its parameters.
+    #[command(flatten)]
+    pub rules: daemon::config::RuleArgs,
     /// Scenarios to play, in order (default: all of them).
     #[arg(long = "scenario", value_enum)]
     pub scenarios: Vec<ScenarioName>,
@@ -151,27 +132,7 @@ impl SimArgs {
     /// The rule of the rounds, with its parameters.
     #[must_use]
     pub fn rule(&self) -> step_vm::Rule {
-        let base = match self.rule {
-            RuleName::Fedavg => step_vm::Base::FedAvg,
-            RuleName::Median => step_vm::Base::Median,
-            RuleName::TrimmedMean => step_vm::Base::TrimmedMean {
-                beta_bps: self.beta_bps,
-            },
-        };
-        match self.clip_threshold() {
-            Some(threshold) => step_vm::Rule::Clipped { threshold, base },
-            None => base.rule(),
-        }
-    }
-
-    /// `--clip` in Q15.16 (rounded to nearest; 0 for a norm below 2^-17, which `validate`
-    /// refuses).
-    #[must_use]
-    pub fn clip_threshold(&self) -> Option<u32> {
-        // Saturating float-to-int conversion; `validate` bounds the value first.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        self.clip
-            .map(|norm| (norm * f64::from(1u32 << step_vm::FRAC_BITS)).round() as u32)
+        self.rules.rule()
     }
 
     /// Checks every field; the error names the flag, the expected and the actual value.
@@ -193,16 +154,7 @@ impl SimArgs {
                 self.dim
             ));
         }
-        if let Some(norm) = self.clip
-            && !(norm.is_finite() && (1.0 / 65_536.0..65_536.0).contains(&norm))
-        {
-            return Err(format!(
-                "--clip must be a norm in [2^-16, 65536) (Q15.16), got {norm}"
-            ));
-        }
-        self.rule()
-            .validate(self.clients)
-            .map_err(|e| format!("--rule {:?} --beta-bps {}: {e}", self.rule, self.beta_bps))?;
+        self.rules.validate(self.clients)?;
         let steps = self.rule().steps(self.clients, self.dim);
         if let Some(step) = self.corrupt_step
             && step >= steps

@@ -11,6 +11,7 @@ mod report;
 mod scenario;
 
 pub use clients::{SyntheticClient, generate};
-pub use config::{ChainArgs, RuleName, ScenarioName, SimArgs};
+pub use config::{ChainArgs, ScenarioName, SimArgs};
+pub use daemon::config::RuleName;
 pub use report::{ActionGas, Outcome, ScenarioReport, SimReport, parse_signed, signed};
 pub use scenario::{SimError, Simulation, run, run_with_prover};
