@@ -137,3 +137,79 @@ pub trait Node: Send + Sync + 'static {
         block: u64,
     ) -> impl Future<Output = Result<Option<Bytes>>> + Send;
 }
+
+/// A shared node is a node (two managers over one chain, as two processes would be).
+impl<N: Node> Node for std::sync::Arc<N> {
+    fn accounts(&self) -> &[Address] {
+        (**self).accounts()
+    }
+
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn chain_id(&self) -> impl Future<Output = Result<u64>> + Send {
+        (**self).chain_id()
+    }
+
+    fn block_number(&self) -> impl Future<Output = Result<u64>> + Send {
+        (**self).block_number()
+    }
+
+    fn timestamp(&self) -> impl Future<Output = Result<u64>> + Send {
+        (**self).timestamp()
+    }
+
+    fn advance_time(&self, secs: u64) -> impl Future<Output = Result<()>> + Send {
+        (**self).advance_time(secs)
+    }
+
+    fn balance(&self, account: Address) -> impl Future<Output = Result<U256>> + Send {
+        (**self).balance(account)
+    }
+
+    fn call(
+        &self,
+        action: &str,
+        to: Address,
+        data: Bytes,
+    ) -> impl Future<Output = Result<Bytes>> + Send {
+        (**self).call(action, to, data)
+    }
+
+    fn logs(&self, query: LogQuery) -> impl Future<Output = Result<Vec<ChainLog>>> + Send {
+        (**self).logs(query)
+    }
+
+    fn estimate_gas(&self, request: &TxRequest) -> impl Future<Output = Result<u64>> + Send {
+        (**self).estimate_gas(request)
+    }
+
+    fn nonce(&self, account: Address, tag: NonceTag) -> impl Future<Output = Result<u64>> + Send {
+        (**self).nonce(account, tag)
+    }
+
+    fn fees(&self) -> impl Future<Output = Result<FeeSuggestion>> + Send {
+        (**self).fees()
+    }
+
+    fn tx_hash(&self, request: &TxRequest) -> impl Future<Output = Result<B256>> + Send {
+        (**self).tx_hash(request)
+    }
+
+    fn submit(&self, request: &TxRequest) -> impl Future<Output = Result<B256>> + Send {
+        (**self).submit(request)
+    }
+
+    fn receipt(&self, hash: B256) -> impl Future<Output = Result<Option<Receipt>>> + Send {
+        (**self).receipt(hash)
+    }
+
+    fn replay(
+        &self,
+        request: &TxRequest,
+        block: u64,
+    ) -> impl Future<Output = Result<Option<Bytes>>> + Send {
+        (**self).replay(request, block)
+    }
+}

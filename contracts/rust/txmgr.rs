@@ -259,7 +259,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// What watching a submitted transaction ended in.
 enum Watched {
-    Mined(Receipt, TxRequest),
+    Mined(Box<(Receipt, TxRequest)>),
     /// Another transaction used the nonce; this one will never be mined.
     NonceTaken,
 }
@@ -421,19 +421,13 @@ impl<N: Node> Inner<N> {
                     debug!(%hash, attempt, error = %e, "submission failed; retrying");
                     tokio::time::sleep(self.policy.backoff(attempt)).await;
                 }
-                Err(e) if e.is_transient() && known => {
-                    // Out of tries: if the node's pending nonce moved past ours, a try reached
-                    // it (or another transaction took the nonce; the watch tells which).
-                    let pending = self
-                        .retry("eth_getTransactionCount", || {
-                            self.node.nonce(request.from, NonceTag::Pending)
-                        })
-                        .await?;
-                    return if pending > request.nonce {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    };
+                Err(e) if e.is_transient() => {
+                    // Out of tries, and any try may have reached the node (a lost answer
+                    // looks like a dropped request): the outcome is unknown, not a failure.
+                    // The receipt watch settles it: mined, or rebroadcast and outbid until it
+                    // is, or the nonce found used by another transaction.
+                    warn!(%hash, attempt, error = %e, "submission outcome unknown; watching for it");
+                    return Ok(());
                 }
                 Err(e) => return Err(e),
             }
@@ -602,6 +596,23 @@ impl<N: Node> Inner<N> {
         request: TxRequest,
         hash: B256,
     ) -> Result<Watched> {
+        let nonce = request.nonce;
+        let watched = self.watch_owned(action, account, request, hash).await;
+        if watched.is_err() {
+            // Nobody drives the nonce any more: a later send behind it fills the gap if the
+            // node never had this transaction (the journal keeps it in flight for a restart).
+            lock(&account.owned).remove(&nonce);
+        }
+        watched
+    }
+
+    async fn watch_owned(
+        &self,
+        action: &str,
+        account: &Account,
+        request: TxRequest,
+        hash: B256,
+    ) -> Result<Watched> {
         let (from, nonce) = (request.from, request.nonce);
         let mut versions = vec![(hash, request)];
         let mut submissions = 1u32;
@@ -611,7 +622,7 @@ impl<N: Node> Inner<N> {
                 .poll_receipts(&versions, self.policy.receipt_timeout)
                 .await?
             {
-                break Watched::Mined(receipt, mined);
+                break Watched::Mined(Box::new((receipt, mined)));
             }
             let latest = self
                 .retry("eth_getTransactionCount", || {
@@ -677,7 +688,8 @@ impl<N: Node> Inner<N> {
         };
         lock(&account.owned).remove(&nonce);
         match &outcome {
-            Watched::Mined(receipt, _) => {
+            Watched::Mined(mined) => {
+                let receipt = &mined.0;
                 self.journal(
                     self.journal
                         .record_mined(receipt.hash, receipt.block_number),
@@ -826,7 +838,8 @@ impl<N: Node> Inner<N> {
                 .assign_and_submit(action, &account, template.clone())
                 .await?;
             match self.watch(action, &account, request, hash).await? {
-                Watched::Mined(receipt, request) => {
+                Watched::Mined(mined) => {
+                    let (receipt, request) = *mined;
                     return self.finish(action, receipt, request).await;
                 }
                 Watched::NonceTaken if attempt < self.policy.max_attempts => {
@@ -871,7 +884,10 @@ impl<N: Node> Inner<N> {
             .watch(&action, account, newest.request.clone(), newest.hash)
             .await?
         {
-            Watched::Mined(receipt, request) => self.finish(&action, receipt, request).await,
+            Watched::Mined(mined) => {
+                let (receipt, request) = *mined;
+                self.finish(&action, receipt, request).await
+            }
             Watched::NonceTaken => self.drive_new(&action, &Intent::of(&newest.request)).await,
         }
     }
