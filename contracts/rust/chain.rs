@@ -1,4 +1,5 @@
-//! One interface to a chain, two implementations: [`InProcessChain`](crate::InProcessChain)
+//! One interface to a chain, implemented once by the transaction manager
+//! ([`TxManager`](crate::TxManager)) over either node: [`InProcessChain`](crate::InProcessChain)
 //! (revm, the default) and [`RpcChain`](crate::RpcChain) (JSON-RPC, e.g. Anvil).
 //!
 //! The interface is deliberately raw (deploy, send, call, time); the typed contract API in
@@ -65,8 +66,10 @@ pub trait Chain: Send + Sync {
     /// Human-readable name of the backend (`revm (in-process)`, `json-rpc http://...`).
     fn name(&self) -> String;
 
-    /// Sends a transaction (`to = None` deploys `data` as init code). A revert is an error
-    /// carrying the revert data; `action` names the transaction in errors.
+    /// Sends a transaction (`to = None` deploys `data` as init code) and returns once it is
+    /// mined (and confirmed). A revert is an error carrying the revert data: at gas estimation
+    /// nothing is sent; a transaction mined with status 0 is reported the same way. `action`
+    /// names the transaction in errors.
     fn send(
         &self,
         action: &str,

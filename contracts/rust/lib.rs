@@ -1,13 +1,19 @@
 //! Contracts of the verifiable aggregation system: typed Rust bindings generated with `sol!`
-//! from the committed Foundry artifacts, the chain interface with its two backends (in-process
-//! revm and JSON-RPC), and the typed deployment API the aggregator and challenger use.
+//! from the committed Foundry artifacts, the chain interface ([`Chain`]) implemented once by
+//! the transaction manager ([`TxManager`]) over a low-level [`Node`] (in-process revm with a
+//! mempool, [`RevmNode`], or JSON-RPC, [`RpcNode`]; [`FaultyNode`] injects faults in tests),
+//! and the typed deployment API the aggregator and challenger use.
 
 mod bindings;
 mod chain;
 mod deployment;
 mod error;
-mod revm_chain;
-mod rpc_chain;
+mod faulty;
+mod journal;
+mod node;
+mod revm_node;
+mod rpc_node;
+mod txmgr;
 
 pub use bindings::{
     accumulate_checker, arbiter, clip_checker, clipped_program, fedavg_program, finalize_checker,
@@ -20,9 +26,13 @@ pub use deployment::{
     FinalizeLeaf, GameRecord, GameState, KIND_COUNT, PROOF_BYTES, RULE_COUNT, RoundView,
     expected_verifiers_hash,
 };
-pub use error::{ChainError, Result};
-pub use revm_chain::{BASE_FEE, InProcessChain, TX_GAS_LIMIT};
-pub use rpc_chain::{DEV_MNEMONIC, RpcChain};
+pub use error::{ChainError, Result, TxRejection};
+pub use faulty::{Fault, FaultConfig, FaultCounts, FaultyNode};
+pub use journal::{JournalEntry, JournalState, MemoryJournal, TxJournal};
+pub use node::{FeeSuggestion, Node, NonceTag, Receipt, TxRequest};
+pub use revm_node::{BASE_FEE, ExecutedTx, InProcessChain, RevmNode, TX_GAS_LIMIT};
+pub use rpc_node::{DEV_MNEMONIC, RpcChain, RpcNode};
+pub use txmgr::{TxManager, TxPolicy, TxStats};
 
 /// Best-effort human-readable revert reason: a known custom error of the project's
 /// contracts, `Error(string)`, `Panic(uint256)`, or the raw data in hex.
