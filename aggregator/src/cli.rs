@@ -6,14 +6,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use alloy::primitives::Address;
-use arbiter::LeafProver;
 use contracts::{Chain, DeployParams, Deployment};
-use daemon::config::{ChainConfig, DeploymentFile, RuleArgs, read_toml};
+use daemon::config::{
+    ChainConfig, DaemonSettings, DeploymentFile, ResolvedSettings, RuleArgs, read_toml,
+};
 use daemon::logging::LogFormat;
-use daemon::{Binding, DaService, DaemonError, Metrics, Store};
+use daemon::{DaService, DaemonError};
 use serde::Deserialize;
 use tracing::info;
 
@@ -46,13 +46,17 @@ pub enum Command {
 /// `aggregator run`.
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// TOML file with `[chain]` and `[aggregator]` sections (keys as the flags, with `_`).
+    /// TOML file with `[chain]`, `[daemon]` and `[aggregator]` sections (keys as the flags,
+    /// with `_`; see the README's example).
     #[arg(long, env = "FL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Chain connection.
     #[command(flatten)]
     pub chain: ChainConfig,
-    /// The daemon's own settings.
+    /// Settings every daemon has.
+    #[command(flatten)]
+    pub daemon: DaemonSettings,
+    /// The aggregator's own settings.
     #[command(flatten)]
     pub settings: Settings,
     /// TEST ONLY (builds with the `adversary` feature): corrupt this step of every round, to
@@ -62,40 +66,14 @@ pub struct RunArgs {
     pub corrupt_step: Option<u64>,
 }
 
-/// Settings of `aggregator run` (flags, `FL_*` variables, or the `[aggregator]` section).
+/// The aggregator's own settings (flags, `FL_*` variables, or the `[aggregator]` section).
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// Directory of the daemon's database (default `./aggregator-data`).
-    #[arg(long = "data-dir", env = "FL_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Address of the data-availability HTTP API, with `/metrics` (default 127.0.0.1:7070).
+    /// Address of the data-availability HTTP API, with `/metrics` and `/healthz` (default
+    /// 127.0.0.1:7070).
     #[arg(long = "http.listen", env = "FL_HTTP_LISTEN", value_name = "ADDR")]
     pub http_listen: Option<SocketAddr>,
-    /// A separate address serving only `/metrics` (optional).
-    #[arg(
-        long = "metrics.listen",
-        env = "FL_METRICS_LISTEN",
-        value_name = "ADDR"
-    )]
-    pub metrics_listen: Option<SocketAddr>,
-    /// Milliseconds between two passes over the rounds (default 2000, at least 10).
-    #[arg(long = "poll-ms", env = "FL_POLL_MS", value_name = "MS")]
-    pub poll_ms: Option<u64>,
-    /// Chain seconds after a round's commit phase before updates nobody uploaded are
-    /// challenged for availability (default 120).
-    #[arg(long = "upload-grace", env = "FL_UPLOAD_GRACE", value_name = "SECONDS")]
-    pub upload_grace: Option<u64>,
-    /// Rounds handled concurrently (default 8, at least 1).
-    #[arg(
-        long = "max-concurrent-rounds",
-        env = "FL_MAX_CONCURRENT_ROUNDS",
-        value_name = "N"
-    )]
-    pub max_concurrent_rounds: Option<usize>,
-    /// KZG ceremony file (halo2 params format); default: the INSECURE development setup.
-    #[arg(long = "srs", env = "FL_SRS", value_name = "FILE")]
-    pub srs: Option<PathBuf>,
 }
 
 /// The config file of `aggregator run`.
@@ -105,6 +83,8 @@ struct FileConfig {
     #[serde(default)]
     chain: ChainConfig,
     #[serde(default)]
+    daemon: DaemonSettings,
+    #[serde(default)]
     aggregator: Settings,
 }
 
@@ -113,16 +93,10 @@ struct FileConfig {
 pub struct Resolved {
     /// Chain connection.
     pub chain: ChainConfig,
-    /// Database directory.
-    pub data_dir: PathBuf,
+    /// Settings every daemon has.
+    pub daemon: ResolvedSettings,
     /// HTTP API address.
     pub http_listen: SocketAddr,
-    /// Metrics-only address.
-    pub metrics_listen: Option<SocketAddr>,
-    /// Loop pacing.
-    pub policy: DaemonPolicy,
-    /// Ceremony file.
-    pub srs: Option<PathBuf>,
 }
 
 impl RunArgs {
@@ -135,58 +109,18 @@ impl RunArgs {
             Some(path) => read_toml(path)?,
             None => FileConfig::default(),
         };
-        let s = self.settings.clone();
-        let f = file.aggregator;
         let chain = self.chain.clone().or(file.chain);
         chain.rpc_url()?;
         chain.signer()?;
         chain.deployment_path()?;
-        let poll_ms = s.poll_ms.or(f.poll_ms).unwrap_or(2_000);
-        if poll_ms < 10 {
-            return Err(DaemonError::config(
-                "aggregator.poll_ms",
-                format!("{poll_ms} is below 10"),
-            )
-            .into());
-        }
-        let max = s
-            .max_concurrent_rounds
-            .or(f.max_concurrent_rounds)
-            .unwrap_or(8);
-        if max == 0 {
-            return Err(DaemonError::config(
-                "aggregator.max_concurrent_rounds",
-                "must be at least 1",
-            )
-            .into());
-        }
-        let srs = s.srs.or(f.srs);
-        if let Some(p) = &srs
-            && !p.is_file()
-        {
-            return Err(DaemonError::config(
-                "aggregator.srs",
-                format!("{} is not a readable file", p.display()),
-            )
-            .into());
-        }
         Ok(Resolved {
             chain,
-            data_dir: s
-                .data_dir
-                .or(f.data_dir)
-                .unwrap_or_else(|| "aggregator-data".into()),
-            http_listen: s
+            daemon: self.daemon.clone().or(file.daemon).resolve("aggregator")?,
+            http_listen: self
+                .settings
                 .http_listen
-                .or(f.http_listen)
+                .or(file.aggregator.http_listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7070))),
-            metrics_listen: s.metrics_listen.or(f.metrics_listen),
-            policy: DaemonPolicy {
-                poll: Duration::from_millis(poll_ms),
-                upload_grace: s.upload_grace.or(f.upload_grace).unwrap_or(120),
-                max_concurrent_rounds: max,
-            },
-            srs,
         })
     }
 }
@@ -205,79 +139,43 @@ pub async fn run(cli: Cli) -> Result<()> {
 
 async fn run_daemon(args: RunArgs) -> Result<()> {
     let cfg = args.resolve()?;
-    let (deployment, account) = cfg.chain.attach().await?;
-    let chain_id = deployment.chain().chain_id().await?;
-    let store = Arc::new(Store::open(
-        &cfg.data_dir.join("aggregator.sqlite"),
-        &Binding {
-            role: "aggregator".into(),
-            chain_id,
-            registry: deployment.addresses().registry,
-            account,
-        },
-    )?);
-    let metrics = Metrics::new("aggregator");
-    let shutdown = daemon::shutdown_on_signals();
-    let service = DaService::new(deployment.clone(), Arc::clone(&store), metrics.clone());
+    let started = daemon::start("aggregator", &cfg.chain, &cfg.daemon).await?;
+    let service = DaService::new(
+        started.deployment.clone(),
+        Arc::clone(&started.store),
+        started.metrics.clone(),
+    );
     let (addr, server) = daemon::serve(
         service.router(),
         cfg.http_listen,
-        daemon::until_true(shutdown.clone()),
+        daemon::until_true(started.shutdown.clone()),
     )
     .await?;
     info!(%addr, "data-availability API listening (uploads, updates, /metrics, /healthz)");
-    let metrics_server = match cfg.metrics_listen {
-        Some(listen) => {
-            let (addr, task) = daemon::serve(
-                daemon::http::metrics_router(metrics.clone()),
-                listen,
-                daemon::until_true(shutdown.clone()),
-            )
-            .await?;
-            info!(%addr, "metrics listening");
-            Some(task)
-        }
-        None => None,
-    };
-    let prover = Arc::new(prove_setup(cfg.srs.as_deref())?);
+    let (deployment, account) = (started.deployment, started.account);
     #[cfg(feature = "adversary")]
     let aggregator = match args.corrupt_step {
         Some(step) => {
-            tracing::warn!(
-                step,
-                "ADVERSARY BUILD: this aggregator corrupts a step of every round it aggregates"
-            );
-            Aggregator::lying(
-                deployment,
-                account,
-                Arc::new(step_vm::Fault::output(step, 0, 3)),
-            )
+            tracing::warn!(step, "ADVERSARY BUILD: this aggregator corrupts a step of every round it aggregates");
+            Aggregator::lying(deployment, account, Arc::new(step_vm::Fault::output(step, 0, 3)))
         }
         None => Aggregator::new(deployment, account),
     };
     #[cfg(not(feature = "adversary"))]
     let aggregator = Aggregator::new(deployment, account);
-    AggregatorDaemon::new(aggregator, store, prover, metrics, cfg.policy)
-        .run(shutdown)
+    let policy = DaemonPolicy {
+        poll: cfg.daemon.poll,
+        upload_grace: cfg.daemon.upload_grace,
+        max_concurrent_rounds: cfg.daemon.max_concurrent_rounds,
+    };
+    AggregatorDaemon::new(aggregator, started.store, started.prover, started.metrics, policy)
+        .run(started.shutdown)
         .await?;
     let _ = server.await;
-    if let Some(t) = metrics_server {
+    if let Some(t) = started.metrics_server {
         let _ = t.await;
     }
     Ok(())
-}
-
-/// Generates the proving keys, with a spinner when stderr is a terminal.
-///
-/// # Errors
-/// The ceremony file or key generation.
-pub fn prove_setup(srs: Option<&std::path::Path>) -> Result<LeafProver> {
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message("generating the step circuits' proving keys");
-    pb.enable_steady_tick(Duration::from_millis(120));
-    let prover = LeafProver::setup_from(srs).map_err(protocol::ProtocolError::from)?;
-    pb.finish_and_clear();
-    Ok(prover)
 }
 
 /// `aggregator deploy`.

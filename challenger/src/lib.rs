@@ -6,6 +6,7 @@
 //! lives in the `protocol` crate; this crate is only the challenger's own decisions.
 
 mod error;
+pub mod cli;
 pub mod service;
 mod watcher;
 

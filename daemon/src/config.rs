@@ -6,6 +6,7 @@
 //! roles' `or` merge a command line with a file, and the roles resolve the result into their
 //! settings with defaults.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -175,6 +176,107 @@ impl ChainConfig {
             Deployment::attach(chain, file.addresses, file.params),
             account,
         ))
+    }
+}
+
+/// Settings every role daemon has (flags, `FL_*` variables, or the file's `[daemon]` section).
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// Directory of the daemon's database (default `./<role>-data`).
+    #[arg(long = "data-dir", env = "FL_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// An address serving `GET /metrics` (Prometheus) and `/healthz` (optional; the
+    /// aggregator also serves them on its API address).
+    #[arg(long = "metrics.listen", env = "FL_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Milliseconds between two passes over the rounds (default 2000, at least 10).
+    #[arg(long = "poll-ms", env = "FL_POLL_MS", value_name = "MS")]
+    pub poll_ms: Option<u64>,
+    /// Chain seconds after a round's commit phase before an update nobody serves is
+    /// challenged for availability (default 120).
+    #[arg(long = "upload-grace", env = "FL_UPLOAD_GRACE", value_name = "SECONDS")]
+    pub upload_grace: Option<u64>,
+    /// Rounds handled concurrently: re-executions, games, proofs (default 8, at least 1).
+    #[arg(
+        long = "max-concurrent-rounds",
+        env = "FL_MAX_CONCURRENT_ROUNDS",
+        value_name = "N"
+    )]
+    pub max_concurrent_rounds: Option<usize>,
+    /// KZG ceremony file (halo2 params format); default: the INSECURE development setup.
+    #[arg(long = "srs", env = "FL_SRS", value_name = "FILE")]
+    pub srs: Option<PathBuf>,
+}
+
+/// [`DaemonSettings`] with defaults applied and validated.
+#[derive(Debug, Clone)]
+pub struct ResolvedSettings {
+    /// Database directory.
+    pub data_dir: PathBuf,
+    /// Metrics-only address.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Wall time between two passes.
+    pub poll: std::time::Duration,
+    /// Chain seconds of grace before availability challenges.
+    pub upload_grace: u64,
+    /// Rounds handled concurrently.
+    pub max_concurrent_rounds: usize,
+    /// Ceremony file.
+    pub srs: Option<PathBuf>,
+}
+
+impl DaemonSettings {
+    /// Each setting from `self` (flags and environment), else from `file`.
+    #[must_use]
+    pub fn or(self, file: Self) -> Self {
+        Self {
+            data_dir: self.data_dir.or(file.data_dir),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            poll_ms: self.poll_ms.or(file.poll_ms),
+            upload_grace: self.upload_grace.or(file.upload_grace),
+            max_concurrent_rounds: self.max_concurrent_rounds.or(file.max_concurrent_rounds),
+            srs: self.srs.or(file.srs),
+        }
+    }
+
+    /// Defaults for `role`, validated.
+    ///
+    /// # Errors
+    /// An invalid setting, named as in the config file (`daemon.poll_ms`).
+    pub fn resolve(self, role: &str) -> Result<ResolvedSettings> {
+        let poll_ms = self.poll_ms.unwrap_or(2_000);
+        if poll_ms < 10 {
+            return Err(DaemonError::config(
+                "daemon.poll_ms",
+                format!("{poll_ms} is below 10"),
+            ));
+        }
+        let max = self.max_concurrent_rounds.unwrap_or(8);
+        if max == 0 {
+            return Err(DaemonError::config(
+                "daemon.max_concurrent_rounds",
+                "must be at least 1",
+            ));
+        }
+        if let Some(p) = &self.srs
+            && !p.is_file()
+        {
+            return Err(DaemonError::config(
+                "daemon.srs",
+                format!("{} is not a readable file", p.display()),
+            ));
+        }
+        Ok(ResolvedSettings {
+            data_dir: self
+                .data_dir
+                .unwrap_or_else(|| format!("{role}-data").into()),
+            metrics_listen: self.metrics_listen,
+            poll: std::time::Duration::from_millis(poll_ms),
+            upload_grace: self.upload_grace.unwrap_or(120),
+            max_concurrent_rounds: max,
+            srs: self.srs,
+        })
     }
 }
 

@@ -19,12 +19,16 @@ mod error;
 pub mod http;
 pub mod logging;
 mod metrics;
+pub mod runtime;
 mod schedule;
 mod signals;
 mod store;
 pub mod wire;
 
-pub use config::{ChainConfig, DeploymentFile, RuleArgs, RuleName, read_toml};
+pub use config::{
+    ChainConfig, DaemonSettings, DeploymentFile, ResolvedSettings, RuleArgs, RuleName, read_toml,
+};
+pub use runtime::{Started, prove_setup, start};
 pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};

@@ -42,6 +42,12 @@ CREATE TABLE IF NOT EXISTS games (
     outcome TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS txs (
+    hash BLOB PRIMARY KEY,
+    entry TEXT NOT NULL,
+    state TEXT NOT NULL,
+    block INTEGER
+);
 ";
 
 /// What a store serves: written at creation, checked at every open.
@@ -332,6 +338,68 @@ impl Store {
             )
         })
         .map(drop)
+    }
+}
+
+/// The transaction manager's journal: every transaction submitted and not yet known mined or
+/// dropped survives a kill, so a restarted daemon waits for it (or rebroadcasts it) instead
+/// of sending the same move twice.
+impl contracts::TxJournal for Store {
+    fn record_submitted(&self, entry: &contracts::JournalEntry) -> contracts::Result<()> {
+        let json = serde_json::to_string(entry).map_err(|e| journal("record_submitted", e))?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO txs (hash, entry, state) VALUES (?1, ?2, 'in_flight') ON CONFLICT(hash) DO UPDATE SET state = 'in_flight'",
+                params![entry.hash.as_slice(), json],
+            )
+        })
+        .map(drop)
+        .map_err(|e| journal("record_submitted", e))
+    }
+
+    fn record_mined(&self, hash: alloy::primitives::B256, block_number: u64) -> contracts::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE txs SET state = 'mined', block = ?2 WHERE hash = ?1",
+                params![hash.as_slice(), round_key(block_number)],
+            )
+        })
+        .map(drop)
+        .map_err(|e| journal("record_mined", e))
+    }
+
+    fn record_dropped(&self, hash: alloy::primitives::B256) -> contracts::Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE txs SET state = 'dropped' WHERE hash = ?1",
+                params![hash.as_slice()],
+            )
+        })
+        .map(drop)
+        .map_err(|e| journal("record_dropped", e))
+    }
+
+    fn in_flight(&self) -> contracts::Result<Vec<contracts::JournalEntry>> {
+        let rows: Vec<String> = self
+            .with(|c| {
+                let mut stmt = c.prepare("SELECT entry FROM txs WHERE state = 'in_flight'")?;
+                let rows = stmt.query_map([], |r| r.get(0))?;
+                rows.collect()
+            })
+            .map_err(|e| journal("in_flight", e))?;
+        rows.iter()
+            .map(|j| serde_json::from_str(j).map_err(|e| journal("in_flight", e)))
+            .collect()
+    }
+}
+
+fn journal(
+    operation: &'static str,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> contracts::ChainError {
+    contracts::ChainError::Journal {
+        operation,
+        source: Box::new(e),
     }
 }
 

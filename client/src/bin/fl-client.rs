@@ -1,5 +1,6 @@
 //! `fl-client`: the client's side of a round, from a model file.
 //!
+//! `fl-client submit <FILE> --round R --weight W --aggregator-url URL` commits and uploads it.
 //! `fl-client inspect <FILE>` reads a model update (safetensors, `.npy`, `.npz`), quantizes it
 //! to the step VM's fixed point and prints its tensors (canonical order, shapes, element
 //! types), the values saturated, and the update root a client commits on chain (`--json` for
@@ -32,9 +33,32 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read a model update, commit its root and weight on chain, and upload it to the
+    /// round's aggregator (which checks it against the commitment). Re-running after a crash
+    /// skips the commit if the same root is already committed.
+    Submit {
+        /// The model file (as for `inspect`).
+        file: PathBuf,
+        /// The round.
+        #[arg(long)]
+        round: u64,
+        /// The update's weight: the number of training examples (1..=16,843,009).
+        #[arg(long)]
+        weight: u32,
+        /// Base URL of the aggregator's data-availability API.
+        #[arg(long = "aggregator-url", env = "FL_AGGREGATOR_URL", value_name = "URL")]
+        aggregator_url: String,
+        /// Chain connection and deployment file.
+        #[command(flatten)]
+        chain: daemon::ChainConfig,
+        /// Print one JSON object instead of the human summary.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-fn main() -> eyre::Result<()> {
+#[tokio::main]
+async fn main() -> eyre::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -44,6 +68,51 @@ fn main() -> eyre::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Inspect { file, json } => inspect(&file, json),
+        Command::Submit {
+            file,
+            round,
+            weight,
+            aggregator_url,
+            chain,
+            json,
+        } => {
+            let model = client::read_model(&file)?;
+            let quantized = client::quantize(&model)?;
+            if quantized.saturated_total() > 0 {
+                tracing::warn!(
+                    saturated = quantized.saturated_total(),
+                    "values outside [-32768, 32768) were saturated"
+                );
+            }
+            let (deployment, account) = chain.attach().await?;
+            let done = client::submit(
+                &deployment,
+                account,
+                round,
+                &quantized.update,
+                weight,
+                &aggregator_url,
+            )
+            .await
+            .wrap_err_with(|| format!("submitting {} to round {round}", file.display()))?;
+            let out = if json {
+                serde_json::to_string(&done).wrap_err("encoding the summary")?
+            } else {
+                format!(
+                    "round {round}: client {} committed {} ({}) and uploaded {} values to {aggregator_url}",
+                    done.client_index,
+                    done.update_root,
+                    done.commit_gas
+                        .map_or_else(|| "already committed".to_owned(), |g| format!("{g} gas")),
+                    model.values.len()
+                )
+            };
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{out}");
+            }
+            Ok(())
+        }
     }
 }
 

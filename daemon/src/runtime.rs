@@ -1,0 +1,113 @@
+//! What every role daemon does before its loop starts: attach to the deployment, open its
+//! store, serve its metrics, make its proving keys, and listen for shutdown signals.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use arbiter::LeafProver;
+use contracts::{Chain, Deployment, RpcChain, TxPolicy};
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::config::{ChainConfig, DeploymentFile, ResolvedSettings};
+use crate::{Binding, DaemonError, Metrics, Result, Store};
+
+/// A daemon's started infrastructure.
+#[derive(Debug)]
+pub struct Started {
+    /// The deployment, over the node.
+    pub deployment: Deployment<RpcChain>,
+    /// The account the daemon acts from.
+    pub account: Address,
+    /// Its database.
+    pub store: Arc<Store>,
+    /// Its metrics.
+    pub metrics: Metrics,
+    /// Turns true on SIGTERM / Ctrl-C.
+    pub shutdown: watch::Receiver<bool>,
+    /// Its proving keys.
+    pub prover: Arc<LeafProver>,
+    /// The metrics server, if `metrics.listen` was given.
+    pub metrics_server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Attaches to the chain, opens `<data_dir>/<role>.sqlite`, starts the metrics server and the
+/// signal listener, and generates the proving keys (with a spinner on a terminal).
+///
+/// # Errors
+/// Configuration, the node, the store, the listener or key generation.
+pub async fn start(role: &str, chain: &ChainConfig, settings: &ResolvedSettings) -> Result<Started> {
+    let url = chain.rpc_url()?;
+    let signer = chain.signer()?;
+    let account = signer.address();
+    let file = DeploymentFile::read(chain.deployment_path()?)?;
+    let store = Arc::new(Store::open(
+        &settings.data_dir.join(format!("{role}.sqlite")),
+        &Binding {
+            role: role.to_owned(),
+            chain_id: file.chain_id,
+            registry: file.addresses.registry,
+            account,
+        },
+    )?);
+    // The store is the transaction journal: what was in flight when the daemon was killed is
+    // waited for or rebroadcast, never sent a second time.
+    let rpc = RpcChain::connect_with_policy(
+        url,
+        vec![signer],
+        TxPolicy::default(),
+        Arc::clone(&store) as Arc<dyn contracts::TxJournal>,
+    )
+    .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
+    let chain_id = rpc
+        .chain_id()
+        .await
+        .map_err(|e| DaemonError::config("chain.rpc_url", format!("the node does not answer: {e}")))?;
+    if chain_id != file.chain_id {
+        return Err(DaemonError::config(
+            "chain.deployment",
+            format!("written for chain {}, but the node at {url} is chain {chain_id}", file.chain_id),
+        ));
+    }
+    let deployment = Deployment::attach(Arc::new(rpc), file.addresses, file.params);
+    let metrics = Metrics::new(role);
+    let shutdown = crate::shutdown_on_signals();
+    let metrics_server = match settings.metrics_listen {
+        Some(listen) => {
+            let (addr, task) = crate::serve(
+                crate::http::metrics_router(metrics.clone()),
+                listen,
+                crate::until_true(shutdown.clone()),
+            )
+            .await?;
+            info!(%addr, "metrics listening");
+            Some(task)
+        }
+        None => None,
+    };
+    let prover = Arc::new(prove_setup(settings.srs.as_deref())?);
+    info!(%account, store = %settings.data_dir.display(), "{role} ready");
+    Ok(Started {
+        deployment,
+        account,
+        store,
+        metrics,
+        shutdown,
+        prover,
+        metrics_server,
+    })
+}
+
+/// Generates the proving keys, with a spinner when stderr is a terminal.
+///
+/// # Errors
+/// The ceremony file or key generation.
+pub fn prove_setup(srs: Option<&std::path::Path>) -> Result<LeafProver> {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message("generating the step circuits' proving keys");
+    pb.enable_steady_tick(Duration::from_millis(120));
+    let prover = LeafProver::setup_from(srs).map_err(|e| DaemonError::config("daemon.srs", e.to_string()))?;
+    pb.finish_and_clear();
+    Ok(prover)
+}
