@@ -156,8 +156,15 @@ async fn run_daemon(args: RunArgs) -> Result<()> {
     #[cfg(feature = "adversary")]
     let aggregator = match args.corrupt_step {
         Some(step) => {
-            tracing::warn!(step, "ADVERSARY BUILD: this aggregator corrupts a step of every round it aggregates");
-            Aggregator::lying(deployment, account, Arc::new(step_vm::Fault::output(step, 0, 3)))
+            tracing::warn!(
+                step,
+                "ADVERSARY BUILD: this aggregator corrupts a step of every round it aggregates"
+            );
+            Aggregator::lying(
+                deployment,
+                account,
+                Arc::new(step_vm::Fault::output(step, 0, 3)),
+            )
         }
         None => Aggregator::new(deployment, account),
     };
@@ -168,9 +175,15 @@ async fn run_daemon(args: RunArgs) -> Result<()> {
         upload_grace: cfg.daemon.upload_grace,
         max_concurrent_rounds: cfg.daemon.max_concurrent_rounds,
     };
-    AggregatorDaemon::new(aggregator, started.store, started.prover, started.metrics, policy)
-        .run(started.shutdown)
-        .await?;
+    AggregatorDaemon::new(
+        aggregator,
+        started.store,
+        started.prover,
+        started.metrics,
+        policy,
+    )
+    .run(started.shutdown)
+    .await?;
     let _ = server.await;
     if let Some(t) = started.metrics_server {
         let _ = t.await;

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use daemon::DaemonError;
 use daemon::config::{ChainConfig, DaemonSettings, ResolvedSettings, read_toml};
 use daemon::logging::LogFormat;
-use daemon::DaemonError;
 use serde::Deserialize;
 
 use crate::{Challenger, ChallengerDaemon, DaemonPolicy, Result};
@@ -57,7 +57,12 @@ pub struct Settings {
     /// Base URLs of data-availability servers to fetch updates from (the aggregators', any
     /// mirror; comma-separated). Updates are checked against the on-chain roots whatever
     /// their source.
-    #[arg(long = "sources", env = "FL_SOURCES", value_delimiter = ',', value_name = "URL,...")]
+    #[arg(
+        long = "sources",
+        env = "FL_SOURCES",
+        value_delimiter = ',',
+        value_name = "URL,..."
+    )]
     pub sources: Option<Vec<String>>,
 }
 
@@ -130,7 +135,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => {
             let cfg = args.resolve()?;
             if cfg.sources.is_empty() {
-                tracing::warn!("no --sources: only updates revealed on chain can be checked; every other one will be challenged for availability");
+                tracing::warn!(
+                    "no --sources: only updates revealed on chain can be checked; every other one will be challenged for availability"
+                );
             }
             let started = daemon::start("challenger", &cfg.chain, &cfg.daemon).await?;
             let policy = DaemonPolicy {

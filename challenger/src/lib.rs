@@ -5,8 +5,8 @@
 //! What it shares with the aggregator (reading a round, data availability, the game player)
 //! lives in the `protocol` crate; this crate is only the challenger's own decisions.
 
-mod error;
 pub mod cli;
+mod error;
 pub mod service;
 mod watcher;
 

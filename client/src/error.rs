@@ -86,4 +86,7 @@ pub enum ClientError {
     /// The data-availability server refused the upload or could not be reached.
     #[error("upload: {0}")]
     Upload(String),
+    /// The chain connection or deployment file is misconfigured.
+    #[error(transparent)]
+    Config(#[from] daemon::DaemonError),
 }

@@ -16,6 +16,7 @@
 //!
 //! Every error names the file and the problem ([`ClientError`]).
 
+pub mod cli;
 mod error;
 mod model;
 mod quantize;

@@ -136,8 +136,9 @@ pub enum ChainError {
         submissions: u32,
         /// Hash of the last submission.
         last_hash: B256,
-        /// Fee cap of the last submission.
-        max_fee_per_gas: u128,
+        /// Fee cap of the last submission (wei per gas; `u64` keeps the error small, and no
+        /// policy cap reaches 2^64 wei).
+        max_fee_per_gas: u64,
     },
     /// The same transaction (same sender, recipient, data and value) was already in flight,
     /// and it failed; this caller waited for it instead of sending another.

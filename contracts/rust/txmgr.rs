@@ -659,7 +659,7 @@ impl<N: Node> Inner<N> {
                     nonce,
                     submissions,
                     last_hash: current_hash,
-                    max_fee_per_gas: current.max_fee_per_gas,
+                    max_fee_per_gas: u64::try_from(current.max_fee_per_gas).unwrap_or(u64::MAX),
                 });
             }
             submissions += 1;

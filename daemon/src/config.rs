@@ -188,7 +188,11 @@ pub struct DaemonSettings {
     pub data_dir: Option<PathBuf>,
     /// An address serving `GET /metrics` (Prometheus) and `/healthz` (optional; the
     /// aggregator also serves them on its API address).
-    #[arg(long = "metrics.listen", env = "FL_METRICS_LISTEN", value_name = "ADDR")]
+    #[arg(
+        long = "metrics.listen",
+        env = "FL_METRICS_LISTEN",
+        value_name = "ADDR"
+    )]
     pub metrics_listen: Option<SocketAddr>,
     /// Milliseconds between two passes over the rounds (default 2000, at least 10).
     #[arg(long = "poll-ms", env = "FL_POLL_MS", value_name = "MS")]

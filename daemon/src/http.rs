@@ -259,20 +259,22 @@ async fn get_metrics<C: Chain + 'static>(State(s): State<Arc<DaService<C>>>) -> 
         .into_response()
 }
 
-/// A router serving only `GET /metrics`.
+/// A router serving only `GET /metrics` and `GET /healthz`.
 pub fn metrics_router(metrics: Metrics) -> Router {
-    Router::new().route(
-        "/metrics",
-        get(move || {
-            let m = metrics.clone();
-            async move {
-                (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    m.render(),
-                )
-            }
-        }),
-    )
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(move || {
+                let m = metrics.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                        m.render(),
+                    )
+                }
+            }),
+        )
 }
 
 /// Serves `router` on `listen` until `shutdown` resolves; returns the bound address (port 0

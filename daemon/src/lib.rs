@@ -28,10 +28,10 @@ pub mod wire;
 pub use config::{
     ChainConfig, DaemonSettings, DeploymentFile, ResolvedSettings, RuleArgs, RuleName, read_toml,
 };
-pub use runtime::{Started, prove_setup, start};
 pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};
+pub use runtime::{Started, prove_setup, start};
 pub use schedule::{FollowError, follow_new_rounds, round_turns};
 pub use signals::{shutdown_on_signals, until_true};
 pub use store::{Binding, Store};

@@ -37,7 +37,11 @@ pub struct Started {
 ///
 /// # Errors
 /// Configuration, the node, the store, the listener or key generation.
-pub async fn start(role: &str, chain: &ChainConfig, settings: &ResolvedSettings) -> Result<Started> {
+pub async fn start(
+    role: &str,
+    chain: &ChainConfig,
+    settings: &ResolvedSettings,
+) -> Result<Started> {
     let url = chain.rpc_url()?;
     let signer = chain.signer()?;
     let account = signer.address();
@@ -60,19 +64,23 @@ pub async fn start(role: &str, chain: &ChainConfig, settings: &ResolvedSettings)
         Arc::clone(&store) as Arc<dyn contracts::TxJournal>,
     )
     .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
-    let chain_id = rpc
-        .chain_id()
-        .await
-        .map_err(|e| DaemonError::config("chain.rpc_url", format!("the node does not answer: {e}")))?;
+    let chain_id = rpc.chain_id().await.map_err(|e| {
+        DaemonError::config("chain.rpc_url", format!("the node does not answer: {e}"))
+    })?;
     if chain_id != file.chain_id {
         return Err(DaemonError::config(
             "chain.deployment",
-            format!("written for chain {}, but the node at {url} is chain {chain_id}", file.chain_id),
+            format!(
+                "written for chain {}, but the node at {url} is chain {chain_id}",
+                file.chain_id
+            ),
         ));
     }
     let deployment = Deployment::attach(Arc::new(rpc), file.addresses, file.params);
     let metrics = Metrics::new(role);
     let shutdown = crate::shutdown_on_signals();
+    let prover = Arc::new(prove_setup(settings.srs.as_deref())?);
+    // Healthy only once the keys are ready.
     let metrics_server = match settings.metrics_listen {
         Some(listen) => {
             let (addr, task) = crate::serve(
@@ -86,7 +94,6 @@ pub async fn start(role: &str, chain: &ChainConfig, settings: &ResolvedSettings)
         }
         None => None,
     };
-    let prover = Arc::new(prove_setup(settings.srs.as_deref())?);
     info!(%account, store = %settings.data_dir.display(), "{role} ready");
     Ok(Started {
         deployment,
@@ -107,7 +114,8 @@ pub fn prove_setup(srs: Option<&std::path::Path>) -> Result<LeafProver> {
     let pb = indicatif::ProgressBar::new_spinner();
     pb.set_message("generating the step circuits' proving keys");
     pb.enable_steady_tick(Duration::from_millis(120));
-    let prover = LeafProver::setup_from(srs).map_err(|e| DaemonError::config("daemon.srs", e.to_string()))?;
+    let prover = LeafProver::setup_from(srs)
+        .map_err(|e| DaemonError::config("daemon.srs", e.to_string()))?;
     pb.finish_and_clear();
     Ok(prover)
 }

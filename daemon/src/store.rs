@@ -357,7 +357,11 @@ impl contracts::TxJournal for Store {
         .map_err(|e| journal("record_submitted", e))
     }
 
-    fn record_mined(&self, hash: alloy::primitives::B256, block_number: u64) -> contracts::Result<()> {
+    fn record_mined(
+        &self,
+        hash: alloy::primitives::B256,
+        block_number: u64,
+    ) -> contracts::Result<()> {
         self.with(|c| {
             c.execute(
                 "UPDATE txs SET state = 'mined', block = ?2 WHERE hash = ?1",

@@ -18,6 +18,8 @@ async fn honest_round_finalizes_and_a_lying_aggregator_is_caught_by_a_challenger
             restart_challenger: true,
             timeout: 300,
             seed: 11,
+            anvil: None,
+            exe: None,
         },
         prover,
         0.0,
@@ -58,4 +60,39 @@ async fn honest_round_finalizes_and_a_lying_aggregator_is_caught_by_a_challenger
     let model =
         client::read_model(&dir.path().join("models").join("client-0.safetensors")).unwrap();
     assert_eq!(model.values.len(), report.dim);
+}
+
+/// Every role a separate process over JSON-RPC: `aggregator deploy`, two `aggregator run`
+/// daemons (one lying), a `challenger run` daemon SIGKILLed mid-game and restarted on its
+/// store, `aggregator open-round`, and one `fl-client submit` per client and round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs ANVIL_BIN (run scripts/test.sh, which installs Anvil from npm)"]
+async fn on_anvil_every_role_a_process_and_the_challenger_sigkilled_mid_game_still_wins() {
+    let anvil = std::env::var("ANVIL_BIN").expect("ANVIL_BIN must point at the anvil binary");
+    let dir = tempfile::tempdir().unwrap();
+    let args = DevnetArgs {
+        clients: 3,
+        data_dir: Some(dir.path().to_owned()),
+        speed: 100,
+        restart_challenger: true,
+        timeout: 600,
+        seed: 5,
+        anvil: Some(anvil.into()),
+        exe: Some(env!("CARGO_BIN_EXE_devnet").into()),
+    };
+    let report = devnet::run(args).await.unwrap();
+    assert!(report.chain.starts_with("json-rpc"), "{report:?}");
+    let statuses: Vec<(&str, usize)> = report
+        .rounds
+        .iter()
+        .map(|r| (r.status.as_str(), r.games))
+        .collect();
+    assert_eq!(statuses, [("Finalized", 0), ("Rejected", 1)], "{report:?}");
+    assert_eq!((report.uploads_refused, report.challenger_restarts), (1, 1));
+    // The restarted process resumed from its store and won the game itself.
+    let log = std::fs::read_to_string(dir.path().join("logs").join("challenger.log")).unwrap();
+    assert!(log.contains("re-executing from the stored updates to resume the game"));
+    assert!(log.contains("claimed the game's payout"));
+    let net: i128 = report.challenger_net_wei.parse().unwrap();
+    assert!(net > -10_000_000_000_000_000, "challenger lost {net} wei");
 }
