@@ -310,3 +310,68 @@ fn print_line(line: &str) {
         println!("{line}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn parse(args: &[&str]) -> RunArgs {
+        let mut argv = vec!["aggregator", "run"];
+        argv.extend_from_slice(args);
+        match Cli::parse_from(argv).command {
+            Command::Run(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+    #[test]
+    fn the_example_config_resolves_and_flags_override_it() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/examples/aggregator.toml"
+        );
+        let r = parse(&[
+            "--config",
+            example,
+            "--chain.private-key",
+            KEY,
+            "--poll-ms",
+            "50",
+        ])
+        .resolve()
+        .unwrap();
+        assert_eq!(r.http_listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(r.daemon.poll, std::time::Duration::from_millis(50));
+        assert_eq!(r.daemon.upload_grace, 120);
+        assert_eq!(r.daemon.data_dir, PathBuf::from("aggregator-data"));
+        assert_eq!(r.chain.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
+    }
+
+    #[test]
+    fn invalid_settings_name_their_field() {
+        let e = parse(&["--chain.private-key", KEY])
+            .resolve()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("chain.rpc_url"), "{e}");
+        let base = [
+            "--chain.rpc-url",
+            "http://x:1",
+            "--chain.private-key",
+            KEY,
+            "--chain.deployment",
+            "d.json",
+        ];
+        let with = |extra: &[&str]| {
+            let mut a = base.to_vec();
+            a.extend_from_slice(extra);
+            parse(&a).resolve().unwrap_err().to_string()
+        };
+        assert!(with(&["--poll-ms", "1"]).contains("daemon.poll_ms"));
+        assert!(with(&["--max-concurrent-rounds", "0"]).contains("daemon.max_concurrent_rounds"));
+        assert!(with(&["--srs", "/nonexistent"]).contains("daemon.srs"));
+    }
+}

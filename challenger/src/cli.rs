@@ -162,3 +162,43 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    const KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+    fn resolve(args: &[&str]) -> Result<Resolved> {
+        let mut argv = vec!["challenger", "run"];
+        argv.extend_from_slice(args);
+        let Command::Run(r) = Cli::parse_from(argv).command;
+        r.resolve()
+    }
+
+    #[test]
+    fn the_example_config_resolves_and_bad_sources_are_named() {
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/examples/challenger.toml"
+        );
+        let r = resolve(&["--config", example, "--chain.private-key", KEY]).unwrap();
+        assert_eq!(r.sources, ["http://127.0.0.1:7070"]);
+        assert_eq!(r.daemon.data_dir, PathBuf::from("challenger-data"));
+        let e = resolve(&[
+            "--config",
+            example,
+            "--chain.private-key",
+            KEY,
+            "--sources",
+            "ftp://x",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("challenger.sources") && e.contains("ftp://x"),
+            "{e}"
+        );
+    }
+}

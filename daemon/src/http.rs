@@ -152,7 +152,7 @@ impl<C: Chain + 'static> DaService<C> {
                 .map_err(|e| refuse(StatusCode::PAYLOAD_TOO_LARGE, "oversized", e.to_string()))?;
         }
         let bytes = digest.received();
-        let (update, actual) = digest
+        let (bytes_in, actual) = digest
             .finish(&what)
             .map_err(|e| refuse(StatusCode::BAD_REQUEST, "truncated", e.to_string()))?;
         if actual != root {
@@ -168,7 +168,7 @@ impl<C: Chain + 'static> DaService<C> {
         }
         let store = Arc::clone(&self.store);
         let new = tokio::task::spawn_blocking(move || {
-            store.put_update(round, client, &root, &update, "upload")
+            store.put_update_bytes(round, client, &root, &bytes_in, "upload")
         })
         .await
         .map_err(|e| {
@@ -397,7 +397,9 @@ impl DaClient {
             }
         }
         match digest.finish(&url) {
-            Ok((update, actual)) if actual == *root => Ok(Some(update)),
+            Ok((bytes, actual)) if actual == *root => {
+                Ok(Some(crate::wire::decode(&bytes, dim, &url)?))
+            }
             Ok((_, actual)) => {
                 warn!(
                     url,

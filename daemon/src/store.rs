@@ -169,7 +169,21 @@ impl Store {
         update: &Update,
         source: &str,
     ) -> Result<bool> {
-        let data = wire::encode(update);
+        self.put_update_bytes(round, client, root, &wire::encode(update), source)
+    }
+
+    /// As [`Self::put_update`], with the update's wire bytes (what an upload carries).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn put_update_bytes(
+        &self,
+        round: u64,
+        client: u32,
+        root: &Digest,
+        data: &[u8],
+        source: &str,
+    ) -> Result<bool> {
         let n = self.with(|c| {
             c.execute(
                 "INSERT OR IGNORE INTO updates (round, client, root, data, source) VALUES (?1, ?2, ?3, ?4, ?5)",

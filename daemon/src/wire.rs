@@ -111,11 +111,11 @@ impl UpdateDigest {
         Ok(())
     }
 
-    /// The update and its root, once exactly `4·dim` bytes have arrived.
+    /// The wire bytes and their update root, once exactly `4·dim` bytes have arrived.
     ///
     /// # Errors
     /// [`DaemonError::Wire`] if fewer bytes arrived (a truncated upload).
-    pub fn finish(mut self, what: &str) -> Result<(Update, Digest)> {
+    pub fn finish(mut self, what: &str) -> Result<(Vec<u8>, Digest)> {
         if self.received != 4 * self.dim {
             return Err(DaemonError::Wire {
                 what: what.to_owned(),
@@ -131,14 +131,16 @@ impl UpdateDigest {
             self.pending.resize(LEAF_BYTES, 0);
             self.leaves.push(leaf_hash(&self.pending));
         }
-        let root = fold_root(self.leaves);
-        let update = decode(&self.bytes, self.dim, what)?;
-        Ok((update, root))
+        Ok((self.bytes, fold_root(self.leaves)))
     }
 }
 
+/// `keccak(0x00 ‖ 128 bytes)`, the preimage in one buffer (one absorb call: measurably
+/// faster than two for a one-block message).
 fn leaf_hash(bytes: &[u8]) -> Digest {
-    keccak256(&[&[0u8], bytes])
+    let mut preimage = [0u8; 1 + LEAF_BYTES];
+    preimage[1..].copy_from_slice(bytes);
+    keccak256(&[&preimage])
 }
 
 /// The root of the complete tree over `leaves` (zero leaves pad it to a power of two), folded
@@ -179,7 +181,7 @@ mod tests {
                     d.update(c, "test").unwrap();
                 }
                 let (back, root) = d.finish("test").unwrap();
-                assert_eq!(back, u);
+                assert_eq!(decode(&back, dim, "test").unwrap(), u);
                 assert_eq!(root, u.root(), "dim {dim}, pieces of {piece}");
             }
         }

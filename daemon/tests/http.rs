@@ -16,7 +16,12 @@ fn update(seed: i32) -> Update {
 }
 
 async fn put_raw(url: &str, body: Vec<u8>) -> (u16, String) {
-    let r = reqwest::Client::new().put(url).body(body).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .put(url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
@@ -30,7 +35,14 @@ async fn uploads_are_checked_against_the_commitment_as_they_arrive() {
     let clients: Vec<Address> = a[2..5].to_vec();
     let rule = Rule::FedAvg;
     let (round, _) = d
-        .open_round(a[0], clients.clone(), DIM as u32, a[1], 600, (rule.id(), rule.params().into()))
+        .open_round(
+            a[0],
+            clients.clone(),
+            DIM as u32,
+            a[1],
+            600,
+            (rule.id(), rule.params().into()),
+        )
         .await
         .unwrap();
     let (good, other) = (update(1), update(2));
@@ -62,31 +74,73 @@ async fn uploads_are_checked_against_the_commitment_as_they_arrive() {
     let cases = [
         (url(round + 1, 0), bytes.clone(), 404, "unknown_round"),
         (url(round, 7), bytes.clone(), 404, "unknown_client"),
-        (url(round, 1), daemon::wire::encode(&other), 409, "not_committed"),
-        (url(round, 0), [bytes.clone(), vec![0; 4]].concat(), 413, "oversized"),
-        (url(round, 0), bytes[..bytes.len() - 1].to_vec(), 400, "truncated"),
-        (url(round, 0), daemon::wire::encode(&other), 422, "root_mismatch"),
+        (
+            url(round, 1),
+            daemon::wire::encode(&other),
+            409,
+            "not_committed",
+        ),
+        (
+            url(round, 0),
+            [bytes.clone(), vec![0; 4]].concat(),
+            413,
+            "oversized",
+        ),
+        (
+            url(round, 0),
+            bytes[..bytes.len() - 1].to_vec(),
+            400,
+            "truncated",
+        ),
+        (
+            url(round, 0),
+            daemon::wire::encode(&other),
+            422,
+            "root_mismatch",
+        ),
     ];
     for (u, body, status, reason) in cases {
         let (got, text) = put_raw(&u, body).await;
         assert_eq!(got, status, "{u}: {text}");
         assert!(text.contains(reason), "{u}: {text}");
     }
-    assert!(store.held(round).unwrap().is_empty(), "nothing refused is kept");
+    assert!(
+        store.held(round).unwrap().is_empty(),
+        "nothing refused is kept"
+    );
 
     let client = DaClient::new();
     client.upload(&base, round, 0, &good).await.unwrap();
     // Idempotent: the same upload again is fine; the held one is kept.
     client.upload(&base, round, 0, &good).await.unwrap();
     assert_eq!(store.held(round).unwrap(), vec![(0, good.root())]);
-    let e = client.upload(&base, round, 0, &other).await.unwrap_err().to_string();
+    let e = client
+        .upload(&base, round, 0, &other)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("422") && e.contains("root_mismatch"), "{e}");
 
     // Served to anyone, and checked by the fetcher against the root it expects.
-    let fetched = client.fetch(&base, round, 0, &good.root(), DIM).await.unwrap();
+    let fetched = client
+        .fetch(&base, round, 0, &good.root(), DIM)
+        .await
+        .unwrap();
     assert_eq!(fetched, Some(good.clone()));
-    assert_eq!(client.fetch(&base, round, 0, &other.root(), DIM).await.unwrap(), None);
-    assert_eq!(client.fetch(&base, round, 1, &other.root(), DIM).await.unwrap(), None);
+    assert_eq!(
+        client
+            .fetch(&base, round, 0, &other.root(), DIM)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        client
+            .fetch(&base, round, 1, &other.root(), DIM)
+            .await
+            .unwrap(),
+        None
+    );
     let listing: serde_json::Value = reqwest::get(format!("{base}/v1/rounds/{round}"))
         .await
         .unwrap()
@@ -95,8 +149,16 @@ async fn uploads_are_checked_against_the_commitment_as_they_arrive() {
         .unwrap();
     assert_eq!(listing["updates"][0]["client"], 0);
 
-    let text = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
-    assert!(text.contains("fl_aggregator_uploads_accepted_total 1"), "{text}");
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("fl_aggregator_uploads_accepted_total 1"),
+        "{text}"
+    );
     assert!(
         text.contains("fl_aggregator_uploads_refused_total{reason=\"root_mismatch\"} 2"),
         "{text}"

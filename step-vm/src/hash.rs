@@ -83,10 +83,15 @@ pub fn clipped_state_hash(base: &Digest, scales_root: &Digest) -> Digest {
     keccak256(&[&[CLIPPED_STATE_TAG], base, scales_root])
 }
 
-/// `keccak(0x01 ‖ left ‖ right)`.
+/// `keccak(0x01 ‖ left ‖ right)`, the preimage in one buffer (one absorb call instead of
+/// three: every Merkle tree of the system is mostly inner nodes).
 #[must_use]
 pub fn node_hash(left: &Digest, right: &Digest) -> Digest {
-    keccak256(&[&[NODE_TAG], left, right])
+    let mut preimage = [0u8; 65];
+    preimage[0] = NODE_TAG;
+    preimage[1..33].copy_from_slice(left);
+    preimage[33..].copy_from_slice(right);
+    keccak256(&[&preimage])
 }
 
 /// The `rs_merkle` hasher of this project: keccak-256 with the `0x01` inner-node prefix.
