@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use crate::rounds::{Clock, Opened, await_rounds, check_outcomes, signed};
 use crate::{
-    COMMIT_PERIOD, DevnetArgs, DevnetError, DevnetReport, POLL, Result, UPLOAD_GRACE,
+    COMMIT_PERIOD, DevnetArgs, DevnetError, DevnetReport, POLL, Result, UPLOAD_GRACE, Victim,
     devnet_params, write_client_models,
 };
 
@@ -60,6 +60,7 @@ pub(crate) async fn run(
     let (deployment, _) = Deployment::deploy(Arc::clone(&chain), devnet_params()).await?;
     info!(registry = %deployment.addresses().registry, "contracts deployed on the in-process chain");
     let clock = Clock::start(Arc::clone(&chain), args.speed);
+    let (server_stop, _) = watch::channel(false);
 
     let chain_id = chain.chain_id().await?;
     let open_store = |name: &str, role: &str, account: Address| -> Result<Arc<Store>> {
@@ -80,22 +81,37 @@ pub(crate) async fn run(
     #[allow(clippy::cast_possible_truncation)]
     let fault = Fault::output(steps / 2, (args.seed % LANES as u64) as usize, 3);
     let mut urls = Vec::new();
-    let mut aggregators = Vec::new();
-    for (name, account, lying) in [
-        ("honest-aggregator", honest, false),
-        ("lying-aggregator", liar, true),
-    ] {
+    let mut stores = Vec::new();
+    for name in ["honest-aggregator", "lying-aggregator"] {
+        let account = if name == "honest-aggregator" {
+            honest
+        } else {
+            liar
+        };
         let store = open_store(name, "aggregator", account)?;
-        let metrics = Metrics::new("aggregator");
-        let service = DaService::new(deployment.clone(), Arc::clone(&store), metrics.clone());
-        let (stop, rx) = watch::channel(false);
+        let service = DaService::new(
+            deployment.clone(),
+            Arc::clone(&store),
+            Metrics::new("aggregator"),
+        );
+        // The HTTP servers outlive a killed daemon loop here (one process); `--anvil` kills
+        // the whole process.
         let (addr, _) = daemon::serve(
             service.router(),
             std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            daemon::until_true(rx.clone()),
+            daemon::until_true(server_stop.subscribe()),
         )
         .await?;
+        info!(name, url = %addr, "data-availability API listening");
         urls.push(format!("http://{addr}"));
+        stores.push(store);
+    }
+    let start_aggregator = |lying: bool| -> Running {
+        let (account, store) = if lying {
+            (liar, &stores[1])
+        } else {
+            (honest, &stores[0])
+        };
         let agg = if lying {
             Aggregator::lying(deployment.clone(), account, Arc::new(fault))
         } else {
@@ -106,15 +122,23 @@ pub(crate) async fn run(
             upload_grace: UPLOAD_GRACE,
             max_concurrent_rounds: 4,
         };
-        let d = AggregatorDaemon::new(agg, store, Arc::clone(&prover), metrics, policy);
+        let d = AggregatorDaemon::new(
+            agg,
+            Arc::clone(store),
+            Arc::clone(&prover),
+            Metrics::new("aggregator"),
+            policy,
+        );
+        let (stop, rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             if let Err(e) = d.run(rx).await {
                 warn!(error = %e, "aggregator daemon failed");
             }
         });
-        info!(name, url = %addr, "aggregator daemon started");
-        aggregators.push(Running { stop, task });
-    }
+        Running { stop, task }
+    };
+    let mut honest_daemon = start_aggregator(false);
+    let liar_daemon = start_aggregator(true);
 
     let challenger_policy = challenger::DaemonPolicy {
         poll: POLL,
@@ -188,31 +212,35 @@ pub(crate) async fn run(
         }
     }
 
-    let mut restart = || -> Result<()> {
-        challenger.task.abort();
-        challenger = start_challenger()?;
-        info!("challenger daemon restarted on its store");
+    let mut kill = |victim: Victim| -> Result<()> {
+        match victim {
+            Victim::Challenger => {
+                challenger.task.abort();
+                challenger = start_challenger()?;
+            }
+            Victim::HonestAggregator => {
+                honest_daemon.task.abort();
+                honest_daemon = start_aggregator(false);
+            }
+        }
+        info!(?victim, "daemon restarted on its store");
         Ok(())
     };
-    let hook: Option<&mut (dyn FnMut() -> Result<()> + Send)> = if args.restart_challenger {
-        Some(&mut restart)
-    } else {
-        None
-    };
-    let (reports, restarts) = await_rounds(
+    let (reports, kills) = await_rounds(
         &deployment,
         &rounds,
         watcher,
         Duration::from_secs(args.timeout),
-        hook,
+        &args.kill,
+        &mut kill,
     )
     .await?;
     // Let the daemons take their last turn (withdrawals), then stop them gracefully.
     tokio::time::sleep(POLL * 5).await;
     challenger.stop().await;
-    for r in aggregators {
-        r.stop().await;
-    }
+    honest_daemon.stop().await;
+    liar_daemon.stop().await;
+    let _ = server_stop.send(true);
     clock.stop().await;
     check_outcomes(&reports)?;
     let after = chain.balance(watcher).await?;
@@ -222,7 +250,7 @@ pub(crate) async fn run(
         clients: n,
         rounds: reports,
         uploads_refused: refused,
-        challenger_restarts: restarts,
+        kills,
         challenger_net_wei: signed(after, challenger_before),
         keygen_seconds,
         wall_seconds: started.elapsed().as_secs_f64(),

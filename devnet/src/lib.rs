@@ -6,10 +6,12 @@
 //!
 //! 1. **honest**: every client reads its file, quantizes it, commits and uploads (one of them
 //!    first uploads a tampered update, which the server refuses); the challenger fetches every
-//!    update, re-executes, agrees and stays silent; the aggregator finalises.
+//!    update, re-executes, agrees and stays silent; the aggregator finalises (with
+//!    `--kill before-post` it is killed before posting and restarted on its store).
 //! 2. **dishonest**: the lying aggregator corrupts one step; the challenger disputes, the two
 //!    daemons bisect to that step, the challenger proves it and the round is rejected; with
-//!    `--restart-challenger` the challenger is killed mid-game and restarted on its store.
+//!    `--kill mid-bisection|mid-proof|before-claim` the challenger is killed there and
+//!    restarted on its store.
 //!
 //! A clock task advances the chain's time (`--speed` chain seconds per wall second), since
 //! neither the in-process chain nor Anvil moves its clock by itself.
@@ -18,8 +20,7 @@
 //! a **separate process** ([`processes`]): the devnet binary re-executes itself as
 //! `devnet aggregator deploy|open-round|run`, `devnet challenger run` and
 //! `devnet fl-client submit` (the same command lines as the `aggregator`, `challenger` and
-//! `fl-client` binaries), and `--restart-challenger` SIGKILLs the challenger process
-//! mid-game.
+//! `fl-client` binaries), and `--kill` SIGKILLs the process.
 
 mod embedded;
 mod models;
@@ -80,9 +81,10 @@ pub struct DevnetArgs {
     /// Chain seconds that pass per wall-clock second.
     #[arg(long, default_value_t = 200)]
     pub speed: u64,
-    /// Kill the challenger daemon mid-game and restart it on its store.
-    #[arg(long)]
-    pub restart_challenger: bool,
+    /// Kill a daemon at this point and restart it on its store (repeatable; `--anvil`: a
+    /// SIGKILL of its process). The run fails unless the honest side still wins.
+    #[arg(long = "kill", value_enum, value_name = "POINT")]
+    pub kill: Vec<KillPoint>,
     /// Wall-clock limit for the whole run, in seconds.
     #[arg(long, default_value_t = 600)]
     pub timeout: u64,
@@ -126,6 +128,39 @@ impl DevnetArgs {
     }
 }
 
+/// Where `--kill` kills a daemon (and restarts it on its store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KillPoint {
+    /// The honest aggregator, once every client has committed and before it posts.
+    BeforePost,
+    /// The challenger, once its game has bisected past its first position.
+    MidBisection,
+    /// The challenger, while the disputed step awaits its proof.
+    MidProof,
+    /// The challenger, once its game is won and its payout not claimed yet (best effort: the
+    /// window is one tick).
+    BeforeClaim,
+}
+
+/// Which daemon a [`KillPoint`] kills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Victim {
+    /// The honest round's aggregator.
+    HonestAggregator,
+    /// The challenger.
+    Challenger,
+}
+
+impl KillPoint {
+    pub(crate) fn victim(self) -> Victim {
+        match self {
+            Self::BeforePost => Victim::HonestAggregator,
+            Self::MidBisection | Self::MidProof | Self::BeforeClaim => Victim::Challenger,
+        }
+    }
+}
+
 /// How one round ended.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RoundReport {
@@ -158,8 +193,8 @@ pub struct DevnetReport {
     pub rounds: Vec<RoundReport>,
     /// Uploads the aggregator refused (the tampered one).
     pub uploads_refused: usize,
-    /// Times the challenger daemon was killed and restarted.
-    pub challenger_restarts: usize,
+    /// The kill points reached, in order (each daemon killed there and restarted).
+    pub kills: Vec<KillPoint>,
     /// Net wei the challenger made (bonds and payouts minus fees).
     pub challenger_net_wei: String,
     /// Seconds until the daemons were ready: generating proving keys (with `--anvil`, until
@@ -170,14 +205,15 @@ pub struct DevnetReport {
 }
 
 /// Deployment parameters of the devnet: the defaults with windows short enough to play a
-/// round in chain minutes.
+/// round in chain minutes, yet long enough (at the default speed) for a killed daemon to
+/// restart, which regenerates its proving keys, and still post or challenge in time.
 #[must_use]
 pub fn devnet_params() -> DeployParams {
     DeployParams {
         availability_window: 120,
         resolve_window: 120,
-        challenge_window: 900,
-        post_window: 900,
+        challenge_window: 1_800,
+        post_window: 3_600,
         clock: 3_600,
         extension: 600,
         ..DeployParams::default()

@@ -86,8 +86,8 @@ async fn main() -> eyre::Result<()> {
             ));
         }
         lines.push(format!(
-            "  tampered uploads refused: {}; challenger restarts: {}; challenger net: {} wei",
-            report.uploads_refused, report.challenger_restarts, report.challenger_net_wei
+            "  tampered uploads refused: {}; daemons killed and restarted at: {:?}; challenger net: {} wei",
+            report.uploads_refused, report.kills, report.challenger_net_wei
         ));
         lines.join("\n")
     };

@@ -1,8 +1,8 @@
 //! The devnet over JSON-RPC against a local Anvil, every role a separate process: the devnet
 //! binary re-executes itself as `aggregator deploy|open-round|run`, `challenger run` and
 //! `fl-client submit`, each with its own key (`FL_CHAIN_PRIVATE_KEY`), store and log file
-//! (`<data-dir>/logs/`). `--restart-challenger` SIGKILLs the challenger process mid-game and
-//! starts it again on its store.
+//! (`<data-dir>/logs/`). `--kill POINT` SIGKILLs a daemon's process there and starts it again
+//! on its store.
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
@@ -21,8 +21,8 @@ use tracing::info;
 
 use crate::rounds::{Clock, Opened, await_rounds, check_outcomes, signed};
 use crate::{
-    COMMIT_PERIOD, DevnetArgs, DevnetError, DevnetReport, Result, UPLOAD_GRACE, devnet_params,
-    write_client_models,
+    COMMIT_PERIOD, DevnetArgs, DevnetError, DevnetReport, Result, UPLOAD_GRACE, Victim,
+    devnet_params, write_client_models,
 };
 
 /// How to start role processes: the executable, the node, the deployment file, the log
@@ -253,7 +253,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<DevnetReport> {
         }
         let child = roles.spawn(name, key, &a)?;
         urls.push(format!("http://{addr}"));
-        aggregators.push((name, child));
+        aggregators.push((name, child, a));
     }
     let metrics_addr = free_addr()?;
     let challenger_args = {
@@ -270,7 +270,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<DevnetReport> {
     };
     let mut challenger = roles.spawn("challenger", &keys[3], &challenger_args)?;
     let ready = Duration::from_secs(300);
-    for ((name, child), url) in aggregators.iter_mut().zip(&urls) {
+    for ((name, child, _), url) in aggregators.iter_mut().zip(&urls) {
         await_healthy(name, &format!("{url}/healthz"), child, ready).await?;
     }
     let health = format!("http://{metrics_addr}/healthz");
@@ -350,34 +350,37 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<DevnetReport> {
         }
     }
 
-    let mut restart = || -> Result<()> {
+    let mut kill = |victim: Victim| -> Result<()> {
         // SIGKILL: no chance to finish the tick, flush anything, or say goodbye.
-        let _ = challenger.kill();
-        let _ = challenger.wait();
-        challenger = roles.spawn("challenger", &keys[3], &challenger_args)?;
-        info!("challenger process restarted on its store");
+        let (name, child, key, args) = match victim {
+            Victim::Challenger => ("challenger", &mut challenger, &keys[3], &challenger_args),
+            Victim::HonestAggregator => {
+                let (name, child, args) = &mut aggregators[0];
+                (*name, child, &keys[1], &*args)
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        *child = roles.spawn(name, key, args)?;
+        info!(name, "process restarted on its store");
         Ok(())
-    };
-    let hook: Option<&mut (dyn FnMut() -> Result<()> + Send)> = if args.restart_challenger {
-        Some(&mut restart)
-    } else {
-        None
     };
     let waited = await_rounds(
         &deployment,
         &rounds,
         watcher,
         Duration::from_secs(args.timeout),
-        hook,
+        &args.kill,
+        &mut kill,
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     terminate("challenger", challenger).await;
-    for (name, child) in aggregators {
+    for (name, child, _) in aggregators {
         terminate(name, child).await;
     }
     clock.stop().await;
-    let (reports, restarts) = waited?;
+    let (reports, kills) = waited?;
     check_outcomes(&reports)?;
     let after = chain.balance(watcher).await?;
     Ok(DevnetReport {
@@ -386,7 +389,7 @@ pub(crate) async fn run(args: DevnetArgs) -> Result<DevnetReport> {
         clients: n,
         rounds: reports,
         uploads_refused: refused,
-        challenger_restarts: restarts,
+        kills,
         challenger_net_wei: signed(after, challenger_before),
         keygen_seconds,
         wall_seconds: started.elapsed().as_secs_f64(),

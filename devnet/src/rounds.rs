@@ -10,7 +10,7 @@ use protocol::RoundStatus;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::{DevnetError, POLL, Result, RoundReport};
+use crate::{DevnetError, KillPoint, POLL, Result, RoundReport, Victim};
 
 /// A round the devnet opened.
 #[derive(Debug, Clone, Copy)]
@@ -58,17 +58,18 @@ impl Clock {
 }
 
 /// Waits until every round has ended (a rejected one once settled and every game paid),
-/// calling `restart` once, the first time `challenger`'s game on the dishonest round has
-/// bisected past its first position. Returns the reports and whether the restart happened.
+/// killing and restarting a daemon through `kill` the first time each of `points` is reached.
+/// Returns the reports and the points reached.
 pub(crate) async fn await_rounds<C: Chain>(
     d: &Deployment<C>,
     rounds: &[Opened],
     challenger: Address,
     timeout: Duration,
-    mut restart: Option<&mut (dyn FnMut() -> Result<()> + Send)>,
-) -> Result<(Vec<RoundReport>, usize)> {
+    points: &[KillPoint],
+    kill: &mut (dyn FnMut(Victim) -> Result<()> + Send),
+) -> Result<(Vec<RoundReport>, Vec<KillPoint>)> {
     let deadline = Instant::now() + timeout;
-    let mut restarts = 0;
+    let mut reached = Vec::new();
     let mut ended: Vec<Option<RoundReport>> = vec![None; rounds.len()];
     loop {
         if Instant::now() > deadline {
@@ -78,17 +79,12 @@ pub(crate) async fn await_rounds<C: Chain>(
                 ended.iter().map(Option::is_some).collect::<Vec<_>>()
             )));
         }
-        if restarts == 0
-            && let Some(hook) = restart.as_mut()
-            && let Some(dishonest) = rounds.iter().find(|r| r.kind == "dishonest")
-        {
-            for (game, by) in d.challenged_games(dishonest.round).await? {
-                if by == challenger && d.game(game).await?.lo > 0 {
-                    warn!(game, "killing the challenger mid-game");
-                    hook()?;
-                    restarts += 1;
-                    break;
-                }
+        for &point in points {
+            if !reached.contains(&point) && kill_point_reached(d, rounds, challenger, point).await?
+            {
+                warn!(?point, victim = ?point.victim(), "killing a daemon");
+                kill(point.victim())?;
+                reached.push(point);
             }
         }
         for (slot, r) in ended.iter_mut().zip(rounds) {
@@ -121,10 +117,48 @@ pub(crate) async fn await_rounds<C: Chain>(
             }
         }
         if ended.iter().all(Option::is_some) {
-            return Ok((ended.into_iter().flatten().collect(), restarts));
+            return Ok((ended.into_iter().flatten().collect(), reached));
         }
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Whether the chain is at `point` now.
+async fn kill_point_reached<C: Chain>(
+    d: &Deployment<C>,
+    rounds: &[Opened],
+    challenger: Address,
+    point: KillPoint,
+) -> Result<bool> {
+    let of = |kind| rounds.iter().find(|r| r.kind == kind).map(|r| r.round);
+    if point == KillPoint::BeforePost {
+        let Some(round) = of("honest") else {
+            return Ok(false);
+        };
+        let view = d.round(round).await?;
+        return Ok(RoundStatus::of(round, &view)? == RoundStatus::Committing
+            && view.committedCount == view.clientCount);
+    }
+    let Some(round) = of("dishonest") else {
+        return Ok(false);
+    };
+    for (game, by) in d.challenged_games(round).await? {
+        if by != challenger {
+            continue;
+        }
+        let g = d.game(game).await?;
+        return Ok(match point {
+            // Status codes as `BisectionGame.GameStatus`: 0 awaiting a midpoint, 1 awaiting a
+            // response, 2 awaiting the leaf proof.
+            KillPoint::MidBisection => g.lo > 0 && g.status < 2,
+            KillPoint::MidProof => g.status == 2,
+            KillPoint::BeforeClaim => {
+                d.round(round).await?.settled && !d.claimable(game).await?.is_zero()
+            }
+            KillPoint::BeforePost => false,
+        });
+    }
+    Ok(false)
 }
 
 /// Fails unless the honest round finalised and the dishonest one was rejected.
