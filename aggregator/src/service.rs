@@ -10,13 +10,14 @@
 //! memory alone: killed at any moment and restarted on the same store, the daemon recomputes
 //! its trace from the stored uploads and carries on.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alloy::primitives::Address;
 use arbiter::LeafProver;
 use contracts::Chain;
-use daemon::{Metrics, Store, ether};
+use contracts::{Deployment, RoundView};
+use daemon::{Metrics, RoundRole, Store};
 use protocol::{RoundStatus, Turn, settle_unanswered};
 use tokio::sync::watch;
 use tracing::{info, warn};
@@ -52,14 +53,12 @@ pub struct AggregatorDaemon<C> {
     prover: Arc<LeafProver>,
     metrics: Metrics,
     policy: DaemonPolicy,
-    defences: BTreeMap<u64, RoundDefence<C>>,
 }
 
 impl<C> std::fmt::Debug for AggregatorDaemon<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AggregatorDaemon")
             .field("account", &self.aggregator.account)
-            .field("rounds_defended", &self.defences.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -85,7 +84,6 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
             prover,
             metrics,
             policy,
-            defences: BTreeMap::new(),
         }
     }
 
@@ -94,84 +92,59 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
     /// # Errors
     /// Only the store failing; chain and protocol failures are logged, counted and retried at
     /// the next tick.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<()> {
-        info!(account = %self.aggregator.account, "aggregator daemon started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            self.tick().await?;
-            tokio::select! {
-                () = tokio::time::sleep(self.policy.poll) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        info!("aggregator daemon stopped");
-        Ok(())
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<()> {
+        daemon::run_rounds(&self, shutdown).await
     }
+}
 
-    /// One pass: find new rounds, give every active round its turn, update the gauges.
-    ///
-    /// # Errors
-    /// Only the store failing.
-    pub async fn tick(&mut self) -> Result<()> {
-        if let Err(e) = self.discover().await {
-            self.transient("discovering rounds", &e)?;
-        }
-        let mut defences = std::mem::take(&mut self.defences);
-        let this = &*self;
-        let results = daemon::round_turns(
-            &self.store,
-            &mut defences,
-            self.policy.max_concurrent_rounds,
-            |round, phase, defence| async move {
-                let mut defence = defence;
-                let r = this.turn(round, &phase, &mut defence).await;
-                (defence, r)
-            },
-        )
-        .await?;
-        self.defences = defences;
-        for (round, r) in results {
-            if let Err(e) = r {
-                self.transient(&format!("round {round}"), &e)?;
-            }
-        }
-        self.gauges().await;
-        Ok(())
+impl<C: Chain + 'static> RoundRole for AggregatorDaemon<C> {
+    type Chain = C;
+    type Memory = RoundDefence<C>;
+    type Error = AggregatorError;
+
+    fn name(&self) -> &'static str {
+        "aggregator"
     }
-
-    /// Logs and counts a failure that the next tick retries; a store failure is fatal.
-    fn transient(&self, what: &str, e: &AggregatorError) -> Result<()> {
-        if let AggregatorError::Daemon(daemon::DaemonError::Store { .. }) = e {
-            return Err(AggregatorError::Fatal(format!("{what}: {e}")));
-        }
-        self.metrics.rpc_errors.inc();
-        warn!(error = %e, "{what} failed; retrying at the next tick");
-        Ok(())
+    fn deployment(&self) -> &Deployment<C> {
+        &self.aggregator.deployment
     }
-
-    async fn discover(&self) -> Result<()> {
-        let me = self.aggregator.account;
-        let new = daemon::follow_new_rounds(
-            &self.aggregator.deployment,
-            &self.store,
-            COMMITTING,
-            |view| view.aggregator == me,
-        )
-        .await
-        .map_err(|e| match e {
-            daemon::FollowError::Chain(e) => AggregatorError::Chain(e),
-            daemon::FollowError::Store(e) => AggregatorError::Daemon(e),
-        })?;
-        for round in new {
-            info!(round, "following a new round");
-            self.metrics.rounds_seen.inc();
-        }
-        Ok(())
+    fn account(&self) -> Address {
+        self.aggregator.account
     }
-
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn poll(&self) -> Duration {
+        self.policy.poll
+    }
+    fn max_concurrent_rounds(&self) -> usize {
+        self.policy.max_concurrent_rounds
+    }
+    /// The rounds that name this account as their aggregator.
+    fn follows(&self, view: &RoundView) -> Option<&'static str> {
+        (view.aggregator == self.aggregator.account).then_some(COMMITTING)
+    }
     async fn turn(
+        &self,
+        round: u64,
+        phase: &str,
+        defence: &mut Option<RoundDefence<C>>,
+    ) -> Result<()> {
+        self.round_turn(round, phase, defence).await
+    }
+    fn is_fatal(e: &AggregatorError) -> bool {
+        matches!(
+            e,
+            AggregatorError::Daemon(daemon::DaemonError::Store { .. }) | AggregatorError::Fatal(_)
+        )
+    }
+}
+
+impl<C: Chain + 'static> AggregatorDaemon<C> {
+    async fn round_turn(
         &self,
         round: u64,
         phase: &str,
@@ -321,15 +294,5 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
             .inc();
         info!(round, status, "round ended");
         Ok(())
-    }
-
-    async fn gauges(&self) {
-        let d = &self.aggregator.deployment;
-        if let Ok(b) = d.chain().balance(self.aggregator.account).await {
-            self.metrics.balance_ether.set(ether(b));
-        }
-        if let Ok(c) = d.credit(self.aggregator.account).await {
-            self.metrics.credit_ether.set(ether(c));
-        }
     }
 }

@@ -10,14 +10,15 @@
 //! restarted, the daemon re-executes from the stored updates, finds its own game on chain, and
 //! plays on from the game's current position.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alloy::primitives::Address;
 use alloy::primitives::B256;
 use arbiter::{LeafProver, Role};
+use contracts::RoundView;
 use contracts::{Chain, Deployment};
-use daemon::{DaClient, Metrics, Store, ether};
+use daemon::{DaClient, Metrics, RoundRole, Store};
 use protocol::{GamePlayer, RoundStatus, Turn, answer_challenges};
 use step_vm::Trace;
 use tokio::sync::watch;
@@ -64,7 +65,6 @@ pub struct ChallengerDaemon<C> {
     metrics: Metrics,
     policy: DaemonPolicy,
     da: DaClient,
-    traces: BTreeMap<u64, Arc<Trace>>,
 }
 
 impl<C> std::fmt::Debug for ChallengerDaemon<C> {
@@ -93,94 +93,61 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
             metrics,
             policy,
             da: DaClient::new(),
-            traces: BTreeMap::new(),
         }
-    }
-
-    fn deployment(&self) -> &Deployment<C> {
-        &self.challenger.deployment
     }
 
     /// Runs until `shutdown` turns true; a tick in progress is finished first (graceful).
     ///
     /// # Errors
     /// Only the store failing; chain and protocol failures are logged, counted and retried.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<()> {
-        info!(account = %self.challenger.account, sources = ?self.policy.sources, "challenger daemon started");
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            self.tick().await?;
-            tokio::select! {
-                () = tokio::time::sleep(self.policy.poll) => {}
-                _ = shutdown.changed() => {}
-            }
-        }
-        info!("challenger daemon stopped");
-        Ok(())
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<()> {
+        info!(sources = ?self.policy.sources, "data-availability sources");
+        daemon::run_rounds(&self, shutdown).await
     }
+}
 
-    /// One pass over every active round.
-    ///
-    /// # Errors
-    /// Only the store failing.
-    pub async fn tick(&mut self) -> Result<()> {
-        if let Err(e) = self.discover().await {
-            self.transient("discovering rounds", &e)?;
-        }
-        let mut traces = std::mem::take(&mut self.traces);
-        let this = &*self;
-        let results = daemon::round_turns(
-            &self.store,
-            &mut traces,
-            self.policy.max_concurrent_rounds,
-            |round, phase, trace| async move {
-                let mut trace = trace;
-                let r = this.turn(round, &phase, &mut trace).await;
-                (trace, r)
-            },
+impl<C: Chain + 'static> RoundRole for ChallengerDaemon<C> {
+    type Chain = C;
+    type Memory = Arc<Trace>;
+    type Error = ChallengerError;
+
+    fn name(&self) -> &'static str {
+        "challenger"
+    }
+    fn deployment(&self) -> &Deployment<C> {
+        &self.challenger.deployment
+    }
+    fn account(&self) -> Address {
+        self.challenger.account
+    }
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    fn poll(&self) -> Duration {
+        self.policy.poll
+    }
+    fn max_concurrent_rounds(&self) -> usize {
+        self.policy.max_concurrent_rounds
+    }
+    /// Every round.
+    fn follows(&self, _: &RoundView) -> Option<&'static str> {
+        Some(WATCHING)
+    }
+    async fn turn(&self, round: u64, phase: &str, trace: &mut Option<Arc<Trace>>) -> Result<()> {
+        self.round_turn(round, phase, trace).await
+    }
+    fn is_fatal(e: &ChallengerError) -> bool {
+        matches!(
+            e,
+            ChallengerError::Daemon(daemon::DaemonError::Store { .. }) | ChallengerError::Fatal(_)
         )
-        .await?;
-        self.traces = traces;
-        for (round, r) in results {
-            if let Err(e) = r {
-                self.transient(&format!("round {round}"), &e)?;
-            }
-        }
-        let d = self.deployment();
-        if let Ok(b) = d.chain().balance(self.challenger.account).await {
-            self.metrics.balance_ether.set(ether(b));
-        }
-        if let Ok(c) = d.credit(self.challenger.account).await {
-            self.metrics.credit_ether.set(ether(c));
-        }
-        Ok(())
     }
+}
 
-    fn transient(&self, what: &str, e: &ChallengerError) -> Result<()> {
-        if let ChallengerError::Daemon(daemon::DaemonError::Store { .. }) = e {
-            return Err(ChallengerError::Fatal(format!("{what}: {e}")));
-        }
-        self.metrics.rpc_errors.inc();
-        warn!(error = %e, "{what} failed; retrying at the next tick");
-        Ok(())
-    }
-
-    async fn discover(&self) -> Result<()> {
-        let new = daemon::follow_new_rounds(self.deployment(), &self.store, WATCHING, |_| true)
-            .await
-            .map_err(|e| match e {
-                daemon::FollowError::Chain(e) => ChallengerError::Chain(e),
-                daemon::FollowError::Store(e) => ChallengerError::Daemon(e),
-            })?;
-        for round in new {
-            info!(round, "watching a new round");
-            self.metrics.rounds_seen.inc();
-        }
-        Ok(())
-    }
-
+impl<C: Chain + 'static> ChallengerDaemon<C> {
     /// Fetches every committed update not held yet from the sources; returns how many are
     /// still missing.
     async fn fetch_missing(&self, round: u64, clients: u32, dim: usize) -> Result<usize> {
@@ -214,7 +181,12 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
         Ok(missing)
     }
 
-    async fn turn(&self, round: u64, phase: &str, trace: &mut Option<Arc<Trace>>) -> Result<()> {
+    async fn round_turn(
+        &self,
+        round: u64,
+        phase: &str,
+        trace: &mut Option<Arc<Trace>>,
+    ) -> Result<()> {
         let d = self.deployment();
         let view = d.round(round).await?;
         let status = RoundStatus::of(round, &view)?;

@@ -1,37 +1,158 @@
-//! The parts of a role daemon's loop that do not depend on the role: finding new rounds, and
-//! giving every active round one turn per tick with bounded concurrency.
+//! The parts of a role daemon's loop that do not depend on the role: finding new rounds,
+//! giving every active round one turn per tick with bounded concurrency, counting and
+//! retrying failures, the balance gauges, and stopping on the shutdown flag. A role supplies
+//! its decisions as a [`RoundRole`]; [`run_rounds`] drives it.
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
-use contracts::{Chain, Deployment};
+use alloy::primitives::Address;
+use contracts::{Chain, Deployment, RoundView};
 use futures::StreamExt as _;
+use tokio::sync::watch;
+use tracing::{info, warn};
 
-use crate::{Result, Store};
+use crate::{DaemonError, Metrics, Result, Store, ether};
+
+/// A role's decisions about its rounds; the loop around them is [`run_rounds`].
+pub trait RoundRole: Sync {
+    /// The chain.
+    type Chain: Chain + 'static;
+    /// What the role keeps in memory per round between ticks (a trace, a defence); rebuilt
+    /// from the chain and the store after a restart.
+    type Memory: Send;
+    /// The role's error.
+    type Error: std::fmt::Display + From<DaemonError> + From<contracts::ChainError> + Send;
+
+    /// `aggregator` or `challenger`, for logs.
+    fn name(&self) -> &'static str;
+    /// The deployment it acts on.
+    fn deployment(&self) -> &Deployment<Self::Chain>;
+    /// The account it acts from.
+    fn account(&self) -> Address;
+    /// Its store.
+    fn store(&self) -> &Store;
+    /// Its metrics.
+    fn metrics(&self) -> &Metrics;
+    /// Wall time between two ticks.
+    fn poll(&self) -> Duration;
+    /// Rounds handled concurrently.
+    fn max_concurrent_rounds(&self) -> usize;
+    /// Whether it follows a newly opened round, and the phase it records for it.
+    fn follows(&self, view: &RoundView) -> Option<&'static str>;
+    /// One turn for `round`, recorded in `phase`.
+    fn turn(
+        &self,
+        round: u64,
+        phase: &str,
+        memory: &mut Option<Self::Memory>,
+    ) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send;
+    /// Whether `e` must stop the daemon (its store failed) rather than be retried.
+    fn is_fatal(e: &Self::Error) -> bool;
+}
+
+/// Runs `role` until `shutdown` turns true; a tick in progress is finished first.
+///
+/// # Errors
+/// The first fatal error (the store failing); every other failure is logged, counted in
+/// `rpc_errors` and retried at the next tick.
+pub async fn run_rounds<R: RoundRole>(
+    role: &R,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::result::Result<(), R::Error> {
+    info!(account = %role.account(), "{} daemon started", role.name());
+    let mut memory: BTreeMap<u64, R::Memory> = BTreeMap::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        tick(role, &mut memory).await?;
+        tokio::select! {
+            () = tokio::time::sleep(role.poll()) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    info!("{} daemon stopped", role.name());
+    Ok(())
+}
+
+/// One pass: follow new rounds, give every active round its turn, update the gauges.
+///
+/// # Errors
+/// A fatal error.
+pub async fn tick<R: RoundRole>(
+    role: &R,
+    memory: &mut BTreeMap<u64, R::Memory>,
+) -> std::result::Result<(), R::Error> {
+    let retry = |what: &str, e: R::Error| -> std::result::Result<(), R::Error> {
+        if R::is_fatal(&e) {
+            return Err(e);
+        }
+        role.metrics().rpc_errors.inc();
+        warn!(error = %e, "{what} failed; retrying at the next tick");
+        Ok(())
+    };
+    match follow_new_rounds(role.deployment(), role.store(), |v| role.follows(v)).await {
+        Ok(new) => {
+            for round in new {
+                info!(round, "following a new round");
+                role.metrics().rounds_seen.inc();
+            }
+        }
+        Err(FollowError::Store(e)) => return Err(e.into()),
+        Err(FollowError::Chain(e)) => retry("following new rounds", e.into())?,
+    }
+    let results = round_turns(
+        role.store(),
+        memory,
+        role.max_concurrent_rounds(),
+        |round, phase, state| async move {
+            let mut state = state;
+            let r = role.turn(round, &phase, &mut state).await;
+            (state, r)
+        },
+    )
+    .await?;
+    for (round, r) in results {
+        if let Err(e) = r {
+            retry(&format!("round {round}"), e)?;
+        }
+    }
+    let (d, me) = (role.deployment(), role.account());
+    if let Ok(b) = d.chain().balance(me).await {
+        role.metrics().balance_ether.set(ether(b));
+    }
+    if let Ok(c) = d.credit(me).await {
+        role.metrics().credit_ether.set(ether(c));
+    }
+    Ok(())
+}
 
 /// The store cursor holding the next round id to look at.
 const NEXT_ROUND: &str = "next_round";
 
 /// Rounds opened since the last call (from the store's cursor up to the registry's
-/// `roundCount`), each recorded with phase `first_phase` when `follow` accepts its view; returns
-/// the ids newly followed. The cursor moves past each round as it is read, so a restart never
-/// reads a round twice nor skips one.
+/// `roundCount`), each recorded with the phase `follow` gives its view (unless it gives
+/// `None`); returns the ids newly followed. The cursor moves past each round as it is read, so
+/// a restart never reads a round twice nor skips one.
 ///
 /// # Errors
 /// Chain access or the store.
 pub async fn follow_new_rounds<C: Chain>(
     deployment: &Deployment<C>,
     store: &Store,
-    first_phase: &str,
-    follow: impl Fn(&contracts::RoundView) -> bool,
+    follow: impl Fn(&RoundView) -> Option<&'static str>,
 ) -> std::result::Result<Vec<u64>, FollowError> {
     let count = deployment.round_count().await?;
     let mut next = store.cursor(NEXT_ROUND)?.max(1);
     let mut new = Vec::new();
     while next <= count {
         let view = deployment.round(next).await?;
-        if follow(&view) && store.phase(next)?.is_none() {
-            store.set_phase(next, first_phase)?;
+        if let Some(phase) = follow(&view)
+            && store.phase(next)?.is_none()
+        {
+            store.set_phase(next, phase)?;
             new.push(next);
         }
         next += 1;
