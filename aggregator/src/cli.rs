@@ -17,7 +17,7 @@ use daemon::{DaService, DaemonError};
 use serde::Deserialize;
 use tracing::info;
 
-use crate::{Aggregator, AggregatorDaemon, DaemonPolicy, Result};
+use crate::{Aggregator, AggregatorDaemon, Result};
 
 /// The aggregator: aggregates rounds in the step VM, posts the committed result with a bond,
 /// serves its clients' updates, and defends every dispute.
@@ -142,8 +142,8 @@ async fn run_daemon(args: RunArgs) -> Result<()> {
     let started = daemon::start("aggregator", &cfg.chain, &cfg.daemon).await?;
     let service = DaService::new(
         started.deployment.clone(),
-        Arc::clone(&started.store),
-        started.metrics.clone(),
+        Arc::clone(&started.core.store),
+        started.core.metrics.clone(),
     );
     let (addr, server) = daemon::serve(
         service.router(),
@@ -170,20 +170,9 @@ async fn run_daemon(args: RunArgs) -> Result<()> {
     };
     #[cfg(not(feature = "adversary"))]
     let aggregator = Aggregator::new(deployment, account);
-    let policy = DaemonPolicy {
-        poll: cfg.daemon.poll,
-        upload_grace: cfg.daemon.upload_grace,
-        max_concurrent_rounds: cfg.daemon.max_concurrent_rounds,
-    };
-    AggregatorDaemon::new(
-        aggregator,
-        started.store,
-        started.prover,
-        started.metrics,
-        policy,
-    )
-    .run(started.shutdown)
-    .await?;
+    AggregatorDaemon::new(aggregator, started.core)
+        .run(started.shutdown)
+        .await?;
     let _ = server.await;
     if let Some(t) = started.metrics_server {
         let _ = t.await;
@@ -344,8 +333,8 @@ mod tests {
         .resolve()
         .unwrap();
         assert_eq!(r.http_listen.to_string(), "127.0.0.1:7070");
-        assert_eq!(r.daemon.poll, std::time::Duration::from_millis(50));
-        assert_eq!(r.daemon.upload_grace, 120);
+        assert_eq!(r.daemon.pacing.poll, std::time::Duration::from_millis(50));
+        assert_eq!(r.daemon.pacing.upload_grace, 120);
         assert_eq!(r.daemon.data_dir, PathBuf::from("aggregator-data"));
         assert_eq!(r.chain.rpc_url.as_deref(), Some("http://127.0.0.1:8545"));
     }

@@ -25,7 +25,7 @@ use step_vm::{Honest, Tamper, Trace, hex_digest};
 use tracing::{info, instrument, warn};
 
 pub use error::{AggregatorError, Result};
-pub use service::{AggregatorDaemon, DaemonPolicy};
+pub use service::AggregatorDaemon;
 
 /// A result computed over the chain's frozen inputs, ready to post.
 #[derive(Debug, Clone)]

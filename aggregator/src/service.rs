@@ -11,48 +11,21 @@
 //! its trace from the stored uploads and carries on.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use alloy::primitives::Address;
-use arbiter::LeafProver;
 use contracts::Chain;
 use contracts::{Deployment, RoundView};
-use daemon::{Metrics, RoundRole, Store};
+use daemon::{Core, Metrics, RoundRole, Store};
 use protocol::{RoundStatus, Turn, settle_unanswered};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::{Aggregator, AggregatorError, Result, RoundDefence};
 
-/// How the daemon paces itself.
-#[derive(Debug, Clone, Copy)]
-pub struct DaemonPolicy {
-    /// Wall time between two ticks.
-    pub poll: Duration,
-    /// Chain seconds after the commit phase closes before updates nobody uploaded are
-    /// challenged (clients upload after committing).
-    pub upload_grace: u64,
-    /// Rounds handled concurrently.
-    pub max_concurrent_rounds: usize,
-}
-
-impl Default for DaemonPolicy {
-    fn default() -> Self {
-        Self {
-            poll: Duration::from_secs(2),
-            upload_grace: 120,
-            max_concurrent_rounds: 8,
-        }
-    }
-}
-
 /// The aggregator daemon.
 pub struct AggregatorDaemon<C> {
     aggregator: Aggregator<C>,
-    store: Arc<Store>,
-    prover: Arc<LeafProver>,
-    metrics: Metrics,
-    policy: DaemonPolicy,
+    core: Core,
 }
 
 impl<C> std::fmt::Debug for AggregatorDaemon<C> {
@@ -69,22 +42,10 @@ const POSTED: &str = "posted";
 const DONE: &str = "done";
 
 impl<C: Chain + 'static> AggregatorDaemon<C> {
-    /// A daemon acting as `aggregator`, with its `store`, proving with `prover`.
+    /// A daemon acting as `aggregator` with its store, keys, metrics and pacing.
     #[must_use]
-    pub fn new(
-        aggregator: Aggregator<C>,
-        store: Arc<Store>,
-        prover: Arc<LeafProver>,
-        metrics: Metrics,
-        policy: DaemonPolicy,
-    ) -> Self {
-        Self {
-            aggregator,
-            store,
-            prover,
-            metrics,
-            policy,
-        }
+    pub fn new(aggregator: Aggregator<C>, core: Core) -> Self {
+        Self { aggregator, core }
     }
 
     /// Runs until `shutdown` turns true; a tick in progress is finished first (graceful).
@@ -111,17 +72,8 @@ impl<C: Chain + 'static> RoundRole for AggregatorDaemon<C> {
     fn account(&self) -> Address {
         self.aggregator.account
     }
-    fn store(&self) -> &Store {
-        &self.store
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-    fn poll(&self) -> Duration {
-        self.policy.poll
-    }
-    fn max_concurrent_rounds(&self) -> usize {
-        self.policy.max_concurrent_rounds
+    fn core(&self) -> &Core {
+        &self.core
     }
     /// The rounds that name this account as their aggregator.
     fn follows(&self, view: &RoundView) -> Option<&'static str> {
@@ -156,21 +108,22 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
         let now = d.chain().timestamp().await?;
         match status {
             RoundStatus::Committing => {
-                let store: &Store = &self.store;
+                let store: &Store = &self.core.store;
                 for r in self.aggregator.answer_availability(round, store).await? {
                     info!(round, gas = r.gas_used, "revealed a challenged segment");
                 }
                 let closed = view
                     .availabilityDeadline
                     .saturating_sub(d.params().availability_window);
-                if now >= closed + self.policy.upload_grace && now < view.availabilityDeadline {
+                if now >= closed + self.core.pacing.upload_grace && now < view.availabilityDeadline
+                {
                     for (client, _) in self.aggregator.challenge_unavailable(round, store).await? {
                         warn!(
                             round,
                             client,
                             "no upload from a committed client; challenged its availability"
                         );
-                        self.metrics.availability_challenges.inc();
+                        self.core.metrics.availability_challenges.inc();
                     }
                 }
                 if now >= view.postDeadline {
@@ -181,15 +134,16 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
                     settle_unanswered(d, self.aggregator.account, round).await?;
                     let started = std::time::Instant::now();
                     let posted = self.aggregator.aggregate_and_post(round, store).await?;
-                    self.metrics
+                    self.core
+                        .metrics
                         .execute_seconds
                         .observe(started.elapsed().as_secs_f64());
                     info!(round, gas = posted.receipt.gas_used, root = %step_vm::hex_digest(&posted.trace.output_root()), "result posted");
-                    self.store.set_phase(round, POSTED)?;
+                    self.core.store.set_phase(round, POSTED)?;
                     *defence = Some(self.aggregator.defence(
                         round,
                         posted.trace,
-                        Arc::clone(&self.prover),
+                        Arc::clone(&self.core.prover),
                     ));
                 }
             }
@@ -221,10 +175,10 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
     async fn defend(&self, round: u64, defence: &mut Option<RoundDefence<C>>) -> Result<()> {
         if defence.is_none() {
             info!(round, "rebuilding the posted trace from the stored uploads");
-            let trace = self.aggregator.recover(round, &*self.store).await?;
+            let trace = self.aggregator.recover(round, &*self.core.store).await?;
             *defence = Some(
                 self.aggregator
-                    .defence(round, trace, Arc::clone(&self.prover)),
+                    .defence(round, trace, Arc::clone(&self.core.prover)),
             );
         }
         let Some(defence) = defence.as_mut() else {
@@ -233,49 +187,29 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
         let known = defence.games().len();
         for (game, turn) in defence.step().await {
             match turn {
-                Ok(Turn::Moved { action, prove, .. }) => {
-                    self.metrics
-                        .moves
-                        .get_or_create(&Metrics::label("action", action))
-                        .inc();
-                    if let Some(p) = prove {
-                        self.metrics.proof_seconds.observe(p.as_secs_f64());
-                    }
-                }
+                Ok(turn @ Turn::Moved { .. }) => self.core.metrics.count_move(&turn),
                 Ok(Turn::Resolved { aggregator_won }) => {
-                    self.store.add_game(game, round)?;
-                    self.store
-                        .set_game_outcome(game, if aggregator_won { "won" } else { "lost" })?;
+                    let outcome = if aggregator_won { "won" } else { "lost" };
+                    self.core.store.add_game(game, round)?;
+                    if self.core.store.game_outcome(game)?.is_none() {
+                        self.core.metrics.count_game_end(outcome);
+                    }
+                    self.core.store.set_game_outcome(game, outcome)?;
                 }
                 Ok(Turn::Waiting | Turn::CannotProve { .. }) => {}
                 Err(e) => {
-                    self.metrics.rpc_errors.inc();
+                    self.core.metrics.rpc_errors.inc();
                     warn!(round, game, error = %e, "move failed; retried next tick");
                 }
             }
         }
         for game in defence.games().into_iter().skip(known) {
-            self.store.add_game(game, round)?;
-            self.metrics
+            self.core.store.add_game(game, round)?;
+            self.core
+                .metrics
                 .disputes
                 .get_or_create(&Metrics::label("role", "defended"))
                 .inc();
-        }
-        for (game, won) in defence.outcomes() {
-            if self
-                .store
-                .games(round)?
-                .iter()
-                .any(|(g, o)| g == game && o.is_none())
-            {
-                self.metrics
-                    .games_ended
-                    .get_or_create(&Metrics::label(
-                        "outcome",
-                        if *won { "won" } else { "lost" },
-                    ))
-                    .inc();
-            }
         }
         Ok(())
     }
@@ -287,8 +221,9 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
             let r = self.aggregator.withdraw().await?;
             info!(round, gas = r.gas_used, "withdrew credited bonds");
         }
-        self.store.set_phase(round, DONE)?;
-        self.metrics
+        self.core.store.set_phase(round, DONE)?;
+        self.core
+            .metrics
             .rounds_ended
             .get_or_create(&Metrics::label("status", status))
             .inc();

@@ -9,7 +9,7 @@ use daemon::config::{ChainConfig, DaemonSettings, ResolvedSettings, read_toml};
 use daemon::logging::LogFormat;
 use serde::Deserialize;
 
-use crate::{Challenger, ChallengerDaemon, DaemonPolicy, Result};
+use crate::{Challenger, ChallengerDaemon, Result};
 
 /// The challenger: watches every posted result, fetches and checks the inputs (challenging
 /// the availability of what nobody serves), re-executes, disputes a wrong result, plays and
@@ -140,18 +140,10 @@ pub async fn run(cli: Cli) -> Result<()> {
                 );
             }
             let started = daemon::start("challenger", &cfg.chain, &cfg.daemon).await?;
-            let policy = DaemonPolicy {
-                poll: cfg.daemon.poll,
-                upload_grace: cfg.daemon.upload_grace,
-                max_concurrent_rounds: cfg.daemon.max_concurrent_rounds,
-                sources: cfg.sources,
-            };
             ChallengerDaemon::new(
                 Challenger::new(started.deployment, started.account),
-                started.store,
-                started.prover,
-                started.metrics,
-                policy,
+                started.core,
+                cfg.sources,
             )
             .run(started.shutdown)
             .await?;

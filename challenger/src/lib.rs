@@ -11,5 +11,5 @@ pub mod service;
 mod watcher;
 
 pub use error::{ChallengerError, Result};
-pub use service::{ChallengerDaemon, DaemonPolicy};
+pub use service::ChallengerDaemon;
 pub use watcher::{Challenger, Verdict};

@@ -11,45 +11,20 @@
 //! plays on from the game's current position.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use alloy::primitives::Address;
 use alloy::primitives::B256;
-use arbiter::{LeafProver, Role};
+use arbiter::Role;
 use contracts::RoundView;
 use contracts::{Chain, Deployment};
-use daemon::{DaClient, Metrics, RoundRole, Store};
+use daemon::{Core, DaClient, Metrics, RoundRole, Store};
 use protocol::{GamePlayer, RoundStatus, Turn, answer_challenges};
 use step_vm::Trace;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::{Challenger, ChallengerError, Result, Verdict};
-
-/// How the daemon paces itself and where it fetches updates.
-#[derive(Debug, Clone)]
-pub struct DaemonPolicy {
-    /// Wall time between two ticks.
-    pub poll: Duration,
-    /// Chain seconds after the commit phase closes before an update no server serves is
-    /// challenged for availability.
-    pub upload_grace: u64,
-    /// Rounds handled concurrently (re-executions, games, proofs).
-    pub max_concurrent_rounds: usize,
-    /// Base URLs of data-availability servers (the aggregator's, any mirror).
-    pub sources: Vec<String>,
-}
-
-impl Default for DaemonPolicy {
-    fn default() -> Self {
-        Self {
-            poll: Duration::from_secs(2),
-            upload_grace: 120,
-            max_concurrent_rounds: 8,
-            sources: Vec::new(),
-        }
-    }
-}
 
 /// Phases recorded in the store.
 const WATCHING: &str = "watching";
@@ -60,10 +35,9 @@ const DONE: &str = "done";
 /// The challenger daemon.
 pub struct ChallengerDaemon<C> {
     challenger: Challenger<C>,
-    store: Arc<Store>,
-    prover: Arc<LeafProver>,
-    metrics: Metrics,
-    policy: DaemonPolicy,
+    core: Core,
+    /// Base URLs of data-availability servers (the aggregators', any mirror).
+    sources: Vec<String>,
     da: DaClient,
 }
 
@@ -71,27 +45,20 @@ impl<C> std::fmt::Debug for ChallengerDaemon<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChallengerDaemon")
             .field("account", &self.challenger.account)
-            .field("sources", &self.policy.sources)
+            .field("sources", &self.sources)
             .finish_non_exhaustive()
     }
 }
 
 impl<C: Chain + 'static> ChallengerDaemon<C> {
-    /// A daemon acting as `challenger`, with its `store`, proving with `prover`.
+    /// A daemon acting as `challenger` with its store, keys, metrics and pacing, fetching
+    /// updates from the data-availability servers at `sources`.
     #[must_use]
-    pub fn new(
-        challenger: Challenger<C>,
-        store: Arc<Store>,
-        prover: Arc<LeafProver>,
-        metrics: Metrics,
-        policy: DaemonPolicy,
-    ) -> Self {
+    pub fn new(challenger: Challenger<C>, core: Core, sources: Vec<String>) -> Self {
         Self {
             challenger,
-            store,
-            prover,
-            metrics,
-            policy,
+            core,
+            sources,
             da: DaClient::new(),
         }
     }
@@ -101,7 +68,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
     /// # Errors
     /// Only the store failing; chain and protocol failures are logged, counted and retried.
     pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<()> {
-        info!(sources = ?self.policy.sources, "data-availability sources");
+        info!(sources = ?self.sources, "data-availability sources");
         daemon::run_rounds(&self, shutdown).await
     }
 }
@@ -120,17 +87,8 @@ impl<C: Chain + 'static> RoundRole for ChallengerDaemon<C> {
     fn account(&self) -> Address {
         self.challenger.account
     }
-    fn store(&self) -> &Store {
-        &self.store
-    }
-    fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-    fn poll(&self) -> Duration {
-        self.policy.poll
-    }
-    fn max_concurrent_rounds(&self) -> usize {
-        self.policy.max_concurrent_rounds
+    fn core(&self) -> &Core {
+        &self.core
     }
     /// Every round.
     fn follows(&self, _: &RoundView) -> Option<&'static str> {
@@ -152,7 +110,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
     /// still missing.
     async fn fetch_missing(&self, round: u64, clients: u32, dim: usize) -> Result<usize> {
         let d = self.deployment();
-        let held = self.store.held(round)?;
+        let held = self.core.store.held(round)?;
         let mut missing = 0;
         for client in 0..clients {
             let (root, _) = d.commitment(round, client).await?;
@@ -160,12 +118,13 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                 continue;
             }
             let mut found = false;
-            for source in &self.policy.sources {
+            for source in &self.sources {
                 match self.da.fetch(source, round, client, &root.0, dim).await {
                     Ok(Some(update)) => {
-                        self.store
+                        self.core
+                            .store
                             .put_update(round, client, &root.0, &update, source)?;
-                        self.metrics.updates_fetched.inc();
+                        self.core.metrics.updates_fetched.inc();
                         info!(round, client, source, "fetched and checked an update");
                         found = true;
                         break;
@@ -191,7 +150,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
         let view = d.round(round).await?;
         let status = RoundStatus::of(round, &view)?;
         let now = d.chain().timestamp().await?;
-        let store: &Store = &self.store;
+        let store: &Store = &self.core.store;
         match status {
             RoundStatus::Committing => {
                 let missing = self
@@ -202,7 +161,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                     .availabilityDeadline
                     .saturating_sub(d.params().availability_window);
                 if missing > 0
-                    && now >= closed + self.policy.upload_grace
+                    && now >= closed + self.core.pacing.upload_grace
                     && now < view.availabilityDeadline
                 {
                     for (client, _) in
@@ -214,7 +173,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                             client,
                             "no server has this committed update; challenged its availability"
                         );
-                        self.metrics.availability_challenges.inc();
+                        self.core.metrics.availability_challenges.inc();
                     }
                 }
             }
@@ -224,36 +183,38 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                         round,
                         "challenge window passed before the result was checked"
                     );
-                    self.store.set_phase(round, DONE)?;
+                    self.core.store.set_phase(round, DONE)?;
                     return Ok(());
                 }
                 self.fetch_missing(round, view.clientCount, view.dim as usize)
                     .await?;
                 let started = Instant::now();
                 let (verdict, t) = self.challenger.check(round, store).await?;
-                self.metrics
+                self.core
+                    .metrics
                     .execute_seconds
                     .observe(started.elapsed().as_secs_f64());
                 *trace = Some(t);
                 match verdict {
-                    Verdict::Agree => self.store.set_phase(round, AGREED)?,
+                    Verdict::Agree => self.core.store.set_phase(round, AGREED)?,
                     Verdict::Disagree { .. } => {
                         if !d.has_challenged(round, self.challenger.account).await? {
                             let (game, _) = self.challenger.challenge(round).await?;
-                            self.store.add_game(game, round)?;
-                            self.metrics
+                            self.core.store.add_game(game, round)?;
+                            self.core
+                                .metrics
                                 .disputes
                                 .get_or_create(&Metrics::label("role", "opened"))
                                 .inc();
                         }
-                        self.store.set_phase(round, DISPUTING)?;
+                        self.core.store.set_phase(round, DISPUTING)?;
                     }
                 }
             }
             _ if phase == DISPUTING => self.play(round, trace).await?,
             RoundStatus::Posted => {}
             RoundStatus::Finalized | RoundStatus::Rejected | RoundStatus::Expired => {
-                self.store.set_phase(round, DONE)?;
+                self.core.store.set_phase(round, DONE)?;
                 info!(round, status = ?status, "round ended");
             }
         }
@@ -264,15 +225,15 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
     /// withdraws.
     async fn play(&self, round: u64, trace: &mut Option<Arc<Trace>>) -> Result<()> {
         let d = self.deployment();
-        let mut games = self.store.games(round)?;
+        let mut games = self.core.store.games(round)?;
         if games.is_empty() {
             // Killed between opening the game and recording it: find it on chain.
             for (game, by) in d.challenged_games(round).await? {
                 if by == self.challenger.account {
-                    self.store.add_game(game, round)?;
+                    self.core.store.add_game(game, round)?;
                 }
             }
-            games = self.store.games(round)?;
+            games = self.core.store.games(round)?;
         }
         let t = match trace {
             Some(t) => Arc::clone(t),
@@ -281,7 +242,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                     round,
                     "re-executing from the stored updates to resume the game"
                 );
-                let (_, t) = self.challenger.check(round, &*self.store).await?;
+                let (_, t) = self.challenger.check(round, &*self.core.store).await?;
                 *trace = Some(Arc::clone(&t));
                 t
             }
@@ -303,32 +264,21 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                 Role::Challenger,
                 game,
                 Arc::clone(&t),
-                Arc::clone(&self.prover),
+                Arc::clone(&self.core.prover),
             );
             match player.step().await? {
-                Turn::Moved { action, prove, .. } => {
-                    self.metrics
-                        .moves
-                        .get_or_create(&Metrics::label("action", action))
-                        .inc();
-                    if let Some(p) = prove {
-                        self.metrics.proof_seconds.observe(p.as_secs_f64());
-                    }
-                }
+                turn @ Turn::Moved { .. } => self.core.metrics.count_move(&turn),
                 Turn::Resolved { aggregator_won } => {
                     let outcome = if aggregator_won { "lost" } else { "won" };
                     info!(round, game, outcome, "game ended");
-                    self.store.set_game_outcome(game, outcome)?;
-                    self.metrics
-                        .games_ended
-                        .get_or_create(&Metrics::label("outcome", outcome))
-                        .inc();
+                    self.core.store.set_game_outcome(game, outcome)?;
+                    self.core.metrics.count_game_end(outcome);
                 }
                 Turn::Waiting | Turn::CannotProve { .. } => {}
             }
         }
         if open == 0 {
-            self.store.set_phase(round, DONE)?;
+            self.core.store.set_phase(round, DONE)?;
         }
         Ok(())
     }
@@ -341,7 +291,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
         if d.claimable(game).await?.is_zero() {
             // Not payable yet (other games of the round still running), or already paid.
             if d.round(round).await?.settled {
-                self.store.set_game_outcome(game, "claimed")?;
+                self.core.store.set_game_outcome(game, "claimed")?;
             }
             return Ok(());
         }
@@ -351,7 +301,7 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
             let r = d.withdraw(self.challenger.account).await?;
             info!(game, gas = r.gas_used, "withdrew");
         }
-        self.store.set_game_outcome(game, "claimed")?;
+        self.core.store.set_game_outcome(game, "claimed")?;
         Ok(())
     }
 }

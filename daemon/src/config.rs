@@ -220,12 +220,8 @@ pub struct ResolvedSettings {
     pub data_dir: PathBuf,
     /// Metrics-only address.
     pub metrics_listen: Option<SocketAddr>,
-    /// Wall time between two passes.
-    pub poll: std::time::Duration,
-    /// Chain seconds of grace before availability challenges.
-    pub upload_grace: u64,
-    /// Rounds handled concurrently.
-    pub max_concurrent_rounds: usize,
+    /// Loop pacing.
+    pub pacing: crate::Pacing,
     /// Ceremony file.
     pub srs: Option<PathBuf>,
 }
@@ -276,9 +272,11 @@ impl DaemonSettings {
                 .data_dir
                 .unwrap_or_else(|| format!("{role}-data").into()),
             metrics_listen: self.metrics_listen,
-            poll: std::time::Duration::from_millis(poll_ms),
-            upload_grace: self.upload_grace.unwrap_or(120),
-            max_concurrent_rounds: max,
+            pacing: crate::Pacing {
+                poll: std::time::Duration::from_millis(poll_ms),
+                upload_grace: self.upload_grace.unwrap_or(120),
+                max_concurrent_rounds: max,
+            },
             srs: self.srs,
         })
     }

@@ -32,7 +32,9 @@ pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};
 pub use runtime::{Started, prove_setup, start};
-pub use schedule::{FollowError, RoundRole, follow_new_rounds, round_turns, run_rounds, tick};
+pub use schedule::{
+    Core, FollowError, Pacing, RoundRole, follow_new_rounds, round_turns, run_rounds, tick,
+};
 pub use signals::{shutdown_on_signals, until_true};
 pub use store::{Binding, Store};
 pub use wire::UpdateDigest;

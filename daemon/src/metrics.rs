@@ -145,6 +145,25 @@ impl Metrics {
         vec![(name, value.into())]
     }
 
+    /// Counts a game move (and its proof's seconds).
+    pub fn count_move(&self, turn: &protocol::Turn) {
+        if let protocol::Turn::Moved { action, prove, .. } = turn {
+            self.moves
+                .get_or_create(&Self::label("action", *action))
+                .inc();
+            if let Some(p) = prove {
+                self.proof_seconds.observe(p.as_secs_f64());
+            }
+        }
+    }
+
+    /// Counts a game that ended with `outcome` (`won`, `lost`) for this daemon.
+    pub fn count_game_end(&self, outcome: &'static str) {
+        self.games_ended
+            .get_or_create(&Self::label("outcome", outcome))
+            .inc();
+    }
+
     /// The metrics in the Prometheus text format.
     #[must_use]
     pub fn render(&self) -> String {

@@ -20,14 +20,10 @@ pub struct Started {
     pub deployment: Deployment<RpcChain>,
     /// The account the daemon acts from.
     pub account: Address,
-    /// Its database.
-    pub store: Arc<Store>,
-    /// Its metrics.
-    pub metrics: Metrics,
+    /// Its store, keys, metrics and pacing.
+    pub core: crate::Core,
     /// Turns true on SIGTERM / Ctrl-C.
     pub shutdown: watch::Receiver<bool>,
-    /// Its proving keys.
-    pub prover: Arc<LeafProver>,
     /// The metrics server, if `metrics.listen` was given.
     pub metrics_server: Option<tokio::task::JoinHandle<()>>,
 }
@@ -98,10 +94,13 @@ pub async fn start(
     Ok(Started {
         deployment,
         account,
-        store,
-        metrics,
+        core: crate::Core {
+            store,
+            prover,
+            metrics,
+            pacing: settings.pacing,
+        },
         shutdown,
-        prover,
         metrics_server,
     })
 }

@@ -5,15 +5,53 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
+use arbiter::LeafProver;
 use contracts::{Chain, Deployment, RoundView};
 use futures::StreamExt as _;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::{DaemonError, Metrics, Result, Store, ether};
+
+/// How a role daemon paces itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pacing {
+    /// Wall time between two ticks.
+    pub poll: Duration,
+    /// Chain seconds after a round's commit phase before an update nobody serves is
+    /// challenged for availability (clients upload after committing).
+    pub upload_grace: u64,
+    /// Rounds handled concurrently (re-executions, games, proofs).
+    pub max_concurrent_rounds: usize,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_secs(2),
+            upload_grace: 120,
+            max_concurrent_rounds: 8,
+        }
+    }
+}
+
+/// What every role daemon holds besides its role: its store, proving keys, metrics and
+/// pacing.
+#[derive(Debug, Clone)]
+pub struct Core {
+    /// The database.
+    pub store: Arc<Store>,
+    /// The proving keys.
+    pub prover: Arc<LeafProver>,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The pacing.
+    pub pacing: Pacing,
+}
 
 /// A role's decisions about its rounds; the loop around them is [`run_rounds`].
 pub trait RoundRole: Sync {
@@ -31,14 +69,8 @@ pub trait RoundRole: Sync {
     fn deployment(&self) -> &Deployment<Self::Chain>;
     /// The account it acts from.
     fn account(&self) -> Address;
-    /// Its store.
-    fn store(&self) -> &Store;
-    /// Its metrics.
-    fn metrics(&self) -> &Metrics;
-    /// Wall time between two ticks.
-    fn poll(&self) -> Duration;
-    /// Rounds handled concurrently.
-    fn max_concurrent_rounds(&self) -> usize;
+    /// Its store, keys, metrics and pacing.
+    fn core(&self) -> &Core;
     /// Whether it follows a newly opened round, and the phase it records for it.
     fn follows(&self, view: &RoundView) -> Option<&'static str>;
     /// One turn for `round`, recorded in `phase`.
@@ -69,7 +101,7 @@ pub async fn run_rounds<R: RoundRole>(
         }
         tick(role, &mut memory).await?;
         tokio::select! {
-            () = tokio::time::sleep(role.poll()) => {}
+            () = tokio::time::sleep(role.core().pacing.poll) => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -85,28 +117,29 @@ pub async fn tick<R: RoundRole>(
     role: &R,
     memory: &mut BTreeMap<u64, R::Memory>,
 ) -> std::result::Result<(), R::Error> {
+    let core = role.core();
     let retry = |what: &str, e: R::Error| -> std::result::Result<(), R::Error> {
         if R::is_fatal(&e) {
             return Err(e);
         }
-        role.metrics().rpc_errors.inc();
+        core.metrics.rpc_errors.inc();
         warn!(error = %e, "{what} failed; retrying at the next tick");
         Ok(())
     };
-    match follow_new_rounds(role.deployment(), role.store(), |v| role.follows(v)).await {
+    match follow_new_rounds(role.deployment(), &core.store, |v| role.follows(v)).await {
         Ok(new) => {
             for round in new {
                 info!(round, "following a new round");
-                role.metrics().rounds_seen.inc();
+                core.metrics.rounds_seen.inc();
             }
         }
         Err(FollowError::Store(e)) => return Err(e.into()),
         Err(FollowError::Chain(e)) => retry("following new rounds", e.into())?,
     }
     let results = round_turns(
-        role.store(),
+        &core.store,
         memory,
-        role.max_concurrent_rounds(),
+        core.pacing.max_concurrent_rounds,
         |round, phase, state| async move {
             let mut state = state;
             let r = role.turn(round, &phase, &mut state).await;
@@ -121,10 +154,10 @@ pub async fn tick<R: RoundRole>(
     }
     let (d, me) = (role.deployment(), role.account());
     if let Ok(b) = d.chain().balance(me).await {
-        role.metrics().balance_ether.set(ether(b));
+        core.metrics.balance_ether.set(ether(b));
     }
     if let Ok(c) = d.credit(me).await {
-        role.metrics().credit_ether.set(ether(c));
+        core.metrics.credit_ether.set(ether(c));
     }
     Ok(())
 }

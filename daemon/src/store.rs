@@ -309,6 +309,22 @@ impl Store {
         .map(drop)
     }
 
+    /// How a recorded game ended, if it has (`None` for an unknown or running game).
+    ///
+    /// # Errors
+    /// SQLite failures.
+    pub fn game_outcome(&self, game: u64) -> Result<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT outcome FROM games WHERE game = ?1",
+                params![round_key(game)],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+        })
+        .map(Option::flatten)
+    }
+
     /// The games recorded on `round`, with their outcomes so far.
     ///
     /// # Errors

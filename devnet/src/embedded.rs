@@ -106,6 +106,16 @@ pub(crate) async fn run(
         urls.push(format!("http://{addr}"));
         stores.push(store);
     }
+    let core = |store: Arc<Store>, role: &str| daemon::Core {
+        store,
+        prover: Arc::clone(&prover),
+        metrics: Metrics::new(role),
+        pacing: daemon::Pacing {
+            poll: POLL,
+            upload_grace: UPLOAD_GRACE,
+            max_concurrent_rounds: 4,
+        },
+    };
     let start_aggregator = |lying: bool| -> Running {
         let (account, store) = if lying {
             (liar, &stores[1])
@@ -117,18 +127,7 @@ pub(crate) async fn run(
         } else {
             Aggregator::new(deployment.clone(), account)
         };
-        let policy = aggregator::DaemonPolicy {
-            poll: POLL,
-            upload_grace: UPLOAD_GRACE,
-            max_concurrent_rounds: 4,
-        };
-        let d = AggregatorDaemon::new(
-            agg,
-            Arc::clone(store),
-            Arc::clone(&prover),
-            Metrics::new("aggregator"),
-            policy,
-        );
+        let d = AggregatorDaemon::new(agg, core(Arc::clone(store), "aggregator"));
         let (stop, rx) = watch::channel(false);
         let task = tokio::spawn(async move {
             if let Err(e) = d.run(rx).await {
@@ -140,21 +139,12 @@ pub(crate) async fn run(
     let mut honest_daemon = start_aggregator(false);
     let liar_daemon = start_aggregator(true);
 
-    let challenger_policy = challenger::DaemonPolicy {
-        poll: POLL,
-        upload_grace: UPLOAD_GRACE,
-        max_concurrent_rounds: 4,
-        sources: urls.clone(),
-    };
-    let challenger_metrics = Metrics::new("challenger");
     let start_challenger = || -> Result<Running> {
         let store = open_store("challenger", "challenger", watcher)?;
         let d = ChallengerDaemon::new(
             Challenger::new(deployment.clone(), watcher),
-            store,
-            Arc::clone(&prover),
-            challenger_metrics.clone(),
-            challenger_policy.clone(),
+            core(store, "challenger"),
+            urls.clone(),
         );
         let (stop, rx) = watch::channel(false);
         let task = tokio::spawn(async move {
