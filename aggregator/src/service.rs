@@ -133,7 +133,10 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
                 if now >= view.postOpensAt {
                     settle_unanswered(d, self.aggregator.account, round).await?;
                     let started = std::time::Instant::now();
-                    let posted = self.aggregator.aggregate_and_post(round, store).await?;
+                    let pb = daemon::spinner(format!("round {round}: aggregating"));
+                    let posted = self.aggregator.aggregate_and_post(round, store).await;
+                    pb.finish_and_clear();
+                    let posted = posted?;
                     self.core
                         .metrics
                         .execute_seconds

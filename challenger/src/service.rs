@@ -189,7 +189,10 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                 self.fetch_missing(round, view.clientCount, view.dim as usize)
                     .await?;
                 let started = Instant::now();
-                let (verdict, t) = self.challenger.check(round, store).await?;
+                let pb = daemon::spinner(format!("round {round}: re-executing the posted result"));
+                let checked = self.challenger.check(round, store).await;
+                pb.finish_and_clear();
+                let (verdict, t) = checked?;
                 self.core
                     .metrics
                     .execute_seconds

@@ -31,7 +31,7 @@ pub use config::{
 pub use error::{DaemonError, Result};
 pub use http::{DaClient, DaService, serve};
 pub use metrics::{Metrics, ether};
-pub use runtime::{Started, prove_setup, start};
+pub use runtime::{Started, prove_setup, spinner, start};
 pub use schedule::{
     Core, FollowError, Pacing, RoundRole, follow_new_rounds, round_turns, run_rounds, tick,
 };

@@ -110,11 +110,19 @@ pub async fn start(
 /// # Errors
 /// The ceremony file or key generation.
 pub fn prove_setup(srs: Option<&std::path::Path>) -> Result<LeafProver> {
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message("generating the step circuits' proving keys");
-    pb.enable_steady_tick(Duration::from_millis(120));
+    let pb = spinner("generating the step circuits' proving keys");
     let prover = LeafProver::setup_from(srs)
         .map_err(|e| DaemonError::config("daemon.srs", e.to_string()))?;
     pb.finish_and_clear();
     Ok(prover)
+}
+
+/// A spinner on stderr for long work (key generation, aggregation, re-execution), drawn only
+/// when stderr is a terminal; `finish_and_clear` it when done.
+#[must_use]
+pub fn spinner(message: impl Into<std::borrow::Cow<'static, str>>) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(message);
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
 }
