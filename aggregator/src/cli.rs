@@ -110,9 +110,7 @@ impl RunArgs {
             None => FileConfig::default(),
         };
         let chain = self.chain.clone().or(file.chain);
-        chain.rpc_url()?;
-        chain.signer()?;
-        chain.deployment_path()?;
+        chain.validate()?;
         Ok(Resolved {
             chain,
             daemon: self.daemon.clone().or(file.daemon).resolve("aggregator")?,
@@ -362,5 +360,6 @@ mod tests {
         assert!(with(&["--poll-ms", "1"]).contains("daemon.poll_ms"));
         assert!(with(&["--max-concurrent-rounds", "0"]).contains("daemon.max_concurrent_rounds"));
         assert!(with(&["--srs", "/nonexistent"]).contains("daemon.srs"));
+        assert!(with(&["--chain.confirmations", "0"]).contains("chain.confirmations"));
     }
 }

@@ -99,9 +99,7 @@ impl RunArgs {
             None => FileConfig::default(),
         };
         let chain = self.chain.clone().or(file.chain);
-        chain.rpc_url()?;
-        chain.signer()?;
-        chain.deployment_path()?;
+        chain.validate()?;
         let sources = self
             .settings
             .sources

@@ -1070,9 +1070,22 @@ impl<N: Node> Chain for TxManager<N> {
             .await
     }
 
+    /// Only logs with [`TxPolicy::confirmations`] blocks on top of them (the latest block
+    /// counting as one): a caller never acts on a log a shallow reorg can remove. With the
+    /// default of 1, every log up to the latest block.
     async fn logs(&self, query: LogQuery) -> Result<Vec<ChainLog>> {
-        self.inner
+        let mut logs = self
+            .inner
             .retry("eth_getLogs", || self.inner.node.logs(query))
-            .await
+            .await?;
+        let depth = self.inner.policy.confirmations - 1;
+        if depth > 0 {
+            let latest = self
+                .inner
+                .retry("eth_blockNumber", || self.inner.node.block_number())
+                .await?;
+            logs.retain(|l| l.block_number + depth <= latest);
+        }
+        Ok(logs)
     }
 }

@@ -648,3 +648,51 @@ async fn revm_node_mines_a_reverting_tx_with_status_zero_and_fee() {
         "the replay gives the (empty) revert data"
     );
 }
+
+/// A reader with `confirmations = 3` sees a log only once two blocks sit on top of it, while
+/// the sender (one confirmation) sees it at once: no caller acts on a log a shallow reorg can
+/// remove.
+#[tokio::test]
+async fn logs_are_returned_only_once_confirmed() {
+    let node = Arc::new(RevmNode::new(3));
+    let journal = || Arc::new(MemoryJournal::new()) as Arc<dyn TxJournal>;
+    let sender = Arc::new(
+        TxManager::with_journal(Arc::clone(&node), TxPolicy::default(), journal()).unwrap(),
+    );
+    let reader = TxManager::with_journal(
+        Arc::clone(&node),
+        TxPolicy {
+            confirmations: 3,
+            ..TxPolicy::default()
+        },
+        journal(),
+    )
+    .unwrap();
+    let (d, _) =
+        contracts::Deployment::deploy(Arc::clone(&sender), contracts::DeployParams::default())
+            .await
+            .unwrap();
+    let query = contracts::LogQuery {
+        address: d.addresses().registry,
+        event: alloy::primitives::keccak256("GameSet(address,bytes32)"),
+        topic1: None,
+        topic2: None,
+        from_block: 0,
+    };
+    assert_eq!(sender.logs(query).await.unwrap().len(), 1);
+    assert!(
+        reader.logs(query).await.unwrap().is_empty(),
+        "not confirmed yet"
+    );
+    sender.advance_time(1).await.unwrap();
+    assert!(
+        reader.logs(query).await.unwrap().is_empty(),
+        "one block on top"
+    );
+    sender.advance_time(1).await.unwrap();
+    assert_eq!(
+        reader.logs(query).await.unwrap().len(),
+        1,
+        "two blocks on top"
+    );
+}

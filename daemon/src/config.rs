@@ -54,6 +54,14 @@ pub struct ChainConfig {
         value_name = "FILE"
     )]
     pub deployment: Option<PathBuf>,
+    /// Blocks on top of a transaction or log (its own included) before a daemon acts on it
+    /// (default 1; more on a chain that reorgs).
+    #[arg(
+        long = "chain.confirmations",
+        env = "FL_CHAIN_CONFIRMATIONS",
+        value_name = "N"
+    )]
+    pub confirmations: Option<u64>,
 }
 
 impl ChainConfig {
@@ -66,6 +74,7 @@ impl ChainConfig {
             mnemonic: self.mnemonic.or(file.mnemonic),
             account_index: self.account_index.or(file.account_index),
             deployment: self.deployment.or(file.deployment),
+            confirmations: self.confirmations.or(file.confirmations),
         }
     }
 
@@ -125,6 +134,33 @@ impl ChainConfig {
         }
     }
 
+    /// Checks everything a daemon needs: the node's URL, a key, the deployment file's path and
+    /// the confirmations.
+    ///
+    /// # Errors
+    /// The first missing or invalid setting, named.
+    pub fn validate(&self) -> Result<()> {
+        self.rpc_url()?;
+        self.signer()?;
+        self.deployment_path()?;
+        self.tx_policy().map(drop)
+    }
+
+    /// The transaction manager's policy: the defaults with these confirmations.
+    ///
+    /// # Errors
+    /// Zero confirmations.
+    pub fn tx_policy(&self) -> Result<contracts::TxPolicy> {
+        let policy = contracts::TxPolicy {
+            confirmations: self.confirmations.unwrap_or(1),
+            ..contracts::TxPolicy::default()
+        };
+        policy
+            .validate()
+            .map_err(|e| DaemonError::config("chain.confirmations", e.to_string()))?;
+        Ok(policy)
+    }
+
     /// Connects to the node, signing with this process's key.
     ///
     /// # Errors
@@ -133,8 +169,13 @@ impl ChainConfig {
         let url = self.rpc_url()?;
         let signer = self.signer()?;
         let account = signer.address();
-        let chain = RpcChain::connect(url, vec![signer])
-            .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
+        let chain = RpcChain::connect_with_policy(
+            url,
+            vec![signer],
+            self.tx_policy()?,
+            Arc::new(contracts::MemoryJournal::new()),
+        )
+        .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
         Ok((Arc::new(chain), account))
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use arbiter::LeafProver;
-use contracts::{Chain, Deployment, RpcChain, TxPolicy};
+use contracts::{Chain, Deployment, RpcChain};
 use tokio::sync::watch;
 use tracing::info;
 
@@ -56,7 +56,7 @@ pub async fn start(
     let rpc = RpcChain::connect_with_policy(
         url,
         vec![signer],
-        TxPolicy::default(),
+        chain.tx_policy()?,
         Arc::clone(&store) as Arc<dyn contracts::TxJournal>,
     )
     .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
