@@ -181,12 +181,14 @@ async fn run_daemon(args: RunArgs) -> Result<()> {
 /// `aggregator deploy`.
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
-    /// Chain connection (the deployment file is the output here).
+    /// Chain connection; `--chain.deployment` (or `FL_CHAIN_DEPLOYMENT`) names the file to
+    /// write, unless `--out` does.
     #[command(flatten)]
     pub chain: ChainConfig,
-    /// Where to write the deployment file.
-    #[arg(long, default_value = "deployment.json", value_name = "FILE")]
-    pub out: PathBuf,
+    /// Where to write the deployment file (default: `--chain.deployment`, else
+    /// `deployment.json`).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Deployment parameters as JSON (bonds in wei, windows in seconds; every field of
     /// `DeployParams`); default: the built-in defaults.
     #[arg(long, value_name = "FILE")]
@@ -208,6 +210,11 @@ async fn deploy(args: DeployArgs) -> Result<()> {
         }
         None => DeployParams::default(),
     };
+    let out = args
+        .out
+        .clone()
+        .or_else(|| args.chain.deployment.clone())
+        .unwrap_or_else(|| "deployment.json".into());
     let (chain, _) = args.chain.connect()?;
     let chain_id = chain.chain_id().await?;
     let (deployment, gas) = Deployment::deploy(chain, params).await?;
@@ -216,10 +223,10 @@ async fn deploy(args: DeployArgs) -> Result<()> {
         addresses: deployment.addresses(),
         params,
     };
-    file.write(&args.out)?;
+    file.write(&out)?;
     let total: u64 = gas.iter().map(|g| g.gas).sum();
     let out = if args.json {
-        serde_json::json!({ "deployment": args.out.display().to_string(), "file": file, "gas": gas, "total_gas": total }).to_string()
+        serde_json::json!({ "deployment": out.display().to_string(), "file": file, "gas": gas, "total_gas": total }).to_string()
     } else {
         format!(
             "deployed on chain {chain_id}: registry {}, game {}, arbiter {} ({} transactions, {total} gas); wrote {}",
@@ -227,7 +234,7 @@ async fn deploy(args: DeployArgs) -> Result<()> {
             file.addresses.game,
             file.addresses.arbiter,
             gas.len(),
-            args.out.display()
+            out.display()
         )
     };
     print_line(&out);
