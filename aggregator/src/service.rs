@@ -82,10 +82,10 @@ impl<C: Chain + 'static> RoundRole for AggregatorDaemon<C> {
     async fn turn(
         &self,
         round: u64,
-        phase: &str,
+        _phase: &str,
         defence: &mut Option<RoundDefence<C>>,
     ) -> Result<()> {
-        self.round_turn(round, phase, defence).await
+        self.round_turn(round, defence).await
     }
     fn is_fatal(e: &AggregatorError) -> bool {
         matches!(
@@ -96,12 +96,9 @@ impl<C: Chain + 'static> RoundRole for AggregatorDaemon<C> {
 }
 
 impl<C: Chain + 'static> AggregatorDaemon<C> {
-    async fn round_turn(
-        &self,
-        round: u64,
-        phase: &str,
-        defence: &mut Option<RoundDefence<C>>,
-    ) -> Result<()> {
+    /// The round's turn: what to do is read from the chain's status alone (the recorded phase
+    /// only tells the loop which rounds are still active).
+    async fn round_turn(&self, round: u64, defence: &mut Option<RoundDefence<C>>) -> Result<()> {
         let d = &self.aggregator.deployment;
         let view = d.round(round).await?;
         let status = RoundStatus::of(round, &view)?;
@@ -162,12 +159,7 @@ impl<C: Chain + 'static> AggregatorDaemon<C> {
                     self.finish(round, "rejected").await?;
                 }
             }
-            RoundStatus::Finalized => {
-                if phase == POSTED && defence.is_none() {
-                    // Restarted after the post: games may still need claiming; nothing to move.
-                }
-                self.finish(round, "finalized").await?;
-            }
+            RoundStatus::Finalized => self.finish(round, "finalized").await?,
             RoundStatus::Expired => self.finish(round, "expired").await?,
         }
         Ok(())

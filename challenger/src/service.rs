@@ -238,18 +238,6 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
             }
             games = self.core.store.games(round)?;
         }
-        let t = match trace {
-            Some(t) => Arc::clone(t),
-            None => {
-                info!(
-                    round,
-                    "re-executing from the stored updates to resume the game"
-                );
-                let (_, t) = self.challenger.check(round, &*self.core.store).await?;
-                *trace = Some(Arc::clone(&t));
-                t
-            }
-        };
         let mut open = 0;
         for (game, outcome) in games {
             match outcome.as_deref() {
@@ -261,12 +249,24 @@ impl<C: Chain + 'static> ChallengerDaemon<C> {
                 _ => {}
             }
             open += 1;
+            let t = match trace {
+                Some(t) => Arc::clone(t),
+                None => {
+                    info!(
+                        round,
+                        "re-executing from the stored updates to resume the game"
+                    );
+                    let (_, t) = self.challenger.check(round, &*self.core.store).await?;
+                    *trace = Some(Arc::clone(&t));
+                    t
+                }
+            };
             let player = GamePlayer::new(
                 d.clone(),
                 self.challenger.account,
                 Role::Challenger,
                 game,
-                Arc::clone(&t),
+                t,
                 Arc::clone(&self.core.prover),
             );
             match player.step().await? {
