@@ -166,16 +166,23 @@ impl ChainConfig {
     /// # Errors
     /// As [`Self::rpc_url`] and [`Self::signer`].
     pub fn connect(&self) -> Result<(Arc<RpcChain>, Address)> {
+        self.connect_with(Arc::new(contracts::MemoryJournal::new()))
+    }
+
+    /// As [`Self::connect`], the transaction manager journaling into `journal` (a daemon's
+    /// store, so that a restart never sends an in-flight transaction twice).
+    ///
+    /// # Errors
+    /// As [`Self::connect`].
+    pub fn connect_with(
+        &self,
+        journal: Arc<dyn contracts::TxJournal>,
+    ) -> Result<(Arc<RpcChain>, Address)> {
         let url = self.rpc_url()?;
         let signer = self.signer()?;
         let account = signer.address();
-        let chain = RpcChain::connect_with_policy(
-            url,
-            vec![signer],
-            self.tx_policy()?,
-            Arc::new(contracts::MemoryJournal::new()),
-        )
-        .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
+        let chain = RpcChain::connect_with_policy(url, vec![signer], self.tx_policy()?, journal)
+            .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
         Ok((Arc::new(chain), account))
     }
 
@@ -198,8 +205,21 @@ impl ChainConfig {
     /// # Errors
     /// Configuration, the file, or a chain id mismatch.
     pub async fn attach(&self) -> Result<(Deployment<RpcChain>, Address)> {
-        let (chain, account) = self.connect()?;
         let file = DeploymentFile::read(self.deployment_path()?)?;
+        self.attach_to(&file, Arc::new(contracts::MemoryJournal::new()))
+            .await
+    }
+
+    /// As [`Self::attach`], to `file`'s deployment, journaling into `journal`.
+    ///
+    /// # Errors
+    /// Configuration, or a node on another chain than the file's.
+    pub async fn attach_to(
+        &self,
+        file: &DeploymentFile,
+        journal: Arc<dyn contracts::TxJournal>,
+    ) -> Result<(Deployment<RpcChain>, Address)> {
+        let (chain, account) = self.connect_with(journal)?;
         let chain_id = chain.chain_id().await.map_err(|e| {
             DaemonError::config("chain.rpc_url", format!("the node does not answer: {e}"))
         })?;

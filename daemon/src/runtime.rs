@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use arbiter::LeafProver;
-use contracts::{Chain, Deployment, RpcChain};
+use contracts::{Deployment, RpcChain};
 use tokio::sync::watch;
 use tracing::info;
 
@@ -38,9 +38,6 @@ pub async fn start(
     chain: &ChainConfig,
     settings: &ResolvedSettings,
 ) -> Result<Started> {
-    let url = chain.rpc_url()?;
-    let signer = chain.signer()?;
-    let account = signer.address();
     let file = DeploymentFile::read(chain.deployment_path()?)?;
     let store = Arc::new(Store::open(
         &settings.data_dir.join(format!("{role}.sqlite")),
@@ -48,31 +45,14 @@ pub async fn start(
             role: role.to_owned(),
             chain_id: file.chain_id,
             registry: file.addresses.registry,
-            account,
+            account: chain.signer()?.address(),
         },
     )?);
     // The store is the transaction journal: what was in flight when the daemon was killed is
     // waited for or rebroadcast, never sent a second time.
-    let rpc = RpcChain::connect_with_policy(
-        url,
-        vec![signer],
-        chain.tx_policy()?,
-        Arc::clone(&store) as Arc<dyn contracts::TxJournal>,
-    )
-    .map_err(|e| DaemonError::config("chain.rpc_url", e.to_string()))?;
-    let chain_id = rpc.chain_id().await.map_err(|e| {
-        DaemonError::config("chain.rpc_url", format!("the node does not answer: {e}"))
-    })?;
-    if chain_id != file.chain_id {
-        return Err(DaemonError::config(
-            "chain.deployment",
-            format!(
-                "written for chain {}, but the node at {url} is chain {chain_id}",
-                file.chain_id
-            ),
-        ));
-    }
-    let deployment = Deployment::attach(Arc::new(rpc), file.addresses, file.params);
+    let (deployment, account) = chain
+        .attach_to(&file, Arc::clone(&store) as Arc<dyn contracts::TxJournal>)
+        .await?;
     let metrics = Metrics::new(role);
     let shutdown = crate::shutdown_on_signals();
     let prover = Arc::new(prove_setup(settings.srs.as_deref())?);
