@@ -22,6 +22,7 @@
 #[cfg(feature = "adversary")]
 mod adversary;
 mod clip;
+mod distance;
 mod error;
 mod fixed;
 mod hash;
@@ -38,6 +39,7 @@ mod trace;
 #[cfg(feature = "adversary")]
 pub use adversary::{Cell, Fault};
 pub use clip::{UNIT_SCALE, clip_scale, clip_value, clip_values, norm, norm_squared};
+pub use distance::{Distances, Selection, distance_native, distance_native_with};
 pub use error::{Result, VmError};
 pub use fixed::{
     AccLeaf, FRAC_BITS, LANES, MAX_DIM, MAX_PARTICIPANTS, MAX_WEIGHT, Update, ValueLeaf,
