@@ -8,7 +8,12 @@
 //! the clients' norms) and the ingestion check, and writes the fixed-point results
 //! (`out_<rule>.npy`, float32 of the Q15.16 values) and `rust.json`.
 //!
-//! `cargo run --release -p step-vm --example peer_bench -- <out dir> [n] [dim] [reps] [beta_bps]`
+//! The distance family (Krum, Multi-Krum keeping `n - f`, Bulyan, all with `f` Byzantine
+//! participants tolerated) is timed the same way, each rule computing its own distance matrix
+//! (as each Flower call does), and once more as the three results of one round sharing one
+//! matrix (`Distances::compute` then `distance_native_with`).
+//!
+//! `cargo run --release -p step-vm --example peer_bench -- <out dir> [n] [dim] [reps] [beta_bps] [f]`
 
 #![allow(clippy::print_stdout)]
 
@@ -16,7 +21,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use step_vm::{Participant, RoundConfig, RoundContext, Rule, Trace, Update, check_update_roots};
+use step_vm::{
+    Distances, Participant, RoundConfig, RoundContext, Rule, Selection, Trace, Update,
+    check_update_roots, distance_native, distance_native_with,
+};
 
 /// A `.npy` (format 1.0) header for a C-order array of `descr` with `shape`.
 fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
@@ -114,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let out = PathBuf::from(
         args.get(1)
-            .ok_or("usage: peer_bench <out dir> [n] [dim] [reps] [beta_bps]")?,
+            .ok_or("usage: peer_bench <out dir> [n] [dim] [reps] [beta_bps] [f]")?,
     );
     let arg = |i: usize, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
         Ok(args
@@ -125,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let (n, dim, reps) = (arg(2, 100)?, arg(3, 1 << 20)?, arg(4, 3)?.max(1));
     let beta_bps = u16::try_from(arg(5, 1_000)?)?;
+    let f = u8::try_from(arg(6, 24)?)?;
     std::fs::create_dir_all(&out)?;
 
     let updates = updates(n, dim);
@@ -202,6 +211,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
         println!("{rule}: {seconds:.3} s (committed, best of {reps})");
     }
+    // The distance family: the result and its commitment (the output tree's root, which is
+    // the tree an update's root is built over).
+    let keep = u8::try_from(n - usize::from(f))?;
+    let selections = [
+        ("krum", Selection::Krum { f }),
+        ("multi_krum", Selection::MultiKrum { f, keep }),
+        ("bulyan", Selection::Bulyan { f }),
+    ];
+    let mut roots = Vec::new();
+    for (name, selection) in selections {
+        let (seconds, (values, root)) = best_of(reps, || {
+            let values = distance_native(selection, &updates).expect("aggregates");
+            let root = Update::from_fixed(values.clone()).root();
+            (values, root)
+        });
+        write_f32(
+            &out.join(format!("out_{name}.npy")),
+            &[dim],
+            values.iter().map(|&x| real(x)),
+        )?;
+        entries.push(format!(
+            "\"{name}\": {{\"seconds\": {seconds:.6}, \"root\": \"{}\"}}",
+            step_vm::hex_digest(&root)
+        ));
+        roots.push(root);
+        println!("{selection:?}: {seconds:.3} s (committed, best of {reps})");
+    }
+    let (shared, shared_roots) = best_of(reps, || {
+        let distances = Distances::compute(&updates).expect("one dimension");
+        selections.map(|(_, selection)| {
+            let values =
+                distance_native_with(selection, &updates, &distances).expect("aggregates");
+            Update::from_fixed(values).root()
+        })
+    });
+    assert_eq!(shared_roots.as_slice(), roots.as_slice(), "sharing changes nothing");
+    let (distances_alone, _) = best_of(reps, || Distances::compute(&updates));
+    println!(
+        "the three sharing one distance matrix: {shared:.3} s (the matrix alone: {distances_alone:.3} s)"
+    );
     let ctx = RoundContext::new(
         RoundConfig::fedavg(1, [1; 20], 1, [0; 32], dim),
         participants,
@@ -218,7 +267,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(
         out.join("rust.json"),
         format!(
-            "{{\"n\": {n}, \"dim\": {dim}, \"reps\": {reps}, \"beta_bps\": {beta_bps}, \"clip_norm\": {clip}, \"threads\": {}, \"ingestion_seconds\": {ingest:.6}, {}}}\n",
+            "{{\"n\": {n}, \"dim\": {dim}, \"reps\": {reps}, \"beta_bps\": {beta_bps}, \"f\": {f}, \"keep\": {keep}, \"clip_norm\": {clip}, \"threads\": {}, \"ingestion_seconds\": {ingest:.6}, \"distance_family_shared_seconds\": {shared:.6}, \"distances_seconds\": {distances_alone:.6}, {}}}\n",
             rayon::current_num_threads(),
             entries.join(", ")
         ),

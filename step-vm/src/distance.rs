@@ -274,7 +274,14 @@ fn add_tile(rows: &[&[i32]], acc: &mut [u128]) {
     }
 }
 
-/// `Σ (a - b)²` when every `|a - b|` fits `u32` and the sum fits `u64` (the caller checks).
+/// `Σ (a - b)²` when every `|a - b|` fits `u32` and the sum fits `u64` (the caller checks):
+/// one unsigned 32×32→64 multiply per value, compiled for AVX-512, AVX2 and SSE4.1 and chosen
+/// at run time (integer arithmetic: every version gives the same bits).
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512dq",
+    "x86_64+avx2",
+    "x86_64+sse4.1"
+))]
 fn squared_distance_u64(a: &[i32], b: &[i32]) -> u64 {
     const W: usize = 8;
     let mut acc = [0u64; W];
