@@ -266,3 +266,31 @@ fn mismatched_dimensions_are_named() {
         }
     );
 }
+
+#[test]
+fn pinned_results_on_every_profile_and_machine() {
+    // Golden commitments: the output root of each rule on a fixed round. A change in any
+    // tie rule, rounding or width shows up here, whatever the build profile, thread count or
+    // SIMD level the run picks.
+    let u = updates(71, 23, 1_000, 1 << 24);
+    let roots: Vec<String> = [
+        Selection::Krum { f: 5 },
+        Selection::MultiKrum { f: 5, keep: 9 },
+        Selection::Bulyan { f: 5 },
+    ]
+    .into_iter()
+    .map(|rule| {
+        let out = distance_native(rule, &u).expect("valid");
+        assert_eq!(out, naive(rule, &u), "{rule:?}");
+        crate::hex_digest(&Update::from_fixed(out).root())
+    })
+    .collect();
+    assert_eq!(
+        roots,
+        [
+            "0x12c38cfd2423872627091a03baaa98883fdcc29235dc4fdc9fb775355b9ea91d",
+            "0x059e9d2eb1e9052faad56210f54b0bcd535626b37c1c82e324e6abd65def9de7",
+            "0xe7894c5be38fafddb15e6ad0a7ae6dce35e0c7653326aada685f151dbe0a6af9",
+        ]
+    );
+}
