@@ -241,12 +241,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (shared, shared_roots) = best_of(reps, || {
         let distances = Distances::compute(&updates).expect("one dimension");
         selections.map(|(_, selection)| {
-            let values =
-                distance_native_with(selection, &updates, &distances).expect("aggregates");
+            let values = distance_native_with(selection, &updates, &distances).expect("aggregates");
             Update::from_fixed(values).root()
         })
     });
-    assert_eq!(shared_roots.as_slice(), roots.as_slice(), "sharing changes nothing");
+    assert_eq!(
+        shared_roots.as_slice(),
+        roots.as_slice(),
+        "sharing changes nothing"
+    );
     let (distances_alone, _) = best_of(reps, || Distances::compute(&updates));
     println!(
         "the three sharing one distance matrix: {shared:.3} s (the matrix alone: {distances_alone:.3} s)"

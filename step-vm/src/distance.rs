@@ -255,7 +255,12 @@ fn add_tile(rows: &[&[i32]], acc: &mut [u128]) {
     let len = rows.first().map_or(0, |r| r.len()) as u128;
     let peaks: Vec<u64> = rows
         .iter()
-        .map(|r| r.iter().map(|x| u64::from(x.unsigned_abs())).max().unwrap_or(0))
+        .map(|r| {
+            r.iter()
+                .map(|x| u64::from(x.unsigned_abs()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut p = 0;
     for (a, ra) in rows.iter().enumerate() {
@@ -263,12 +268,12 @@ fn add_tile(rows: &[&[i32]], acc: &mut [u128]) {
             // |x_a - x_b| <= peak_a + peak_b: the tile's sum stays below 2^64 when
             // len · (peak_a + peak_b)² does, and each |x_a - x_b| fits u32 when the bound does.
             let bound = u128::from(peaks[a] + peaks[b]);
-            acc[p] += if bound <= u128::from(u32::MAX) && len * bound * bound <= u128::from(u64::MAX)
-            {
-                u128::from(squared_distance_u64(ra, rb))
-            } else {
-                squared_distance_exact(ra, rb)
-            };
+            acc[p] +=
+                if bound <= u128::from(u32::MAX) && len * bound * bound <= u128::from(u64::MAX) {
+                    u128::from(squared_distance_u64(ra, rb))
+                } else {
+                    squared_distance_exact(ra, rb)
+                };
             p += 1;
         }
     }
@@ -347,32 +352,33 @@ fn closest_to_median(
 ) -> Result<()> {
     let theta = chosen.len();
     let (k_lo, k_hi) = ((theta - 1) / 2, theta / 2);
-    out.par_chunks_mut(BLOCK)
-        .enumerate()
-        .try_for_each_init(
-            || Vec::with_capacity(theta),
-            |scratch, (block, out)| {
-                let base = block * BLOCK;
-                for (c, o) in out.iter_mut().enumerate() {
-                    scratch.clear();
-                    scratch.extend(chosen.iter().map(|&i| updates[i].values()[base + c]));
-                    let (_, &mut lo, right) = scratch.select_nth_unstable(k_lo);
-                    let hi = if k_hi == k_lo {
-                        lo
-                    } else {
-                        *right.iter().min().expect("theta is even: a value right of lo")
-                    };
-                    let mid = i64::from(lo) + i64::from(hi);
-                    let key = |&x: &i32| ((2 * i64::from(x) - mid).unsigned_abs(), x);
-                    if beta < theta {
-                        scratch.select_nth_unstable_by_key(beta - 1, key);
-                    }
-                    let s: i64 = scratch[..beta].iter().map(|&x| i64::from(x)).sum();
-                    *o = mean_half_up(base + c, i128::from(s), beta as i128)?;
+    out.par_chunks_mut(BLOCK).enumerate().try_for_each_init(
+        || Vec::with_capacity(theta),
+        |scratch, (block, out)| {
+            let base = block * BLOCK;
+            for (c, o) in out.iter_mut().enumerate() {
+                scratch.clear();
+                scratch.extend(chosen.iter().map(|&i| updates[i].values()[base + c]));
+                let (_, &mut lo, right) = scratch.select_nth_unstable(k_lo);
+                let hi = if k_hi == k_lo {
+                    lo
+                } else {
+                    *right
+                        .iter()
+                        .min()
+                        .expect("theta is even: a value right of lo")
+                };
+                let mid = i64::from(lo) + i64::from(hi);
+                let key = |&x: &i32| ((2 * i64::from(x) - mid).unsigned_abs(), x);
+                if beta < theta {
+                    scratch.select_nth_unstable_by_key(beta - 1, key);
                 }
-                Ok(())
-            },
-        )
+                let s: i64 = scratch[..beta].iter().map(|&x| i64::from(x)).sum();
+                *o = mean_half_up(base + c, i128::from(s), beta as i128)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// The result of `selection` on `updates` (all of one dimension), given their distance

@@ -22,6 +22,10 @@ pub(crate) const PARTICIPANT_LEAF_TAG: u8 = 0x02;
 pub(crate) const REGISTER_TAG: u8 = 0x03;
 /// Domain prefix of a clipping scale leaf preimage.
 pub(crate) const SCALE_LEAF_TAG: u8 = 0x04;
+/// Domain prefix of a distance leaf preimage (the distance family's matrix region).
+pub(crate) const DISTANCE_LEAF_TAG: u8 = 0x06;
+/// Domain prefix of a selection leaf preimage (the distance family's scores and picks).
+pub(crate) const SELECTION_LEAF_TAG: u8 = 0x07;
 /// Domain prefix of a clipped-phase state preimage (a base state bound to the scales root).
 pub(crate) const CLIPPED_STATE_TAG: u8 = 0x05;
 
@@ -74,6 +78,31 @@ pub fn participant_leaf_hash(update_root: &Digest, weight: u32) -> Digest {
 #[must_use]
 pub fn scale_leaf_hash(scale: u64) -> Digest {
     keccak256(&[&[SCALE_LEAF_TAG], &scale.to_be_bytes()])
+}
+
+/// A distance leaf: `keccak(0x06 ‖ be104(D_0) ‖ … ‖ be104(D_7))` (105-byte preimage; a
+/// value's low 104 bits, `crate::slot_bytes`).
+#[must_use]
+pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
+    let mut buf = Vec::with_capacity(1 + crate::SCORE_LANES * crate::SLOT_BYTES);
+    buf.push(DISTANCE_LEAF_TAG);
+    for &v in lanes {
+        buf.extend_from_slice(&crate::slot_bytes(v));
+    }
+    keccak256(&[&buf])
+}
+
+/// A selection leaf: `keccak(0x07 ‖ be104(score_0) ‖ … ‖ be104(score_7) ‖ flags)` (106-byte
+/// preimage; bit `l` of `flags` marks lane `l` picked).
+#[must_use]
+pub fn selection_leaf_hash(scores: &[u128; crate::SCORE_LANES], flags: u8) -> Digest {
+    let mut buf = Vec::with_capacity(2 + crate::SCORE_LANES * crate::SLOT_BYTES);
+    buf.push(SELECTION_LEAF_TAG);
+    for &v in scores {
+        buf.extend_from_slice(&crate::slot_bytes(v));
+    }
+    buf.push(flags);
+    keccak256(&[&buf])
 }
 
 /// `keccak(0x05 ‖ baseState ‖ scalesRoot)`: a base program's state while a clipped rule runs

@@ -46,16 +46,17 @@ pub use fixed::{
     chunk_count, to_fixed, zero_acc,
 };
 pub use hash::{
-    Digest, Keccak, clipped_state_hash, hex_digest, keccak256, node_hash, participant_leaf_hash,
-    register_hash, scale_leaf_hash, value_leaf_hash,
+    Digest, Keccak, clipped_state_hash, distance_leaf_hash, hex_digest, keccak256, node_hash,
+    participant_leaf_hash, register_hash, scale_leaf_hash, selection_leaf_hash, value_leaf_hash,
 };
 pub use kinds::{
-    Accumulate, ClientRead, ClipReads, EmitReads, Finalize, FinalizeReads, Kind, NORM_LIMB_BITS,
-    NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, Scale,
-    ScaleReads, StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum,
-    accumulate, accumulate_instances, finalize, finalize_instances, mean_half_up, norm_register,
-    norm_register_of, norm_step, norm_total, offset, rank_step, scale_step, trim_emit,
-    trim_sum_step, trimmed_sum, zero_norm,
+    Accumulate, ClientRead, ClipReads, DistanceWrite, EmitReads, Finalize, FinalizeReads, Kind,
+    NORM_LIMB_BITS, NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, SCORE_LANES, STAT_FIELDS,
+    STAT_PACK, STAT_WORDS, Scale, ScaleReads, StatRegister, StepKind, StepPosition, StepReads,
+    StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances, distance_blocks,
+    distance_leaf_index, distance_step, finalize, finalize_instances, mean_half_up, norm_register,
+    norm_register_of, norm_step, norm_total, offset, pair_at, pair_count, pair_index, rank_step,
+    scale_step, trim_emit, trim_sum_step, trimmed_sum, write_distance, zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
@@ -67,6 +68,8 @@ pub use rules::{
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,
 };
-pub use state::{RegisterLayout, State, state_hash};
+pub use state::{
+    RegisterLayout, SLOT_BYTES, State, slot_bytes, slot_value, slot_words, state_hash,
+};
 pub use tamper::{Honest, Tamper};
 pub use trace::{Trace, check_update_roots};

@@ -21,6 +21,42 @@ pub enum RegisterLayout {
     /// each instance as one 30-byte slice. A word outside the range (no execution reaches one)
     /// wraps to its low 40 bits.
     Offset40,
+    /// Wide unsigned slots (the distance family's registers, `docs/design/distance-family.md`):
+    /// the words come in pairs, the high and low halves of a `u128` ([`slot_words`]), each
+    /// pair committed and carried as its low **13 bytes** big-endian (a slot holds values
+    /// below `2^104`: distances below `2^92`, scores below `2^100`). Two slots are one public
+    /// input, a 26-byte slice of the bytes. A value of `2^104` or more (no execution reaches
+    /// one) wraps to its low 104 bits; a trailing unpaired word is the high half of a slot
+    /// whose low half is zero.
+    Slots104,
+}
+
+/// Bytes of one [`RegisterLayout::Slots104`] slot.
+pub const SLOT_BYTES: usize = 13;
+
+/// The two register words holding `v` in a [`RegisterLayout::Slots104`] register: its high
+/// and low 64 bits.
+#[must_use]
+pub fn slot_words(v: u128) -> [i64; 2] {
+    // The halves' bit patterns, reinterpreted: slot_value inverts this exactly.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+    [(v >> 64) as u64 as i64, v as u64 as i64]
+}
+
+/// The `u128` a pair of [`RegisterLayout::Slots104`] words holds (the inverse of
+/// [`slot_words`]).
+#[must_use]
+pub fn slot_value(hi: i64, lo: i64) -> u128 {
+    #[allow(clippy::cast_sign_loss)]
+    let (hi, lo) = (u128::from(hi as u64), u128::from(lo as u64));
+    (hi << 64) | lo
+}
+
+/// The 13 big-endian bytes of a slot (its low 104 bits).
+#[must_use]
+pub fn slot_bytes(v: u128) -> [u8; SLOT_BYTES] {
+    let be = v.to_be_bytes();
+    <[u8; SLOT_BYTES]>::try_from(&be[16 - SLOT_BYTES..]).unwrap_or_default()
 }
 
 impl RegisterLayout {
@@ -37,6 +73,10 @@ impl RegisterLayout {
                     <[u8; 5]>::try_from(&limb[3..]).unwrap_or_default()
                 })
                 .collect(),
+            Self::Slots104 => words
+                .chunks(2)
+                .flat_map(|pair| slot_bytes(slot_value(pair[0], pair.get(1).copied().unwrap_or(0))))
+                .collect(),
         }
     }
 
@@ -45,7 +85,9 @@ impl RegisterLayout {
     pub fn hash(self, words: &[i64]) -> Digest {
         match self {
             Self::Be64 => register_hash(words),
-            Self::Offset40 => keccak256(&[&[crate::hash::REGISTER_TAG], &self.bytes(words)]),
+            Self::Offset40 | Self::Slots104 => {
+                keccak256(&[&[crate::hash::REGISTER_TAG], &self.bytes(words)])
+            }
         }
     }
 }

@@ -72,9 +72,11 @@ fn naive(selection: Selection, u: &[Update]) -> Vec<i32> {
                 .collect();
             order.sort_unstable();
             let chosen: Vec<usize> = order[..keep].iter().map(|&(_, i)| i).collect();
-            mean((0..dim)
-                .map(|c| chosen.iter().map(|&i| u[i].values()[c]).collect())
-                .collect())
+            mean(
+                (0..dim)
+                    .map(|c| chosen.iter().map(|&i| u[i].values()[c]).collect())
+                    .collect(),
+            )
         }
         Selection::Bulyan { .. } => {
             let mut remaining = all;
@@ -88,17 +90,19 @@ fn naive(selection: Selection, u: &[Update]) -> Vec<i32> {
                 chosen.push(best);
             }
             let beta = chosen.len() - 2 * f;
-            mean((0..dim)
-                .map(|c| {
-                    let mut v: Vec<i32> = chosen.iter().map(|&i| u[i].values()[c]).collect();
-                    v.sort_unstable();
-                    let t = v.len();
-                    let mid = i64::from(v[(t - 1) / 2]) + i64::from(v[t / 2]);
-                    v.sort_unstable_by_key(|&x| ((2 * i64::from(x) - mid).abs(), x));
-                    v.truncate(beta);
-                    v
-                })
-                .collect())
+            mean(
+                (0..dim)
+                    .map(|c| {
+                        let mut v: Vec<i32> = chosen.iter().map(|&i| u[i].values()[c]).collect();
+                        v.sort_unstable();
+                        let t = v.len();
+                        let mid = i64::from(v[(t - 1) / 2]) + i64::from(v[t / 2]);
+                        v.sort_unstable_by_key(|&x| ((2 * i64::from(x) - mid).abs(), x));
+                        v.truncate(beta);
+                        v
+                    })
+                    .collect(),
+            )
         }
     }
 }
@@ -165,14 +169,26 @@ fn equal_scores_tie_to_the_lowest_index() {
         Update::from_fixed(x)
     };
     let zero = Update::from_fixed(vec![0; 4]);
-    let u = vec![axis(0, 1000), zero.clone(), axis(1, 1000), zero, axis(0, -1000), axis(1, -1000)];
+    let u = vec![
+        axis(0, 1000),
+        zero.clone(),
+        axis(1, 1000),
+        zero,
+        axis(0, -1000),
+        axis(1, -1000),
+    ];
     let d = Distances::compute(&u).expect("one dimension");
     let scores = d.scores(1);
     assert_eq!(scores[1], scores[3]);
     assert_eq!(d.select(Selection::Krum { f: 1 }).expect("valid"), vec![1]);
-    let two = d.select(Selection::MultiKrum { f: 1, keep: 2 }).expect("valid");
+    let two = d
+        .select(Selection::MultiKrum { f: 1, keep: 2 })
+        .expect("valid");
     assert_eq!(two, vec![1, 3]);
-    assert_eq!(distance_native(Selection::Krum { f: 1 }, &u).expect("valid"), vec![0; 4]);
+    assert_eq!(
+        distance_native(Selection::Krum { f: 1 }, &u).expect("valid"),
+        vec![0; 4]
+    );
 }
 
 #[test]
@@ -234,10 +250,17 @@ fn the_same_on_any_thread_count() {
 
 #[test]
 fn invalid_parameters_name_the_rule_the_parameter_and_the_bound() {
-    let err = Selection::Krum { f: 3 }.validate(8).expect_err("8 < 2·3 + 3");
+    let err = Selection::Krum { f: 3 }
+        .validate(8)
+        .expect_err("8 < 2·3 + 3");
     let text = err.to_string();
-    assert!(text.contains("Krum") && text.contains(" f ") && text.contains("got 3"), "{text}");
-    let err = Selection::Bulyan { f: 2 }.validate(10).expect_err("10 < 4·2 + 3");
+    assert!(
+        text.contains("Krum") && text.contains(" f ") && text.contains("got 3"),
+        "{text}"
+    );
+    let err = Selection::Bulyan { f: 2 }
+        .validate(10)
+        .expect_err("10 < 4·2 + 3");
     assert!(err.to_string().contains("Bulyan"), "{err}");
     assert!(Selection::Bulyan { f: 2 }.validate(11).is_ok());
     for keep in [0, 8] {
@@ -245,7 +268,10 @@ fn invalid_parameters_name_the_rule_the_parameter_and_the_bound() {
             .validate(8)
             .expect_err("keep outside 1..=7");
         let text = err.to_string();
-        assert!(text.contains("keep") && text.contains("n - f = 7"), "{text}");
+        assert!(
+            text.contains("keep") && text.contains("n - f = 7"),
+            "{text}"
+        );
     }
     assert!(Selection::MultiKrum { f: 1, keep: 7 }.validate(8).is_ok());
     let u = updates(51, 4, 8, 10);

@@ -11,6 +11,7 @@
 mod accumulate;
 mod client;
 mod clip;
+mod distance;
 mod finalize;
 mod norm;
 mod order;
@@ -18,6 +19,10 @@ mod order;
 pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
+pub use distance::{
+    DistanceWrite, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
+    pair_count, pair_index, write_distance,
+};
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use norm::{
     NORM_LIMB_BITS, NORM_WORDS, Norm, Scale, ScaleReads, norm_register, norm_register_of,
