@@ -93,6 +93,55 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// The parameters this rule runs with over `n` participants: as given when `n` meets the
+    /// bounds [`Selection::validate`] checks at `openRound` (against the client count), else
+    /// `f` clamped to the largest the frozen participant set supports (`(n - 3) / 2` for Krum
+    /// and Multi-Krum, `(n - 3) / 4` for Bulyan, 0 below 3 participants) and `keep` to
+    /// `n - f`. Exclusions of unavailable data can shrink the set after `openRound`; a round
+    /// then runs with fewer Byzantine participants tolerated instead of failing, so no client
+    /// can brick it by withholding (FIELD-NOTES §4.11).
+    #[must_use]
+    pub fn effective(self, n: usize) -> Self {
+        let clamp = |f: u8, factor: usize| {
+            let most = n.saturating_sub(3) / factor;
+            u8::try_from(usize::from(f).min(most)).unwrap_or(f)
+        };
+        match self {
+            Self::Krum { f } => Self::Krum { f: clamp(f, 2) },
+            Self::MultiKrum { f, keep } => {
+                let f = clamp(f, 2);
+                let most = n - usize::from(f);
+                Self::MultiKrum {
+                    f,
+                    keep: u8::try_from(usize::from(keep).min(most)).unwrap_or(keep),
+                }
+            }
+            Self::Bulyan { f } => Self::Bulyan { f: clamp(f, 4) },
+        }
+    }
+
+    /// Participants picked by the selection's Krum rounds: Multi-Krum's `keep` (Krum's 1), or
+    /// Bulyan's `θ = n - 2f` (parameters already [`Selection::effective`]).
+    #[must_use]
+    pub fn picks(self, n: usize) -> usize {
+        match self {
+            Self::Krum { .. } => 1,
+            Self::MultiKrum { keep, .. } => usize::from(keep),
+            Self::Bulyan { f } => n - 2 * usize::from(f),
+        }
+    }
+
+    /// Krum's neighbour count within a set of `r` members:
+    /// `min(max(1, r - f - 2), r - 1)` (Flower's `num_closest`, sliced to the `r - 1` others).
+    #[must_use]
+    pub fn neighbours(self, r: usize) -> usize {
+        r.saturating_sub(self.byzantine() + 2)
+            .max(1)
+            .min(r.saturating_sub(1))
+    }
+}
+
 /// Coordinates per tile: a tile of every update (`n · tile · 4` bytes) stays near 512 KiB.
 fn tile_len(n: usize) -> usize {
     ((131_072 / n.max(1)).clamp(256, 8_192) / 32) * 32
@@ -185,8 +234,10 @@ impl Distances {
     /// (`r = |set|`). Below `2^100`.
     #[must_use]
     pub fn score(&self, i: usize, set: &[usize], f: usize, scratch: &mut Vec<u128>) -> u128 {
-        let r = set.len();
-        let m = r.saturating_sub(f + 2).max(1).min(r.saturating_sub(1));
+        let m = Selection::Krum {
+            f: u8::try_from(f).unwrap_or(u8::MAX),
+        }
+        .neighbours(set.len());
         let row = self.row(i);
         scratch.clear();
         scratch.extend(set.iter().filter(|&&j| j != i).map(|&j| row[j]));
@@ -211,14 +262,13 @@ impl Distances {
 
     /// The participants `selection` keeps, in the order it picks them: Krum's one, Multi-Krum's
     /// `keep` lowest in `(score, index)`, Bulyan's `θ = n - 2f` rounds of Krum over the
-    /// remaining set. Ties go to the lowest index.
-    ///
-    /// # Errors
-    /// The parameters' refusal for this round ([`Selection::validate`]).
-    pub fn select(&self, selection: Selection) -> Result<Vec<usize>> {
-        selection.validate(self.n)?;
+    /// remaining set. Ties go to the lowest index. The parameters are first made
+    /// [`Selection::effective`] for this round's participant count.
+    #[must_use]
+    pub fn select(&self, selection: Selection) -> Vec<usize> {
+        let selection = selection.effective(self.n);
         let f = selection.byzantine();
-        Ok(match selection {
+        match selection {
             Selection::Krum { .. } | Selection::MultiKrum { .. } => {
                 let keep = match selection {
                     Selection::MultiKrum { keep, .. } => usize::from(keep),
@@ -245,7 +295,7 @@ impl Distances {
                 }
                 picked
             }
-        })
+        }
     }
 }
 
@@ -382,10 +432,10 @@ fn closest_to_median(
 }
 
 /// The result of `selection` on `updates` (all of one dimension), given their distance
-/// matrix.
+/// matrix, with the parameters [`Selection::effective`] for `updates.len()` participants.
 ///
 /// # Errors
-/// The parameters' refusal for this round, or updates that do not match the matrix.
+/// Updates that do not match the matrix; an unreachable overflow.
 pub fn distance_native_with(
     selection: Selection,
     updates: &[Update],
@@ -398,10 +448,10 @@ pub fn distance_native_with(
             actual: updates.len().to_string(),
         });
     }
-    let chosen = distances.select(selection)?;
+    let chosen = distances.select(selection);
     let dim = updates.first().map_or(0, Update::dim);
     let mut out = vec![0i32; dim];
-    match selection {
+    match selection.effective(updates.len()) {
         Selection::Krum { .. } => out.copy_from_slice(updates[chosen[0]].values()),
         Selection::MultiKrum { .. } => mean_of(updates, &chosen, &mut out)?,
         Selection::Bulyan { f } => {
@@ -415,9 +465,8 @@ pub fn distance_native_with(
 /// The result of `selection` on `updates`: the distance matrix, then [`distance_native_with`].
 ///
 /// # Errors
-/// Updates of different dimensions, or parameters refused for this round.
+/// Updates of different dimensions; an unreachable overflow.
 pub fn distance_native(selection: Selection, updates: &[Update]) -> Result<Vec<i32>> {
-    selection.validate(updates.len())?;
     distance_native_with(selection, updates, &Distances::compute(updates)?)
 }
 

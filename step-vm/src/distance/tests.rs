@@ -180,10 +180,8 @@ fn equal_scores_tie_to_the_lowest_index() {
     let d = Distances::compute(&u).expect("one dimension");
     let scores = d.scores(1);
     assert_eq!(scores[1], scores[3]);
-    assert_eq!(d.select(Selection::Krum { f: 1 }).expect("valid"), vec![1]);
-    let two = d
-        .select(Selection::MultiKrum { f: 1, keep: 2 })
-        .expect("valid");
+    assert_eq!(d.select(Selection::Krum { f: 1 }), vec![1]);
+    let two = d.select(Selection::MultiKrum { f: 1, keep: 2 });
     assert_eq!(two, vec![1, 3]);
     assert_eq!(
         distance_native(Selection::Krum { f: 1 }, &u).expect("valid"),
@@ -274,8 +272,34 @@ fn invalid_parameters_name_the_rule_the_parameter_and_the_bound() {
         );
     }
     assert!(Selection::MultiKrum { f: 1, keep: 7 }.validate(8).is_ok());
-    let u = updates(51, 4, 8, 10);
-    assert!(distance_native(Selection::Krum { f: 1 }, &u).is_err());
+}
+
+#[test]
+fn a_shrunken_participant_set_clamps_f_instead_of_failing() {
+    // Valid at openRound for 8 clients; exclusions leave 4, 2, 1 participants.
+    assert_eq!(Selection::Krum { f: 2 }.effective(4), Selection::Krum { f: 0 });
+    assert_eq!(Selection::Krum { f: 2 }.effective(8), Selection::Krum { f: 2 });
+    assert_eq!(
+        Selection::MultiKrum { f: 2, keep: 6 }.effective(5),
+        Selection::MultiKrum { f: 1, keep: 4 }
+    );
+    assert_eq!(Selection::Bulyan { f: 1 }.effective(6), Selection::Bulyan { f: 0 });
+    for n in 1..=4 {
+        let u = updates(51 + n as u64, n, 8, 10);
+        for rule in [
+            Selection::Krum { f: 2 },
+            Selection::MultiKrum { f: 2, keep: 6 },
+            Selection::Bulyan { f: 1 },
+        ] {
+            let effective = rule.effective(n);
+            assert!(effective.validate(n).is_ok() || n < 3, "{effective:?} for n = {n}");
+            assert_eq!(
+                distance_native(rule, &u).expect("defined for every n"),
+                naive(effective, &u),
+                "{rule:?}, n = {n}"
+            );
+        }
+    }
 }
 
 #[test]
