@@ -81,9 +81,13 @@ pub fn scale_leaf_hash(scale: u64) -> Digest {
 }
 
 /// A distance leaf: `keccak(0x06 ‖ be104(D_0) ‖ … ‖ be104(D_7))` (105-byte preimage; a
-/// value's low 104 bits, `crate::slot_bytes`).
+/// value's low 104 bits, `crate::slot_bytes`), and `bytes32(0)` when every lane is zero — the
+/// padding leaf, so an unwritten matrix is the empty tree.
 #[must_use]
 pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
+    if lanes.iter().all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES]) {
+        return [0; 32];
+    }
     let mut buf = Vec::with_capacity(1 + crate::SCORE_LANES * crate::SLOT_BYTES);
     buf.push(DISTANCE_LEAF_TAG);
     for &v in lanes {
@@ -93,9 +97,13 @@ pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
 }
 
 /// A selection leaf: `keccak(0x07 ‖ be104(score_0) ‖ … ‖ be104(score_7) ‖ flags)` (106-byte
-/// preimage; bit `l` of `flags` marks lane `l` picked).
+/// preimage; bit `l` of `flags` marks lane `l` picked), and `bytes32(0)` for the all-zero
+/// leaf (nothing scored or picked yet: the empty tree).
 #[must_use]
 pub fn selection_leaf_hash(scores: &[u128; crate::SCORE_LANES], flags: u8) -> Digest {
+    if flags == 0 && scores.iter().all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES]) {
+        return [0; 32];
+    }
     let mut buf = Vec::with_capacity(2 + crate::SCORE_LANES * crate::SLOT_BYTES);
     buf.push(SELECTION_LEAF_TAG);
     for &v in scores {

@@ -50,7 +50,7 @@ pub use hash::{
     participant_leaf_hash, register_hash, scale_leaf_hash, selection_leaf_hash, value_leaf_hash,
 };
 pub use kinds::{
-    Accumulate, ClientRead, ClipReads, DistanceWrite, EmitReads, Finalize, FinalizeReads, Kind,
+    Accumulate, ClientRead, ClipReads, DistanceOpening, EmitReads, Finalize, FinalizeReads, Kind,
     NORM_LIMB_BITS, NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, SCORE_LANES, STAT_FIELDS,
     STAT_PACK, STAT_WORDS, Scale, ScaleReads, StatRegister, StepKind, StepPosition, StepReads,
     StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances, distance_blocks,

@@ -75,7 +75,7 @@ pub fn distance_step(acc: u128, xa: &ValueLeaf, xb: &ValueLeaf) -> u128 {
 /// A write of one lane of a distance leaf, with the leaf's values before the write and its
 /// opening in the distance tree as it is when the write happens.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DistanceWrite {
+pub struct DistanceOpening {
     /// The leaf's index in the distance tree.
     pub leaf: u64,
     /// The leaf's lanes before the write.
@@ -84,7 +84,7 @@ pub struct DistanceWrite {
     pub path: Vec<Digest>,
 }
 
-impl DistanceWrite {
+impl DistanceOpening {
     /// Checks the opening against `root` and returns the root after writing `value` into
     /// `lane`.
     ///
@@ -111,7 +111,7 @@ pub fn write_distance(
     n: usize,
     (a, b): (usize, usize),
     value: u128,
-    writes: &[DistanceWrite; 2],
+    writes: &[DistanceOpening; 2],
 ) -> Result<Digest> {
     let mut root = *root;
     for (write, (row, col)) in writes.iter().zip([(a, b), (b, a)]) {
@@ -175,14 +175,14 @@ mod tests {
         let (la, lane_a) = distance_leaf_index(n, a, b);
         let (lb, lane_b) = distance_leaf_index(n, b, a);
         let before = tree(&matrix);
-        let first = DistanceWrite {
+        let first = DistanceOpening {
             leaf: la,
             lanes: matrix[la as usize],
             path: before.proof(la as usize),
         };
         matrix[la as usize][lane_a] = d;
         let middle = tree(&matrix);
-        let second = DistanceWrite {
+        let second = DistanceOpening {
             leaf: lb,
             lanes: matrix[lb as usize],
             path: middle.proof(lb as usize),
@@ -250,5 +250,9 @@ mod slot_tests {
             crate::selection_leaf_hash(&[0; SCORE_LANES], 0b1000_0001),
             keccak256(&[&preimage])
         );
+        // The all-zero leaves are the padding leaf: unwritten memory is the empty tree.
+        assert_eq!(distance_leaf_hash(&[0; SCORE_LANES]), [0; 32]);
+        assert_eq!(distance_leaf_hash(&[1 << 104; SCORE_LANES]), [0; 32]);
+        assert_eq!(crate::selection_leaf_hash(&[0; SCORE_LANES], 0), [0; 32]);
     }
 }

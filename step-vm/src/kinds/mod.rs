@@ -20,7 +20,7 @@ pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
 pub use distance::{
-    DistanceWrite, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
+    DistanceOpening, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
     pair_count, pair_index, write_distance,
 };
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
