@@ -98,9 +98,10 @@ impl Selection {
     /// bounds [`Selection::validate`] checks at `openRound` (against the client count), else
     /// `f` clamped to the largest the frozen participant set supports (`(n - 3) / 2` for Krum
     /// and Multi-Krum, `(n - 3) / 4` for Bulyan, 0 below 3 participants) and `keep` to
-    /// `n - f`. Exclusions of unavailable data can shrink the set after `openRound`; a round
-    /// then runs with fewer Byzantine participants tolerated instead of failing, so no client
-    /// can brick it by withholding (FIELD-NOTES §4.11).
+    /// `1 ..= n - f` (a `keep` of 0, refused at `openRound`, keeps one). Exclusions of
+    /// unavailable data can shrink the set after `openRound`; a round then runs with fewer
+    /// Byzantine participants tolerated instead of failing, so no client can brick it by
+    /// withholding (FIELD-NOTES §4.11).
     #[must_use]
     pub fn effective(self, n: usize) -> Self {
         let clamp = |f: u8, factor: usize| {
@@ -114,7 +115,7 @@ impl Selection {
                 let most = n - usize::from(f);
                 Self::MultiKrum {
                     f,
-                    keep: u8::try_from(usize::from(keep).min(most)).unwrap_or(keep),
+                    keep: u8::try_from(usize::from(keep).clamp(1, most)).unwrap_or(keep),
                 }
             }
             Self::Bulyan { f } => Self::Bulyan { f: clamp(f, 4) },

@@ -85,7 +85,10 @@ pub fn scale_leaf_hash(scale: u64) -> Digest {
 /// padding leaf, so an unwritten matrix is the empty tree.
 #[must_use]
 pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
-    if lanes.iter().all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES]) {
+    if lanes
+        .iter()
+        .all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES])
+    {
         return [0; 32];
     }
     let mut buf = Vec::with_capacity(1 + crate::SCORE_LANES * crate::SLOT_BYTES);
@@ -101,7 +104,11 @@ pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
 /// leaf (nothing scored or picked yet: the empty tree).
 #[must_use]
 pub fn selection_leaf_hash(scores: &[u128; crate::SCORE_LANES], flags: u8) -> Digest {
-    if flags == 0 && scores.iter().all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES]) {
+    if flags == 0
+        && scores
+            .iter()
+            .all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES])
+    {
         return [0; 32];
     }
     let mut buf = Vec::with_capacity(2 + crate::SCORE_LANES * crate::SLOT_BYTES);

@@ -277,13 +277,26 @@ fn invalid_parameters_name_the_rule_the_parameter_and_the_bound() {
 #[test]
 fn a_shrunken_participant_set_clamps_f_instead_of_failing() {
     // Valid at openRound for 8 clients; exclusions leave 4, 2, 1 participants.
-    assert_eq!(Selection::Krum { f: 2 }.effective(4), Selection::Krum { f: 0 });
-    assert_eq!(Selection::Krum { f: 2 }.effective(8), Selection::Krum { f: 2 });
+    assert_eq!(
+        Selection::Krum { f: 2 }.effective(4),
+        Selection::Krum { f: 0 }
+    );
+    assert_eq!(
+        Selection::Krum { f: 2 }.effective(8),
+        Selection::Krum { f: 2 }
+    );
     assert_eq!(
         Selection::MultiKrum { f: 2, keep: 6 }.effective(5),
         Selection::MultiKrum { f: 1, keep: 4 }
     );
-    assert_eq!(Selection::Bulyan { f: 1 }.effective(6), Selection::Bulyan { f: 0 });
+    assert_eq!(
+        Selection::Bulyan { f: 1 }.effective(6),
+        Selection::Bulyan { f: 0 }
+    );
+    assert_eq!(
+        Selection::MultiKrum { f: 0, keep: 0 }.effective(5),
+        Selection::MultiKrum { f: 0, keep: 1 }
+    );
     for n in 1..=4 {
         let u = updates(51 + n as u64, n, 8, 10);
         for rule in [
@@ -292,7 +305,10 @@ fn a_shrunken_participant_set_clamps_f_instead_of_failing() {
             Selection::Bulyan { f: 1 },
         ] {
             let effective = rule.effective(n);
-            assert!(effective.validate(n).is_ok() || n < 3, "{effective:?} for n = {n}");
+            assert!(
+                effective.validate(n).is_ok() || n < 3,
+                "{effective:?} for n = {n}"
+            );
             assert_eq!(
                 distance_native(rule, &u).expect("defined for every n"),
                 naive(effective, &u),
