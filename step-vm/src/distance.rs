@@ -137,10 +137,14 @@ impl Selection {
     /// `min(max(1, r - f - 2), r - 1)` (Flower's `num_closest`, sliced to the `r - 1` others).
     #[must_use]
     pub fn neighbours(self, r: usize) -> usize {
-        r.saturating_sub(self.byzantine() + 2)
-            .max(1)
-            .min(r.saturating_sub(1))
+        neighbours(r, self.byzantine())
     }
+}
+
+/// Krum's neighbour count within a set of `r` members tolerating `f`:
+/// `min(max(1, r - f - 2), r - 1)`.
+fn neighbours(r: usize, f: usize) -> usize {
+    r.saturating_sub(f + 2).max(1).min(r.saturating_sub(1))
 }
 
 /// Coordinates per tile: a tile of every update (`n · tile · 4` bytes) stays near 512 KiB.
@@ -235,10 +239,7 @@ impl Distances {
     /// (`r = |set|`). Below `2^100`.
     #[must_use]
     pub fn score(&self, i: usize, set: &[usize], f: usize, scratch: &mut Vec<u128>) -> u128 {
-        let m = Selection::Krum {
-            f: u8::try_from(f).unwrap_or(u8::MAX),
-        }
-        .neighbours(set.len());
+        let m = neighbours(set.len(), f);
         let row = self.row(i);
         scratch.clear();
         scratch.extend(set.iter().filter(|&&j| j != i).map(|&j| row[j]));
@@ -268,13 +269,9 @@ impl Distances {
     #[must_use]
     pub fn select(&self, selection: Selection) -> Vec<usize> {
         let selection = selection.effective(self.n);
-        let f = selection.byzantine();
+        let (f, keep) = (selection.byzantine(), selection.picks(self.n));
         match selection {
             Selection::Krum { .. } | Selection::MultiKrum { .. } => {
-                let keep = match selection {
-                    Selection::MultiKrum { keep, .. } => usize::from(keep),
-                    _ => 1,
-                };
                 let scores = self.scores(f);
                 let mut order: Vec<usize> = (0..self.n).collect();
                 order.sort_unstable_by_key(|&i| (scores[i], i));
@@ -283,9 +280,9 @@ impl Distances {
             }
             Selection::Bulyan { .. } => {
                 let mut remaining: Vec<usize> = (0..self.n).collect();
-                let mut picked = Vec::with_capacity(self.n - 2 * f);
+                let mut picked = Vec::with_capacity(keep);
                 let mut scratch = Vec::with_capacity(self.n);
-                while picked.len() < self.n - 2 * f {
+                while picked.len() < keep {
                     let (pos, _) = remaining
                         .iter()
                         .enumerate()

@@ -85,18 +85,7 @@ pub fn scale_leaf_hash(scale: u64) -> Digest {
 /// padding leaf, so an unwritten matrix is the empty tree.
 #[must_use]
 pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
-    if lanes
-        .iter()
-        .all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES])
-    {
-        return [0; 32];
-    }
-    let mut buf = Vec::with_capacity(1 + crate::SCORE_LANES * crate::SLOT_BYTES);
-    buf.push(DISTANCE_LEAF_TAG);
-    for &v in lanes {
-        buf.extend_from_slice(&crate::slot_bytes(v));
-    }
-    keccak256(&[&buf])
+    slots_leaf_hash(DISTANCE_LEAF_TAG, lanes, &[])
 }
 
 /// A selection leaf: `keccak(0x07 ‖ be104(score_0) ‖ … ‖ be104(score_7) ‖ flags)` (106-byte
@@ -104,19 +93,21 @@ pub fn distance_leaf_hash(lanes: &[u128; crate::SCORE_LANES]) -> Digest {
 /// leaf (nothing scored or picked yet: the empty tree).
 #[must_use]
 pub fn selection_leaf_hash(scores: &[u128; crate::SCORE_LANES], flags: u8) -> Digest {
-    if flags == 0
-        && scores
-            .iter()
-            .all(|&v| crate::slot_bytes(v) == [0; crate::SLOT_BYTES])
-    {
-        return [0; 32];
-    }
-    let mut buf = Vec::with_capacity(2 + crate::SCORE_LANES * crate::SLOT_BYTES);
-    buf.push(SELECTION_LEAF_TAG);
-    for &v in scores {
+    slots_leaf_hash(SELECTION_LEAF_TAG, scores, &[flags])
+}
+
+/// `keccak(tag ‖ be104(slot_0) ‖ … ‖ trailer)`, or `bytes32(0)` when every byte after the tag
+/// is zero (the padding leaf).
+fn slots_leaf_hash(tag: u8, slots: &[u128; crate::SCORE_LANES], trailer: &[u8]) -> Digest {
+    let mut buf = Vec::with_capacity(1 + crate::SCORE_LANES * crate::SLOT_BYTES + trailer.len());
+    buf.push(tag);
+    for &v in slots {
         buf.extend_from_slice(&crate::slot_bytes(v));
     }
-    buf.push(flags);
+    buf.extend_from_slice(trailer);
+    if buf[1..].iter().all(|&b| b == 0) {
+        return [0; 32];
+    }
     keccak256(&[&buf])
 }
 

@@ -124,6 +124,18 @@ fn rules(n: usize) -> Vec<Selection> {
     out
 }
 
+/// Every rule valid for `u.len()` participants gives the literal reading's result.
+fn every_rule_matches_the_definition(u: &[Update], label: &str) {
+    for rule in rules(u.len()) {
+        assert_eq!(
+            distance_native(rule, u).expect("valid"),
+            naive(rule, u),
+            "{rule:?}, n = {}, {label}",
+            u.len()
+        );
+    }
+}
+
 #[test]
 fn matches_the_literal_definition_on_random_rounds() {
     for (seed, n, dim) in [(1, 3, 5), (2, 7, 70), (3, 8, 33), (4, 11, 100), (5, 16, 64)] {
@@ -134,13 +146,7 @@ fn matches_the_literal_definition_on_random_rounds() {
                 assert_eq!(d.get(i, j), naive_distance(&u[i], &u[j]), "D_{i}{j}");
             }
         }
-        for rule in rules(n) {
-            assert_eq!(
-                distance_native(rule, &u).expect("valid"),
-                naive(rule, &u),
-                "{rule:?}, n = {n}, seed {seed}"
-            );
-        }
+        every_rule_matches_the_definition(&u, &format!("seed {seed}"));
     }
 }
 
@@ -149,14 +155,7 @@ fn few_distinct_values_exercise_every_tie() {
     // Values in {-2..2}: equal scores, duplicate updates (zero distances besides the
     // diagonal), equally close values on both sides of the median, even theta.
     for (seed, n) in [(11, 7), (12, 10), (13, 11), (14, 15)] {
-        let u = updates(seed, n, 48, 2);
-        for rule in rules(n) {
-            assert_eq!(
-                distance_native(rule, &u).expect("valid"),
-                naive(rule, &u),
-                "{rule:?}, n = {n}"
-            );
-        }
+        every_rule_matches_the_definition(&updates(seed, n, 48, 2), "values in -2..=2");
     }
 }
 
@@ -221,9 +220,7 @@ fn extreme_values_take_the_exact_path() {
             assert_eq!(d.get(i, j), naive_distance(&u[i], &u[j]));
         }
     }
-    for rule in rules(u.len()) {
-        assert_eq!(distance_native(rule, &u).expect("valid"), naive(rule, &u));
-    }
+    every_rule_matches_the_definition(&u, "extreme values");
 }
 
 #[test]

@@ -174,19 +174,16 @@ mod tests {
         let (a, b, d) = (2, 9, 12_345u128);
         let (la, lane_a) = distance_leaf_index(n, a, b);
         let (lb, lane_b) = distance_leaf_index(n, b, a);
+        // Each write opens its leaf in the matrix as the previous write left it.
+        let open = |m: &[[u128; SCORE_LANES]], leaf: u64| DistanceOpening {
+            leaf,
+            lanes: m[leaf as usize],
+            path: tree(m).proof(leaf as usize),
+        };
         let before = tree(&matrix);
-        let first = DistanceOpening {
-            leaf: la,
-            lanes: matrix[la as usize],
-            path: before.proof(la as usize),
-        };
+        let first = open(&matrix, la);
         matrix[la as usize][lane_a] = d;
-        let middle = tree(&matrix);
-        let second = DistanceOpening {
-            leaf: lb,
-            lanes: matrix[lb as usize],
-            path: middle.proof(lb as usize),
-        };
+        let second = open(&matrix, lb);
         matrix[lb as usize][lane_b] = d;
         let writes = [first, second];
         assert_eq!(
