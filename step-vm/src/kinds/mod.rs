@@ -57,6 +57,20 @@ pub enum StepKind {
     /// A base program's step under a clipped rule: bound to the scales, proven by the base
     /// kind's circuit over the clipped values. No circuit or verifier of its own.
     Clip = 7,
+    /// One chunk of one pair's squared distance; the pair's last chunk writes it into the
+    /// distance matrix (the distance family, docs/design/distance-family.md).
+    Distance = 8,
+    /// One column of one pass of the radix search for a block's Krum score thresholds.
+    ScoreRank = 9,
+    /// One column of the sum pass below the thresholds; the last writes the block's scores.
+    ScoreSum = 10,
+    /// One block of a scan for the lowest score not yet picked; the last marks the pick.
+    Pick = 11,
+    /// `acc' = acc + flag_i · x` for participant `i`'s leaf `j` (`Accumulate`'s relation, the
+    /// weight being the participant's pick flag).
+    SelectAccumulate = 12,
+    /// Output leaf `j` = `round_half_up(acc / m')` (`Finalize`'s relation over the `m'` picks).
+    SelectFinalize = 13,
 }
 
 impl StepKind {
@@ -84,6 +98,18 @@ impl StepKind {
         StepKind::Scale,
     ];
 
+    /// The distance family's kinds (ids 8 to 13), whose circuits, checkers and verifiers are
+    /// being built (issue 8): they run in step-vm (the `Selected` program) but are in neither
+    /// [`StepKind::ALL`] nor a deployment's kind table yet.
+    pub const DISTANCE_FAMILY: [StepKind; 6] = [
+        StepKind::Distance,
+        StepKind::ScoreRank,
+        StepKind::ScoreSum,
+        StepKind::Pick,
+        StepKind::SelectAccumulate,
+        StepKind::SelectFinalize,
+    ];
+
     /// Whether the kind has a circuit and a verifier of its own.
     #[must_use]
     pub const fn has_verifier(self) -> bool {
@@ -102,6 +128,12 @@ impl StepKind {
             Self::Norm => "Norm",
             Self::Scale => "Scale",
             Self::Clip => "Clip",
+            Self::Distance => "Distance",
+            Self::ScoreRank => "ScoreRank",
+            Self::ScoreSum => "ScoreSum",
+            Self::Pick => "Pick",
+            Self::SelectAccumulate => "SelectAccumulate",
+            Self::SelectFinalize => "SelectFinalize",
         }
     }
 
