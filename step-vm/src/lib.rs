@@ -51,19 +51,21 @@ pub use hash::{
 };
 pub use kinds::{
     Accumulate, ClientRead, ClipReads, DistanceOpening, EmitReads, Finalize, FinalizeReads, Kind,
-    NORM_LIMB_BITS, NORM_WORDS, Norm, RANK_PASSES, Rank, RankReads, SCORE_LANES, STAT_FIELDS,
-    STAT_PACK, STAT_WORDS, Scale, ScaleReads, StatRegister, StepKind, StepPosition, StepReads,
-    StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances, distance_blocks,
-    distance_leaf_index, distance_step, finalize, finalize_instances, mean_half_up, norm_register,
-    norm_register_of, norm_step, norm_total, offset, pair_at, pair_count, pair_index, rank_step,
-    scale_step, trim_emit, trim_sum_step, trimmed_sum, write_distance, zero_norm,
+    NORM_LIMB_BITS, NORM_WORDS, Norm, PickRegister, RANK_PASSES, Rank, RankReads, SCORE_LANES,
+    SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK, STAT_WORDS, Scale, ScaleReads, ScoreRegister,
+    StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate,
+    accumulate_instances, block_scores, distance_blocks, distance_leaf_index, distance_step,
+    finalize, finalize_instances, mean_half_up, norm_register, norm_register_of, norm_step,
+    norm_total, offset, pair_at, pair_count, pair_index, pick_step, rank_step, scale_step,
+    score_rank_step, score_sum_step, trim_emit, trim_sum_step, trimmed_sum, write_distance,
+    zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
 pub use round::{Participant, RoundConfig, RoundContext, config_hash};
 pub use rules::{
-    BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Shape, fedavg_native,
-    order_mean_native,
+    BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Selected, Shape,
+    fedavg_native, order_mean_native,
 };
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,

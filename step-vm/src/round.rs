@@ -103,7 +103,12 @@ impl RoundContext {
                 format!("{} for participant {p}", participants[p].weight),
             ));
         }
-        config.rule.validate(participants.len())?;
+        // The distance family's n-dependent bounds are checked at `openRound` against the
+        // client count; exclusions may shrink the frozen set, which then runs with `f`
+        // clamped (`Selection::effective`) rather than failing.
+        if !matches!(config.rule, crate::Rule::Distance(_)) {
+            config.rule.validate(participants.len())?;
+        }
         let total: u64 = participants.iter().map(|p| u64::from(p.weight)).sum();
         let total_weight = u32::try_from(total)
             .map_err(|_| invalid("total weight", "at most 2^32-1", total.to_string()))?;

@@ -15,6 +15,7 @@ mod distance;
 mod finalize;
 mod norm;
 mod order;
+mod select;
 
 pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
@@ -31,6 +32,10 @@ pub use norm::{
 pub use order::{
     EmitReads, RANK_PASSES, Rank, RankReads, STAT_FIELDS, STAT_PACK, STAT_WORDS, StatRegister,
     TrimEmit, TrimSum, mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,
+};
+pub use select::{
+    PickRegister, SCORE_PASSES, SLOT_MAX, ScoreRegister, block_scores, pick_step, score_rank_step,
+    score_sum_step,
 };
 
 use crate::{Digest, Instance, Result, RoundContext, State, VmError};

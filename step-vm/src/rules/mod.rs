@@ -13,6 +13,7 @@ mod clipped;
 mod fedavg;
 mod order_mean;
 mod rows;
+pub(crate) mod selected;
 
 use std::sync::Arc;
 
@@ -20,10 +21,11 @@ pub use clipped::Clipped;
 
 pub use fedavg::{FedAvg, fedavg_native};
 pub use order_mean::{OrderMean, order_mean_native};
+pub use selected::Selected;
 
 use crate::{
-    Digest, Result, RoundContext, State, StepKind, StepPosition, StepWitness, Tamper, Update,
-    VmError, keccak256,
+    Digest, Result, RoundContext, Selection, State, StepKind, StepPosition, StepWitness, Tamper,
+    Update, VmError, keccak256,
 };
 
 /// Basis points in one: trimmed-mean `β` is given in basis points.
@@ -55,6 +57,10 @@ pub enum Rule {
         /// The rule run on the clipped updates.
         base: Base,
     },
+    /// The distance family (rule ids 6, 7, 8: Krum, Multi-Krum, Bulyan;
+    /// docs/design/distance-family.md). Parameters: `abi.encode(uint8 f)`, Multi-Krum
+    /// `abi.encode(uint8 f, uint8 keep)`.
+    Distance(Selection),
 }
 
 /// A rule clipping can run in front of (every rule but a clipped one).
@@ -85,6 +91,8 @@ impl Base {
 
 /// Rule ids of the clipped rules start here (3 + the base rule's id).
 const CLIPPED_ID: u8 = 3;
+/// Rule ids of the distance family start here.
+const DISTANCE_ID: u8 = 6;
 
 impl Rule {
     /// The rule's on-chain id (its index in the arbiter's program table).
@@ -95,6 +103,9 @@ impl Rule {
             Self::Median => 1,
             Self::TrimmedMean { .. } => 2,
             Self::Clipped { base, .. } => CLIPPED_ID + base.rule().id(),
+            Self::Distance(Selection::Krum { .. }) => DISTANCE_ID,
+            Self::Distance(Selection::MultiKrum { .. }) => DISTANCE_ID + 1,
+            Self::Distance(Selection::Bulyan { .. }) => DISTANCE_ID + 2,
         }
     }
 
@@ -110,6 +121,7 @@ impl Rule {
                 Base::Median => "ClippedMedian",
                 Base::TrimmedMean { .. } => "ClippedTrimmedMean",
             },
+            Self::Distance(selection) => selection.name(),
         }
     }
 
@@ -146,6 +158,16 @@ impl Rule {
                 word[28..].copy_from_slice(&threshold.to_be_bytes());
                 word.extend(base.rule().params());
                 word
+            }
+            Self::Distance(selection) => {
+                let mut words = vec![0u8; 32];
+                words[31] = u8::try_from(selection.byzantine()).unwrap_or(u8::MAX);
+                if let Selection::MultiKrum { keep, .. } = selection {
+                    let mut keep_word = [0u8; 32];
+                    keep_word[31] = keep;
+                    words.extend(keep_word);
+                }
+                words
             }
         }
     }
@@ -192,16 +214,28 @@ impl Rule {
                     Self::FedAvg => Base::FedAvg,
                     Self::Median => Base::Median,
                     Self::TrimmedMean { beta_bps } => Base::TrimmedMean { beta_bps },
-                    Self::Clipped { .. } => unreachable!("base ids are below 3"),
+                    Self::Clipped { .. } | Self::Distance(_) => {
+                        unreachable!("base ids are below 3")
+                    }
                 };
                 Self::Clipped { threshold, base }
+            }
+            DISTANCE_ID..=8 => {
+                // The canonical encoding is checked below against `params()`.
+                let byte = |w: usize| params.get(32 * w + 31).copied().unwrap_or(0);
+                let f = byte(0);
+                Self::Distance(match id - DISTANCE_ID {
+                    0 => Selection::Krum { f },
+                    1 => Selection::MultiKrum { f, keep: byte(1) },
+                    _ => Selection::Bulyan { f },
+                })
             }
             other => {
                 return Err(VmError::InvalidRuleParams {
                     rule: "unknown",
                     param: "rule id",
                     bound: format!(
-                        "0 (FedAvg), 1 (Median), 2 (TrimmedMean) or 3-5 (clipped); got {other}"
+                        "0 (FedAvg), 1 (Median), 2 (TrimmedMean), 3-5 (clipped), 6 (Krum), 7 (MultiKrum) or 8 (Bulyan); got {other}"
                     ),
                 });
             }
@@ -217,7 +251,11 @@ impl Rule {
                 ),
             });
         }
-        rule.validate(1)?;
+        // The distance family's bounds depend on the participant count: checked at
+        // `openRound` (`validate`), not here.
+        if !matches!(rule, Self::Distance(_)) {
+            rule.validate(1)?;
+        }
         Ok(rule)
     }
 
@@ -229,7 +267,7 @@ impl Rule {
         #[allow(clippy::cast_possible_truncation)]
         let n = n as u32;
         match self {
-            Self::FedAvg => None,
+            Self::FedAvg | Self::Distance(_) => None,
             Self::Median => Some(n.saturating_sub(1) / 2),
             Self::TrimmedMean { beta_bps } => Some(u32::from(beta_bps) * n / BPS),
             Self::Clipped { base, .. } => base.rule().trim(n as usize),
@@ -270,6 +308,7 @@ impl Rule {
                         .into(),
             }),
             Self::Clipped { base, .. } => base.rule().validate(participants),
+            Self::Distance(selection) => selection.validate(participants),
         }
     }
 
@@ -289,6 +328,7 @@ impl Rule {
         match self {
             Self::FedAvg => Arc::new(FedAvg),
             Self::Median | Self::TrimmedMean { .. } => Arc::new(OrderMean),
+            Self::Distance(selection) => Arc::new(Selected::new(selection)),
             Self::Clipped { threshold, base } => {
                 Arc::new(Clipped::new(base.rule().program(), threshold))
             }
@@ -306,6 +346,10 @@ impl std::fmt::Display for Rule {
             Self::Clipped { threshold, base } => {
                 write!(f, "Clipped(threshold = {threshold}, {})", base.rule())
             }
+            Self::Distance(Selection::MultiKrum { f: byz, keep }) => {
+                write!(f, "MultiKrum(f = {byz}, keep = {keep})")
+            }
+            Self::Distance(s) => write!(f, "{}(f = {})", s.name(), s.byzantine()),
         }
     }
 }

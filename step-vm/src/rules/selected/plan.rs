@@ -1,15 +1,10 @@
 //! The distance family's schedule: phases, positions and the register each phase starts from.
 
-use crate::kinds::{SCORE_LANES, distance_blocks, pair_count};
+use crate::kinds::{SCORE_LANES, SCORE_PASSES, distance_blocks, pair_count};
 use crate::rules::Shape;
-use crate::{RegisterLayout, Result, RoundContext, Rule, Selection, StepKind, StepPosition, VmError};
-
-/// Radix passes of the score thresholds: one per bit of a distance (`D < 2^92`).
-pub const SCORE_PASSES: usize = 92;
-
-/// The largest slot value, `2^104 - 1`: what a masked distance or score is replaced by (above
-/// every real distance `< 2^92` and score `< 2^100`, so it is never counted or picked).
-pub const SLOT_MAX: u128 = (1 << 104) - 1;
+use crate::{
+    RegisterLayout, Result, RoundContext, Rule, Selection, StepKind, StepPosition, VmError,
+};
 
 /// A phase of the program, by the register its steps carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
