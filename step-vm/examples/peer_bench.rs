@@ -198,6 +198,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 step_vm::Base::Median => "clipped_median",
                 step_vm::Base::TrimmedMean { .. } => "clipped_trimmed_mean",
             },
+            Rule::Distance(selection) => match selection {
+                Selection::Krum { .. } => "krum",
+                Selection::MultiKrum { .. } => "multi_krum",
+                Selection::Bulyan { .. } => "bulyan",
+            },
         };
         write_f32(
             &out.join(format!("out_{name}.npy")),

@@ -73,16 +73,39 @@ impl Fault {
     }
 }
 
-/// Whether a step of this kind writes a value leaf (else only its register, or a scale).
+/// Whether a step of this kind writes a value leaf (else only its register, a scale or wide
+/// slots).
 fn writes_leaf(kind: StepKind) -> bool {
     match kind {
-        StepKind::Finalize | StepKind::TrimEmit => true,
+        StepKind::Finalize | StepKind::TrimEmit | StepKind::SelectFinalize => true,
         StepKind::Accumulate
         | StepKind::Rank
         | StepKind::TrimSum
         | StepKind::Norm
         | StepKind::Scale
-        | StepKind::Clip => false,
+        | StepKind::Clip
+        | StepKind::Distance
+        | StepKind::ScoreRank
+        | StepKind::ScoreSum
+        | StepKind::Pick
+        | StepKind::SelectAccumulate => false,
+    }
+}
+
+/// The wide slots step `step` writes to memory (a row's last `Distance`, `ScoreSum` or
+/// `Pick`), 0 for any other step.
+fn slots_written(ctx: &RoundContext, step: u64) -> usize {
+    let Ok(plan) = crate::rules::selected::Plan::of(ctx) else {
+        return 0;
+    };
+    let position = ctx.position(step);
+    match position.kind {
+        StepKind::Distance if position.col + 1 == plan.chunks => 1,
+        StepKind::ScoreSum if position.col + 1 == (crate::SCORE_PASSES + 1) * plan.n => {
+            crate::SCORE_LANES
+        }
+        StepKind::Pick if position.col + 1 == plan.blocks => 1,
+        _ => 0,
     }
 }
 
@@ -92,8 +115,31 @@ fn kind_at(ctx: &RoundContext, step: u64) -> StepKind {
 }
 
 /// The register words an `Output` fault moves at a step of `kind`, and by how much.
-fn output_words(ctx: &RoundContext, kind: StepKind, lane: usize, delta: i64) -> Vec<(usize, i64)> {
+fn output_words(
+    ctx: &RoundContext,
+    step: u64,
+    kind: StepKind,
+    lane: usize,
+    delta: i64,
+) -> Vec<(usize, i64)> {
+    let slot_lane = lane % crate::SCORE_LANES;
+    // The distance family's wide registers: word 2s + 1 is the low half of slot s.
+    if slots_written(ctx, step) > 0 {
+        return Vec::new();
+    }
     match kind {
+        // The pair's running distance.
+        StepKind::Distance => vec![(1, delta)],
+        // The lane's threshold prefix (the radix search goes on from it), or its sum.
+        StepKind::ScoreRank => vec![(2 * slot_lane + 1, delta)],
+        StepKind::ScoreSum => vec![(2 * (2 * crate::SCORE_LANES + slot_lane) + 1, delta)],
+        // The pick so far: another participant.
+        StepKind::Pick => vec![(3, delta)],
+        StepKind::SelectAccumulate => {
+            let picks = crate::rules::selected::Plan::of(ctx).map_or(1, |p| p.divisor());
+            vec![(lane, delta.wrapping_mul(i64::from(picks)))]
+        }
+        StepKind::SelectFinalize => Vec::new(),
         // acc / W is the output: move acc by delta · W.
         StepKind::Accumulate => vec![(lane, delta.wrapping_mul(i64::from(ctx.total_weight())))],
         // Both bounds of the trimmed range: the order statistics (and so the mean) move.
@@ -124,7 +170,7 @@ impl Tamper for Fault {
         }
         let words = match self.cell {
             Cell::Register { word } => vec![(word, self.delta)],
-            Cell::Output { lane } => output_words(ctx, kind_at(ctx, step), lane, self.delta),
+            Cell::Output { lane } => output_words(ctx, step, kind_at(ctx, step), lane, self.delta),
             Cell::Leaf { .. } => return,
         };
         for (word, delta) in words {
@@ -144,6 +190,21 @@ impl Tamper for Fault {
                 add_to_lane(leaf, lane, self.delta);
             }
             Cell::Output { .. } | Cell::Register { .. } => {}
+        }
+    }
+
+    fn slot(&self, ctx: &RoundContext, step: u64, index: usize, value: &mut u128) {
+        let written = slots_written(ctx, step);
+        if step != self.step || written == 0 {
+            return;
+        }
+        if let Cell::Leaf { lane } | Cell::Output { lane } = self.cell
+            && index == lane % written
+        {
+            // Two's complement: a negative delta lowers the slot.
+            #[allow(clippy::cast_sign_loss)]
+            let delta = i128::from(self.delta) as u128;
+            *value = value.wrapping_add(delta);
         }
     }
 

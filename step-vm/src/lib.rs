@@ -50,10 +50,11 @@ pub use hash::{
     participant_leaf_hash, register_hash, scale_leaf_hash, selection_leaf_hash, value_leaf_hash,
 };
 pub use kinds::{
-    Accumulate, ClientRead, ClipReads, DistanceOpening, EmitReads, Finalize, FinalizeReads, Kind,
-    NORM_LIMB_BITS, NORM_WORDS, Norm, PickRegister, RANK_PASSES, Rank, RankReads, SCORE_LANES,
-    SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK, STAT_WORDS, Scale, ScaleReads, ScoreRegister,
-    StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate,
+    Accumulate, ClientRead, ClipReads, Distance, DistanceOpening, DistanceReads, EmitReads,
+    Finalize, FinalizeReads, Kind, NORM_LIMB_BITS, NORM_WORDS, Norm, Pick, PickReads, PickRegister,
+    RANK_PASSES, Rank, RankReads, SCORE_LANES, SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK,
+    STAT_WORDS, Scale, ScaleReads, ScoreRank, ScoreReads, ScoreRegister, ScoreSum,
+    SelectAccumulate, SelectFinalize, SelectReads, SelectionOpening, StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate,
     accumulate_instances, block_scores, distance_blocks, distance_leaf_index, distance_step,
     finalize, finalize_instances, mean_half_up, norm_register, norm_register_of, norm_step,
     norm_total, offset, pair_at, pair_count, pair_index, pick_step, rank_step, scale_step,
@@ -61,10 +62,13 @@ pub use kinds::{
     zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
-pub use pack::{ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_value_leaf, scalar_instance};
+pub use pack::{
+    ACC_PACK, Instance, VALUE_PACK, pack_acc_leaf, pack_slots, pack_value_leaf, scalar_instance,
+};
 pub use round::{Participant, RoundConfig, RoundContext, config_hash};
 pub use rules::{
-    BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Selected, Shape,
+    BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Selected, SelectedPhase,
+    SelectedPlan, Shape,
     fedavg_native, order_mean_native,
 };
 pub use segment::{

@@ -80,6 +80,25 @@ pub fn pack_acc_leaf(acc: &AccLeaf) -> Vec<Instance> {
     )
 }
 
+/// Wide slots (`RegisterLayout::Slots104`, values below `2^104`) as public inputs, two to an
+/// input: input `t` is the 26 big-endian bytes of slots `2t` and `2t + 1` (a lone last slot
+/// takes the low 13 bytes), so each input is a slice of the slots' committed bytes.
+#[must_use]
+pub fn pack_slots(slots: &[u128]) -> Vec<Instance> {
+    slots
+        .chunks(2)
+        .map(|pair| {
+            let mut word = [0u8; 32];
+            let start = 32 - crate::SLOT_BYTES * pair.len();
+            for (t, &v) in pair.iter().enumerate() {
+                let at = start + t * crate::SLOT_BYTES;
+                word[at..at + crate::SLOT_BYTES].copy_from_slice(&crate::slot_bytes(v));
+            }
+            word
+        })
+        .collect()
+}
+
 /// A scalar public input: `v` as a big-endian 256-bit word.
 #[must_use]
 pub fn scalar_instance(v: u64) -> Instance {
@@ -108,6 +127,18 @@ mod tests {
         assert_eq!(packed[4][..16], [0; 16]);
         assert_eq!(packed[4][16..20], (0x8000_0000u32 + 12).to_be_bytes());
         assert_eq!(packed[4][28..32], (0x8000_0000u32 + 15).to_be_bytes());
+    }
+
+    #[test]
+    fn slots_pack_two_to_an_input_as_slices_of_their_bytes() {
+        let slots = [1u128, (1 << 103) + 2, 3];
+        let packed = pack_slots(&slots);
+        assert_eq!(packed.len(), 2);
+        let bytes: Vec<u8> = slots.iter().flat_map(|&v| crate::slot_bytes(v)).collect();
+        assert_eq!(packed[0][..6], [0; 6]);
+        assert_eq!(packed[0][6..], bytes[..26]);
+        assert_eq!(packed[1][..19], [0; 19]);
+        assert_eq!(packed[1][19..], bytes[26..]);
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub trait Tamper: Send + Sync + std::fmt::Debug {
         let _ = (ctx, step, leaf);
     }
 
+    /// Called with each wide value a distance-family step writes to memory: a pair's distance
+    /// (`index` 0), a block's scores (`index` = lane), a pick's winner plus one (`index` 0).
+    fn slot(&self, ctx: &RoundContext, step: u64, index: usize, value: &mut u128) {
+        let _ = (ctx, step, index, value);
+    }
+
     /// Called with the clipping scale a `Scale` step wrote.
     fn scale(&self, ctx: &RoundContext, step: u64, scale: &mut u64) {
         let _ = (ctx, step, scale);

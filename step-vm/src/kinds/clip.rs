@@ -113,7 +113,18 @@ impl StepReads {
         match self {
             Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
             Self::Rank(r) => Some(&r.read),
-            Self::Finalize(_) | Self::TrimEmit(_) | Self::Scale(_) | Self::Clip(_) => None,
+            Self::SelectAccumulate(r) => Some(&r.read),
+            // A `Distance` step reads two participants: clipping does not wrap the distance
+            // family (yet), so no scale is bound to it.
+            Self::Finalize(_)
+            | Self::TrimEmit(_)
+            | Self::Scale(_)
+            | Self::Clip(_)
+            | Self::Distance(_)
+            | Self::ScoreRank(_)
+            | Self::ScoreSum(_)
+            | Self::Pick(_)
+            | Self::SelectFinalize(_) => None,
         }
     }
 
@@ -122,7 +133,16 @@ impl StepReads {
         match self {
             Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
             Self::Rank(r) => Some(&mut r.read),
-            Self::Finalize(_) | Self::TrimEmit(_) | Self::Scale(_) | Self::Clip(_) => None,
+            Self::SelectAccumulate(r) => Some(&mut r.read),
+            Self::Finalize(_)
+            | Self::TrimEmit(_)
+            | Self::Scale(_)
+            | Self::Clip(_)
+            | Self::Distance(_)
+            | Self::ScoreRank(_)
+            | Self::ScoreSum(_)
+            | Self::Pick(_)
+            | Self::SelectFinalize(_) => None,
         }
     }
 }

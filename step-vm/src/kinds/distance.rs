@@ -4,13 +4,16 @@
 //! (row `a`'s leaf `b / 8`, lane `b % 8`, and, by symmetry, row `b`'s leaf `a / 8`, lane
 //! `a % 8`) and resets the slot.
 //!
-//! What is here is the phase's exact semantics as the program, the circuit and the checker
-//! will share it: the pair order, the step function, the leaf geometry and the two writes
-//! with their openings. The step kind itself (its `StepKind` id, circuit, checker and
-//! verifier) comes with the distance program.
+//! Here: the pair order, the step function, the leaf geometry, the two writes with their
+//! openings, and the kind's reads, public inputs and native check.
 
-use crate::kinds::bad_opening;
-use crate::{Digest, Result, ValueLeaf, distance_leaf_hash, fold_path};
+use crate::kinds::select::phase_start;
+use crate::kinds::{ClientRead, Kind, StepKind, StepPosition, bad_opening};
+use crate::rules::selected::Plan;
+use crate::{
+    Digest, Instance, Result, RoundContext, State, ValueLeaf, VmError, distance_leaf_hash,
+    fold_path, pack_slots, pack_value_leaf, slot_value, slot_words,
+};
 
 /// Participants per distance or selection leaf (the lanes of the scoring kinds).
 pub const SCORE_LANES: usize = 8;
@@ -126,6 +129,81 @@ pub fn write_distance(
         root = write.apply(&root, lane, value)?;
     }
     Ok(root)
+}
+
+/// What a `Distance` step reads: both participants' leaf `j`, the step's sum, and at the
+/// pair's last chunk the two matrix writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistanceReads {
+    /// Participant `a`'s leaf (`a < b`).
+    pub a: ClientRead,
+    /// Participant `b`'s leaf.
+    pub b: ClientRead,
+    /// `acc + Σ_l (xa_l - xb_l)²`: the register after the step, or at the pair's last chunk
+    /// the distance written.
+    pub acc_out: u128,
+    /// The pair's last chunk: the writes of `D_ab` into rows `a` and `b`.
+    pub writes: Option<[DistanceOpening; 2]>,
+}
+
+/// The slot a distance-phase register holds.
+fn distance_register(state: &State) -> Result<u128> {
+    match state.register.as_slice() {
+        &[hi, lo] => Ok(slot_value(hi, lo)),
+        other => Err(VmError::InvalidRound {
+            field: "distance register",
+            expected: "2 words (one slot)".into(),
+            actual: format!("{} words", other.len()),
+        }),
+    }
+}
+
+/// The `Distance` kind: chunk `j = col` of pair `p = row` (`pair_at`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Distance;
+
+impl Kind for Distance {
+    const KIND: StepKind = StepKind::Distance;
+    type Reads = DistanceReads;
+
+    /// `[xa (5), xb (5), (acc, acc')]`: 11 inputs.
+    fn instances(reads: &DistanceReads, pre: &State, _post: &State) -> Result<Vec<Instance>> {
+        let mut v = pack_value_leaf(&reads.a.values());
+        v.extend(pack_value_leaf(&reads.b.values()));
+        v.extend(pack_slots(&[distance_register(pre)?, reads.acc_out]));
+        Ok(v)
+    }
+
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &DistanceReads,
+        pre: &State,
+    ) -> Result<State> {
+        let plan = Plan::of(ctx)?;
+        let (a, b) = pair_at(position.row as u64);
+        reads.a.check(ctx, a, position.col)?;
+        reads.b.check(ctx, b, position.col)?;
+        let acc = distance_step(
+            distance_register(pre)?,
+            &reads.a.values(),
+            &reads.b.values(),
+        );
+        let last = position.col + 1 == plan.chunks;
+        match (&reads.writes, last) {
+            (None, false) => Ok(pre.next(slot_words(acc).to_vec())),
+            (Some(writes), true) => {
+                let mut post = phase_start(pre, plan.after_pair(position.row));
+                post.regions[1] = write_distance(&pre.region(1)?, plan.n, (a, b), acc, writes)?;
+                Ok(post)
+            }
+            _ => Err(VmError::InvalidRound {
+                field: "distance writes",
+                expected: "exactly at a pair's last chunk".into(),
+                actual: format!("chunk {}", position.col),
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
 pub use distance::{
-    DistanceOpening, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
+    Distance, DistanceOpening, DistanceReads, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
     pair_count, pair_index, write_distance,
 };
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
@@ -34,8 +34,9 @@ pub use order::{
     TrimEmit, TrimSum, mean_half_up, offset, rank_step, trim_emit, trim_sum_step, trimmed_sum,
 };
 pub use select::{
-    PickRegister, SCORE_PASSES, SLOT_MAX, ScoreRegister, block_scores, pick_step, score_rank_step,
-    score_sum_step,
+    Pick, PickReads, PickRegister, SCORE_PASSES, SLOT_MAX, ScoreRank, ScoreReads, ScoreRegister,
+    ScoreSum, SelectAccumulate, SelectFinalize, SelectReads, SelectionOpening, block_scores,
+    pick_step, score_rank_step, score_sum_step,
 };
 
 use crate::{Digest, Instance, Result, RoundContext, State, VmError};
@@ -210,6 +211,18 @@ pub enum StepReads {
     Scale(ScaleReads),
     /// A `Clip` step.
     Clip(ClipReads),
+    /// A `Distance` step.
+    Distance(DistanceReads),
+    /// A `ScoreRank` step.
+    ScoreRank(ScoreReads),
+    /// A `ScoreSum` step.
+    ScoreSum(ScoreReads),
+    /// A `Pick` step.
+    Pick(PickReads),
+    /// A `SelectAccumulate` step.
+    SelectAccumulate(SelectReads),
+    /// A `SelectFinalize` step.
+    SelectFinalize(FinalizeReads),
 }
 
 impl StepReads {
@@ -225,6 +238,12 @@ impl StepReads {
             Self::Norm(_) => Norm::KIND,
             Self::Scale(_) => Scale::KIND,
             Self::Clip(_) => StepKind::Clip,
+            Self::Distance(_) => Distance::KIND,
+            Self::ScoreRank(_) => ScoreRank::KIND,
+            Self::ScoreSum(_) => ScoreSum::KIND,
+            Self::Pick(_) => Pick::KIND,
+            Self::SelectAccumulate(_) => SelectAccumulate::KIND,
+            Self::SelectFinalize(_) => SelectFinalize::KIND,
         }
     }
 
@@ -242,6 +261,12 @@ impl StepReads {
             Self::Norm(r) => Norm::instances(r, pre, post),
             Self::Scale(r) => Scale::instances(r, pre, post),
             Self::Clip(r) => r.instances(),
+            Self::Distance(r) => Distance::instances(r, pre, post),
+            Self::ScoreRank(r) => ScoreRank::instances(r, pre, post),
+            Self::ScoreSum(r) => ScoreSum::instances(r, pre, post),
+            Self::Pick(r) => Pick::instances(r, pre, post),
+            Self::SelectAccumulate(r) => SelectAccumulate::instances(r, pre, post),
+            Self::SelectFinalize(r) => SelectFinalize::instances(r, pre, post),
         }
     }
 
@@ -259,6 +284,12 @@ impl StepReads {
             Self::Norm(r) => Norm::check(ctx, position, r, pre),
             Self::Scale(r) => Scale::check(ctx, position, r, pre),
             Self::Clip(r) => r.check(ctx, position, pre),
+            Self::Distance(r) => Distance::check(ctx, position, r, pre),
+            Self::ScoreRank(r) => ScoreRank::check(ctx, position, r, pre),
+            Self::ScoreSum(r) => ScoreSum::check(ctx, position, r, pre),
+            Self::Pick(r) => Pick::check(ctx, position, r, pre),
+            Self::SelectAccumulate(r) => SelectAccumulate::check(ctx, position, r, pre),
+            Self::SelectFinalize(r) => SelectFinalize::check(ctx, position, r, pre),
         }
     }
 }

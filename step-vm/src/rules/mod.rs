@@ -21,7 +21,7 @@ pub use clipped::Clipped;
 
 pub use fedavg::{FedAvg, fedavg_native};
 pub use order_mean::{OrderMean, order_mean_native};
-pub use selected::Selected;
+pub use selected::{Phase as SelectedPhase, Plan as SelectedPlan, Selected};
 
 use crate::{
     Digest, Result, RoundContext, Selection, State, StepKind, StepPosition, StepWitness, Tamper,

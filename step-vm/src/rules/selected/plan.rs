@@ -94,7 +94,7 @@ impl Plan {
     }
 
     /// Columns of one block of a scoring round.
-    fn block_len(&self) -> u64 {
+    pub(crate) fn block_len(&self) -> u64 {
         (SCORE_PASSES as u64 + 1) * self.n as u64
     }
 

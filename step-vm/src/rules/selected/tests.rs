@@ -90,24 +90,26 @@ fn the_radix_replay_of_a_block_yields_the_scores_the_sorted_rows_give() {
         let (ctx, updates) = round(selection, n, 64);
         let plan = Plan::new(selection, ctx.shape());
         let distances = Distances::compute(&updates).expect("one dimension");
-        let rounds = honest_rounds(&plan, &distances);
+        let matrix = full_matrix(&distances);
+        let rounds = honest_rounds(&plan, &matrix);
         let run = SelectedRun {
             ctx,
             plan,
             updates,
-            distances: distances.clone(),
+            tamper: Arc::new(crate::Honest),
+            matrix,
             rounds: rounds.clone(),
             output: Vec::new(),
             output_tree: CompleteTree::new(&[[0; 32]]),
         };
-        for b in 0..plan.blocks {
-            let reg = run.score_register(0, b, (SCORE_PASSES + 1) * n);
-            let scores = crate::block_scores(&reg, plan.rank(0));
-            assert_eq!(
-                scores.as_slice(),
-                &rounds[0].scores[b * SCORE_LANES..(b + 1) * SCORE_LANES]
-            );
-        }
+        // The replay through the (honest) hook is what the liar's path runs.
+        assert_eq!(
+            run.replayed_rounds()
+                .iter()
+                .map(|r| (&r.scores, &r.picks))
+                .collect::<Vec<_>>(),
+            rounds.iter().map(|r| (&r.scores, &r.picks)).collect::<Vec<_>>()
+        );
         // The picks are the native selection's.
         assert_eq!(rounds[0].picks, distances.select(selection));
         // Real lanes' scores are Krum's.
@@ -115,5 +117,100 @@ fn the_radix_replay_of_a_block_yields_the_scores_the_sorted_rows_give() {
             &rounds[0].scores[..n],
             distances.scores(plan.selection.byzantine()).as_slice()
         );
+    }
+}
+
+#[test]
+fn every_witness_checks_and_chains_states() {
+    for (selection, n, dim) in [
+        (Selection::Krum { f: 1 }, 5, 40),
+        (Selection::MultiKrum { f: 1, keep: 3 }, 9, 33),
+    ] {
+        let (ctx, updates) = round(selection, n, dim);
+        let trace = crate::Trace::execute(ctx.clone(), updates).expect("runs");
+        assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
+        assert_eq!(
+            trace.state_hash(trace.steps()).unwrap(),
+            ctx.final_state_hash(&trace.output_root())
+        );
+        let mut kinds = std::collections::BTreeSet::new();
+        for k in 0..trace.steps() {
+            let w = trace.witness(k).unwrap();
+            kinds.insert(w.kind().name());
+            assert_eq!(
+                w.checked_post_commitment(&ctx).unwrap(),
+                trace.state_hash(k + 1).unwrap(),
+                "{selection:?} step {k} ({:?})",
+                w.position
+            );
+            w.instances().unwrap();
+        }
+        assert_eq!(kinds.len(), 6, "{kinds:?}");
+    }
+}
+
+/// The first step of `kind` at or after `from`, and (for the writing kinds) the row's last.
+#[cfg(feature = "adversary")]
+fn step_of(ctx: &RoundContext, kind: StepKind, last_of_row: bool) -> u64 {
+    (0..ctx.steps())
+        .find(|&k| {
+            let pos = ctx.position(k);
+            let next = ctx.position(k + 1);
+            pos.kind == kind && (!last_of_row || next.row != pos.row || next.kind != kind)
+        })
+        .expect("the program has the kind")
+}
+
+#[cfg(feature = "adversary")]
+#[test]
+fn a_fault_in_any_kind_diverges_exactly_after_its_step() {
+    let selection = Selection::MultiKrum { f: 1, keep: 3 };
+    let (ctx, updates) = round(selection, 9, 40);
+    let honest = crate::Trace::execute(ctx.clone(), updates.clone()).unwrap();
+    let mut faults = Vec::new();
+    for kind in StepKind::DISTANCE_FAMILY {
+        for last in [false, true] {
+            // A register word, and the cell the step writes.
+            faults.push(crate::Fault::output(step_of(&ctx, kind, last), 2, 3));
+        }
+    }
+    // A different pick: the winner's index moved.
+    faults.push(crate::Fault::output(
+        step_of(&ctx, StepKind::Pick, true),
+        0,
+        1,
+    ));
+    for fault in faults {
+        let step = fault.step;
+        let liar = crate::Trace::execute_with(ctx.clone(), updates.clone(), Arc::new(fault))
+            .expect("a liar runs");
+        // (The final state derives from the output root alone: a fault that changes no pick
+        // converges there, and its dispute never starts.)
+        for k in [0, step, step + 1] {
+            let same = liar.state_hash(k).unwrap() == honest.state_hash(k).unwrap();
+            assert_eq!(
+                same,
+                k <= step,
+                "{fault:?} ({:?}), state {k}",
+                ctx.position(step)
+            );
+        }
+        // The liar's own witness does not check to its claim (a write opened after its wrong
+        // first write does not even verify); the honest witness checks to the honest state.
+        let claim = liar.state_hash(step + 1).unwrap();
+        if let Ok(checked) = liar.witness(step).unwrap().checked_post_commitment(&ctx) {
+            assert_ne!(checked, claim, "{fault:?}");
+        }
+        let checked = honest.witness(step).unwrap().checked_post_commitment(&ctx);
+        assert_eq!(checked.unwrap(), honest.state_hash(step + 1).unwrap());
+        // Every later step of the liar checks: it lies once and then computes faithfully.
+        for k in (step + 1..liar.steps()).step_by(97) {
+            let w = liar.witness(k).unwrap();
+            assert_eq!(
+                w.checked_post_commitment(&ctx).unwrap(),
+                liar.state_hash(k + 1).unwrap(),
+                "{fault:?}: step {k} after the fault"
+            );
+        }
     }
 }
