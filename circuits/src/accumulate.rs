@@ -82,15 +82,18 @@ impl StepCircuit for AccumulateAssignment {
     const KIND: StepKind = StepKind::Accumulate;
 
     fn of_witness(witness: &StepWitness) -> Result<Self> {
-        let StepReads::Accumulate(reads) = &witness.reads else {
-            return Err(wrong_kind(Self::KIND, witness));
+        // `SelectAccumulate` is this relation with the pick flag as the weight.
+        let (weight, read) = match &witness.reads {
+            StepReads::Accumulate(read) => (read.weight, read),
+            StepReads::SelectAccumulate(reads) => (reads.weight(), &reads.read),
+            _ => return Err(wrong_kind(Self::KIND, witness)),
         };
         let acc = acc_of(Self::KIND, &witness.pre)?;
         let acc_out = acc_of(Self::KIND, &witness.post)?;
-        let x = reads.values();
-        let computed = accumulate_reference(reads.weight, &x, &acc)?;
+        let x = read.values();
+        let computed = accumulate_reference(weight, &x, &acc)?;
         first_mismatch(Self::KIND, "acc'", &acc_out, &computed)?;
-        Ok(Self::new(reads.weight, &x, &acc, &acc_out))
+        Ok(Self::new(weight, &x, &acc, &acc_out))
     }
 
     /// All-zero assignment (weight 1): the layout does not depend on values.

@@ -88,7 +88,8 @@ impl StepCircuit for FinalizeAssignment {
     const KIND: StepKind = StepKind::Finalize;
 
     fn of_witness(witness: &StepWitness) -> Result<Self> {
-        let StepReads::Finalize(reads) = &witness.reads else {
+        // `SelectFinalize` is this relation over the pick count.
+        let (StepReads::Finalize(reads) | StepReads::SelectFinalize(reads)) = &witness.reads else {
             return Err(wrong_kind(Self::KIND, witness));
         };
         let acc = acc_of(Self::KIND, &witness.pre)?;

@@ -11,6 +11,10 @@
 //! | `Rank`, `TrimSum`, `TrimEmit` | the radix search, the trimmed sum, the rounded mean (`order`) | see `order` |
 //! | `Norm` | `lo + Σ x² = lo' + 2^40·q`, `hi' = hi + q` | `x` (5), `lo`, `hi`, `lo'`, `hi'` |
 //! | `Scale` | `r = isqrt(lo + 2^40·hi)`, `s = r <= τ ? 2^32 : floor(τ·2^32 / r)` | `lo`, `hi`, `τ`, `s` |
+//! | `Distance`, `ScoreRank`, `ScoreSum`, `Pick` | a pair's squared distance, the radix search for Krum score thresholds, the scores, the lowest-score scan (`select`) | see `select` |
+//!
+//! The distance family's averaging kinds (`SelectAccumulate`, `SelectFinalize`) are proven by
+//! the `Accumulate` and `Finalize` circuits ([`step_vm::StepKind::circuit`]).
 //!
 //! `Clip` steps (a base kind's step under a clipped rule) have no circuit of their own: the base
 //! kind's circuit proves them over the clipped values.
@@ -51,6 +55,7 @@ mod finalize;
 mod gadgets;
 mod order;
 mod prover;
+mod select;
 mod srs;
 
 pub use accumulate::{AccumulateAssignment, accumulate_reference};
@@ -60,6 +65,7 @@ pub use finalize::{FinalizeAssignment, finalize_reference};
 pub use gadgets::{fr_to_instance, instance_to_fr};
 pub use order::{RankAssignment, TrimEmitAssignment, TrimSumAssignment};
 pub use prover::{LayoutStats, StepProof, StepProver, circuit_params, layout_stats};
+pub use select::{DistanceAssignment, PickAssignment, ScoreRankAssignment, ScoreSumAssignment};
 pub use srs::{DEV_SRS_SEED, K, Srs};
 
 /// Re-exported field and curve types.
@@ -69,5 +75,7 @@ pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 mod clip_tests;
 #[cfg(test)]
 mod order_tests;
+#[cfg(test)]
+mod select_tests;
 #[cfg(test)]
 mod tests;

@@ -22,8 +22,9 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, FinalizeAssignment, K, NormAssignment, RankAssignment,
-    Result, ScaleAssignment, Srs, TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
+    AccumulateAssignment, CircuitError, DistanceAssignment, FinalizeAssignment, K, NormAssignment,
+    PickAssignment, RankAssignment, Result, ScaleAssignment, ScoreRankAssignment,
+    ScoreSumAssignment, Srs, TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
 };
 
 /// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check
@@ -78,6 +79,10 @@ pub(crate) enum Assignment {
     TrimEmit(Box<TrimEmitAssignment>),
     Norm(Box<NormAssignment>),
     Scale(ScaleAssignment),
+    Distance(Box<DistanceAssignment>),
+    ScoreRank(Box<ScoreRankAssignment>),
+    ScoreSum(Box<ScoreSumAssignment>),
+    Pick(Box<PickAssignment>),
 }
 
 impl Assignment {
@@ -87,8 +92,22 @@ impl Assignment {
             StepKind::Norm => Self::Norm(Box::new(NormAssignment::of_witness(witness)?)),
             StepKind::Scale => Self::Scale(ScaleAssignment::of_witness(witness)?),
             StepKind::Clip => return Self::of_witness(witness.proven()),
-            StepKind::Accumulate => Self::Accumulate(AccumulateAssignment::of_witness(witness)?),
-            StepKind::Finalize => Self::Finalize(FinalizeAssignment::of_witness(witness)?),
+            StepKind::Accumulate | StepKind::SelectAccumulate => {
+                Self::Accumulate(AccumulateAssignment::of_witness(witness)?)
+            }
+            StepKind::Finalize | StepKind::SelectFinalize => {
+                Self::Finalize(FinalizeAssignment::of_witness(witness)?)
+            }
+            StepKind::Distance => {
+                Self::Distance(Box::new(DistanceAssignment::of_witness(witness)?))
+            }
+            StepKind::ScoreRank => {
+                Self::ScoreRank(Box::new(ScoreRankAssignment::of_witness(witness)?))
+            }
+            StepKind::ScoreSum => {
+                Self::ScoreSum(Box::new(ScoreSumAssignment::of_witness(witness)?))
+            }
+            StepKind::Pick => Self::Pick(Box::new(PickAssignment::of_witness(witness)?)),
             StepKind::Rank => Self::Rank(Box::new(RankAssignment::of_witness(witness)?)),
             StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::of_witness(witness)?)),
             StepKind::TrimEmit => {
@@ -105,7 +124,13 @@ impl Assignment {
             StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::dummy())),
             StepKind::TrimEmit => Self::TrimEmit(Box::new(TrimEmitAssignment::dummy())),
             StepKind::Norm => Self::Norm(Box::new(NormAssignment::dummy())),
-            // No circuit of its own: every caller goes through `StepKind::PROVEN`.
+            StepKind::Distance => Self::Distance(Box::new(DistanceAssignment::dummy())),
+            StepKind::ScoreRank => Self::ScoreRank(Box::new(ScoreRankAssignment::dummy())),
+            StepKind::ScoreSum => Self::ScoreSum(Box::new(ScoreSumAssignment::dummy())),
+            StepKind::Pick => Self::Pick(Box::new(PickAssignment::dummy())),
+            // No circuit of their own: every caller goes through `StepKind::PROVEN`.
+            StepKind::SelectAccumulate => Self::Accumulate(AccumulateAssignment::dummy()),
+            StepKind::SelectFinalize => Self::Finalize(FinalizeAssignment::dummy()),
             StepKind::Scale | StepKind::Clip => Self::Scale(ScaleAssignment::dummy()),
         }
     }
@@ -120,6 +145,10 @@ impl Assignment {
             Self::TrimEmit(a) => a.synthesize(builder, &range),
             Self::Norm(a) => a.synthesize(builder, &range),
             Self::Scale(a) => a.synthesize(builder, &range),
+            Self::Distance(a) => a.synthesize(builder, &range),
+            Self::ScoreRank(a) => a.synthesize(builder, &range),
+            Self::ScoreSum(a) => a.synthesize(builder, &range),
+            Self::Pick(a) => a.synthesize(builder, &range),
         }
     }
 }
@@ -353,9 +382,10 @@ impl StepProver {
     /// [`CircuitError::Unsatisfiable`] for a claim the step does not compute, or a halo2
     /// failure.
     pub fn prove(&self, witness: &StepWitness) -> Result<StepProof> {
-        // A `Clip` step is proven by its base kind's circuit.
+        // A `Clip` step is proven by its base kind's circuit, an averaging step of the distance
+        // family by FedAvg's.
         let witness = witness.proven();
-        if witness.kind() != self.kind {
+        if witness.kind().circuit() != Some(self.kind) {
             return Err(wrong_kind(self.kind, witness));
         }
         let assignment = Assignment::of_witness(witness)?;

@@ -54,12 +54,12 @@ pub use kinds::{
     Finalize, FinalizeReads, Kind, NORM_LIMB_BITS, NORM_WORDS, Norm, Pick, PickReads, PickRegister,
     RANK_PASSES, Rank, RankReads, SCORE_LANES, SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK,
     STAT_WORDS, Scale, ScaleReads, ScoreRank, ScoreReads, ScoreRegister, ScoreSum,
-    SelectAccumulate, SelectFinalize, SelectReads, SelectionOpening, StatRegister, StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate,
-    accumulate_instances, block_scores, distance_blocks, distance_leaf_index, distance_step,
-    finalize, finalize_instances, mean_half_up, norm_register, norm_register_of, norm_step,
-    norm_total, offset, pair_at, pair_count, pair_index, pick_step, rank_step, scale_step,
-    score_rank_step, score_sum_step, trim_emit, trim_sum_step, trimmed_sum, write_distance,
-    zero_norm,
+    SelectAccumulate, SelectFinalize, SelectReads, SelectionOpening, StatRegister, StepKind,
+    StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances,
+    block_scores, distance_blocks, distance_leaf_index, distance_step, finalize,
+    finalize_instances, mean_half_up, norm_register, norm_register_of, norm_step, norm_total,
+    offset, pair_at, pair_count, pair_index, pick_step, rank_step, scale_step, score_rank_step,
+    score_sum_step, trim_emit, trim_sum_step, trimmed_sum, write_distance, zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{
@@ -68,8 +68,7 @@ pub use pack::{
 pub use round::{Participant, RoundConfig, RoundContext, config_hash};
 pub use rules::{
     BPS, Base, Clipped, Execution, FedAvg, OrderMean, Program, Rule, Selected, SelectedPhase,
-    SelectedPlan, Shape,
-    fedavg_native, order_mean_native,
+    SelectedPlan, Shape, fedavg_native, order_mean_native,
 };
 pub use segment::{
     SEGMENT_DEPTH, SegmentLayout, SegmentReveal, segment_count, segment_layout, segment_root,

@@ -21,8 +21,8 @@ pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
 pub use distance::{
-    Distance, DistanceOpening, DistanceReads, SCORE_LANES, distance_blocks, distance_leaf_index, distance_step, pair_at,
-    pair_count, pair_index, write_distance,
+    Distance, DistanceOpening, DistanceReads, SCORE_LANES, distance_blocks, distance_leaf_index,
+    distance_step, pair_at, pair_count, pair_index, write_distance,
 };
 pub use finalize::{Finalize, FinalizeReads, finalize, finalize_instances};
 pub use norm::{
@@ -81,20 +81,8 @@ pub enum StepKind {
 
 impl StepKind {
     /// All kinds, in id order (the order of the arbiter's checker table and of the verifiers
-    /// hash): the proven kinds, then `Clip`.
-    pub const ALL: [StepKind; 8] = {
-        let mut all = [StepKind::Clip; 8];
-        let mut k = 0;
-        while k < Self::PROVEN.len() {
-            all[k] = Self::PROVEN[k];
-            k += 1;
-        }
-        all
-    };
-
-    /// The kinds with a circuit and a verifier of their own (every kind but `Clip`, the last),
-    /// in id order.
-    pub const PROVEN: [StepKind; 7] = [
+    /// hash).
+    pub const ALL: [StepKind; 14] = [
         StepKind::Accumulate,
         StepKind::Finalize,
         StepKind::Rank,
@@ -102,12 +90,7 @@ impl StepKind {
         StepKind::TrimEmit,
         StepKind::Norm,
         StepKind::Scale,
-    ];
-
-    /// The distance family's kinds (ids 8 to 13), whose circuits, checkers and verifiers are
-    /// being built (issue 8): they run in step-vm (the `Selected` program) but are in neither
-    /// [`StepKind::ALL`] nor a deployment's kind table yet.
-    pub const DISTANCE_FAMILY: [StepKind; 6] = [
+        StepKind::Clip,
         StepKind::Distance,
         StepKind::ScoreRank,
         StepKind::ScoreSum,
@@ -116,10 +99,40 @@ impl StepKind {
         StepKind::SelectFinalize,
     ];
 
-    /// Whether the kind has a circuit and a verifier of its own.
+    /// The kinds with a circuit (and a generated verifier) of their own, in id order.
+    pub const PROVEN: [StepKind; 11] = [
+        StepKind::Accumulate,
+        StepKind::Finalize,
+        StepKind::Rank,
+        StepKind::TrimSum,
+        StepKind::TrimEmit,
+        StepKind::Norm,
+        StepKind::Scale,
+        StepKind::Distance,
+        StepKind::ScoreRank,
+        StepKind::ScoreSum,
+        StepKind::Pick,
+    ];
+
+    /// The kind whose circuit and verifier prove this kind's steps: the kind itself, or for
+    /// the distance family's averaging kinds FedAvg's (`SelectAccumulate` is `Accumulate`'s
+    /// relation with the pick flag as the weight, `SelectFinalize` is `Finalize`'s with the
+    /// pick count as the total); `None` for `Clip`, whose steps are proven by their base
+    /// kind's.
+    #[must_use]
+    pub const fn circuit(self) -> Option<StepKind> {
+        match self {
+            Self::Clip => None,
+            Self::SelectAccumulate => Some(Self::Accumulate),
+            Self::SelectFinalize => Some(Self::Finalize),
+            other => Some(other),
+        }
+    }
+
+    /// Whether the kind's checker calls a verifier (every kind but `Clip`).
     #[must_use]
     pub const fn has_verifier(self) -> bool {
-        !matches!(self, Self::Clip)
+        self.circuit().is_some()
     }
 
     /// Name used for files and contracts (`AccumulateVerifier`, `AccumulateChecker`, ...).
@@ -364,7 +377,11 @@ mod tests {
     fn kind_ids_are_table_indices() {
         for (k, kind) in StepKind::ALL.iter().enumerate() {
             assert_eq!(usize::from(kind.id()), k, "{}", kind.name());
-            assert_eq!(kind.has_verifier(), k < StepKind::PROVEN.len());
+            let own = StepKind::PROVEN.contains(kind);
+            assert_eq!(kind.circuit() == Some(*kind), own, "{}", kind.name());
+            if let Some(circuit) = kind.circuit() {
+                assert!(StepKind::PROVEN.contains(&circuit), "{}", kind.name());
+            }
         }
     }
 }

@@ -17,9 +17,9 @@ use crate::kinds::{
 };
 use crate::rules::selected::Plan;
 use crate::{
-    Digest, Instance, Result, RoundContext, State, VmError, accumulate,
-    accumulate_instances, finalize, finalize_instances, fold_path, pack_slots, scalar_instance,
-    selection_leaf_hash, slot_value, slot_words, zero_acc,
+    Digest, Instance, Result, RoundContext, State, VmError, accumulate, accumulate_instances,
+    finalize, finalize_instances, fold_path, pack_slots, scalar_instance, selection_leaf_hash,
+    slot_value, slot_words, zero_acc,
 };
 
 /// Radix passes of the score thresholds: one per bit of a distance (`D < 2^92`).
@@ -360,7 +360,9 @@ impl Kind for ScoreRank {
             wide_instance(reads.rank),
         ];
         v.extend(pack_slots(&reads.entries()));
-        v.extend(pack_slots(&register_slots(&ScoreRegister::of(&pre.register)?)));
+        v.extend(pack_slots(&register_slots(&ScoreRegister::of(
+            &pre.register,
+        )?)));
         v.extend(pack_slots(&register_slots(&ScoreRegister::of(
             &post.register,
         )?)));
@@ -375,7 +377,11 @@ impl Kind for ScoreRank {
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (pass, j) = (position.col / plan.n, position.col % plan.n);
-        expect("bit", (SCORE_PASSES - 1 - pass) as u64, u64::from(reads.bit))?;
+        expect(
+            "bit",
+            (SCORE_PASSES - 1 - pass) as u64,
+            u64::from(reads.bit),
+        )?;
         reads.check(&plan, position, j, pre)?;
         let reg = score_rank_step(
             &ScoreRegister::of(&pre.register)?,
@@ -402,7 +408,9 @@ impl Kind for ScoreSum {
     fn instances(reads: &ScoreReads, pre: &State, _post: &State) -> Result<Vec<Instance>> {
         let mut v = vec![wide_instance(reads.rank)];
         v.extend(pack_slots(&reads.entries()));
-        v.extend(pack_slots(&register_slots(&ScoreRegister::of(&pre.register)?)));
+        v.extend(pack_slots(&register_slots(&ScoreRegister::of(
+            &pre.register,
+        )?)));
         v.extend(pack_slots(&register_slots(&reads.out)));
         v.extend(pack_slots(&block_scores(&reads.out, reads.rank)));
         Ok(v)
@@ -493,7 +501,11 @@ impl Kind for Pick {
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let b = position.col;
-        expect("last", u64::from(b == plan.blocks - 1), u64::from(reads.last))?;
+        expect(
+            "last",
+            u64::from(b == plan.blocks - 1),
+            u64::from(reads.last),
+        )?;
         expect("n", plan.n as u64, reads.n as u64)?;
         reads.read.verify(&pre.region(2)?, b, "selection_path")?;
         let reg = pick_step(PickRegister::of(&pre.register)?, &reads.masked(plan.n), b);

@@ -19,9 +19,9 @@ pub use plan::{Phase, Plan};
 
 use crate::kinds::{
     ClientRead, DistanceOpening, DistanceReads, FinalizeReads, PickReads, PickRegister,
-    SCORE_LANES, SCORE_PASSES, SLOT_MAX, ScoreReads, ScoreRegister, SelectReads,
-    SelectionOpening, StepReads, block_scores, distance_leaf_index, distance_step, pair_at,
-    pair_count, pick_step, score_rank_step, score_sum_step,
+    SCORE_LANES, SCORE_PASSES, SLOT_MAX, ScoreReads, ScoreRegister, SelectReads, SelectionOpening,
+    StepReads, block_scores, distance_leaf_index, distance_step, pair_at, pair_count, pick_step,
+    score_rank_step, score_sum_step,
 };
 use crate::rules::rows::foreign_kind;
 use crate::rules::{Execution, Program, Shape};
@@ -549,7 +549,11 @@ fn write_lane(leaves: &mut [[u128; SCORE_LANES]], n: usize, row: usize, col: usi
 }
 
 /// The opening of distance leaf `leaf` in `leaves`' tree.
-fn distance_opening(leaves: &[[u128; SCORE_LANES]], tree: &CompleteTree, leaf: u64) -> DistanceOpening {
+fn distance_opening(
+    leaves: &[[u128; SCORE_LANES]],
+    tree: &CompleteTree,
+    leaf: u64,
+) -> DistanceOpening {
     // Leaves index a matrix of at most 255 × 32 leaves.
     #[allow(clippy::cast_possible_truncation)]
     let at = leaf as usize;

@@ -108,7 +108,10 @@ fn the_radix_replay_of_a_block_yields_the_scores_the_sorted_rows_give() {
                 .iter()
                 .map(|r| (&r.scores, &r.picks))
                 .collect::<Vec<_>>(),
-            rounds.iter().map(|r| (&r.scores, &r.picks)).collect::<Vec<_>>()
+            rounds
+                .iter()
+                .map(|r| (&r.scores, &r.picks))
+                .collect::<Vec<_>>()
         );
         // The picks are the native selection's.
         assert_eq!(rounds[0].picks, distances.select(selection));
@@ -168,7 +171,8 @@ fn a_fault_in_any_kind_diverges_exactly_after_its_step() {
     let (ctx, updates) = round(selection, 9, 40);
     let honest = crate::Trace::execute(ctx.clone(), updates.clone()).unwrap();
     let mut faults = Vec::new();
-    for kind in StepKind::DISTANCE_FAMILY {
+    for kind in &StepKind::ALL[usize::from(StepKind::Distance.id())..] {
+        let kind = *kind;
         for last in [false, true] {
             // A register word, and the cell the step writes.
             faults.push(crate::Fault::output(step_of(&ctx, kind, last), 2, 3));
