@@ -28,6 +28,10 @@ library Commitments {
     /// @notice Public inputs packed from one order-statistic register (STAT_PACK: 40-bit
     ///         limbs, 6 per instance, 4 in the last).
     uint256 internal constant STAT_INSTANCES = 27;
+    /// @notice Bytes of a distance leaf (8 slots of 13 bytes).
+    uint256 internal constant SLOTS_LEAF_BYTES = 104;
+    /// @notice Bytes of a selection leaf (8 slots and the flags byte).
+    uint256 internal constant SELECTION_LEAF_BYTES = 105;
     /// @notice Largest model dimension a round may have.
     uint256 internal constant MAX_DIM = 1 << 28;
     /// @notice Depth of a data segment's subtree: a segment is 2^8 = 256 value leaves (8,192
@@ -176,6 +180,50 @@ library Commitments {
         returns (bytes32)
     {
         return keccak256(abi.encode(configHash_, step, accHash_, outputRoot));
+    }
+
+    /// @notice The commitment of a state of the distance family's program (step-vm
+    ///         `rules/selected`): keccak(abi.encode(configHash, uint256 step, registerHash,
+    ///         outputRoot, distanceRoot, selectionRoot)).
+    function stateHash3(
+        bytes32 configHash_,
+        uint256 step,
+        bytes32 registerHash_,
+        bytes32 outputRoot,
+        bytes32 distanceRoot,
+        bytes32 selectionRoot
+    ) internal pure returns (bytes32) {
+        return keccak256(abi.encode(configHash_, step, registerHash_, outputRoot, distanceRoot, selectionRoot));
+    }
+
+    /// @notice A distance leaf: keccak(0x06 ‖ 8 × be104(D)) of its 104 bytes, and bytes32(0)
+    ///         when every byte is zero (the padding leaf: an unwritten matrix is the empty tree).
+    /// @dev The caller checks `lanes.length == SLOTS_LEAF_BYTES`.
+    function distanceLeafHashMem(bytes memory lanes) internal pure returns (bytes32) {
+        return _slotsLeafHash(0x06, lanes, 104);
+    }
+
+    /// @notice A selection leaf: keccak(0x07 ‖ 8 × be104(score) ‖ flags) of its 105 bytes, and
+    ///         bytes32(0) when every byte is zero (nothing scored or picked yet).
+    /// @dev The caller checks `leaf.length == SELECTION_LEAF_BYTES`.
+    function selectionLeafHashMem(bytes memory leaf) internal pure returns (bytes32) {
+        return _slotsLeafHash(0x07, leaf, 105);
+    }
+
+    /// keccak(tag ‖ data[0..len)), or bytes32(0) when those bytes are all zero (len 104 or 105).
+    function _slotsLeafHash(uint8 tag, bytes memory data, uint256 len) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            let src := add(data, 32)
+            // Bytes 0..95 in three words, then the remaining len - 96 bytes (8 or 9).
+            let rest := shr(sub(256, shl(3, sub(len, 96))), mload(add(src, 96)))
+            let any := or(or(mload(src), mload(add(src, 32))), or(mload(add(src, 64)), rest))
+            if any {
+                let p := mload(0x40)
+                mstore8(p, tag)
+                mcopy(add(p, 1), src, len)
+                h := keccak256(p, add(len, 1))
+            }
+        }
     }
 
     /// @notice Everything that decides a round's semantics, hashed into its config hash.
@@ -473,6 +521,45 @@ library Commitments {
             }
             // Instance 26: bytes [780, 800), 20 bytes.
             mstore(add(dst, 832), shr(96, mload(add(src, 780))))
+        }
+    }
+
+    /// @notice Writes the instances of `slots` (13-byte big-endian slots, step-vm
+    ///         `pack_slots`) into `out[first..]`: instance t is bytes [26t, 26t + 26) read as a
+    ///         big-endian integer, a lone last slot its 13 bytes. Every 13-byte slot is below
+    ///         2^104, so nothing needs a range check and distinct slots never pack alike.
+    /// @dev Reads up to 19 bytes past the data; they are shifted out. The caller checks the
+    ///      length (a multiple of 13); reverts (index out of bounds) unless `out` is long enough.
+    function packSlotsMem(bytes memory slots, uint256[] memory out, uint256 first) internal pure {
+        uint256 count = slots.length / 13;
+        uint256 pairs = count / 2;
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(slots, 32)
+        }
+        for (uint256 t; t < pairs; ++t) {
+            out[first + t] = _mload(base + 26 * t) >> 48;
+        }
+        if (count % 2 == 1) out[first + pairs] = _mload(base + 26 * pairs) >> 152;
+    }
+
+    /// @notice The 13-byte big-endian slot at byte `offset` of `data` (the caller checks the
+    ///         length).
+    function slotAt(bytes memory data, uint256 offset) internal pure returns (uint256) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := add(add(data, 32), offset)
+        }
+        return _mload(base) >> 152;
+    }
+
+    /// @notice Writes `value`'s low 104 bits as the 13-byte big-endian slot at byte `offset` of
+    ///         `data` (the caller checks the length).
+    function setSlot(bytes memory data, uint256 offset, uint256 value) internal pure {
+        for (uint256 i; i < 13; ++i) {
+            // A byte of the value: below 256.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            data[offset + i] = bytes1(uint8(value >> (8 * (12 - i))));
         }
     }
 
