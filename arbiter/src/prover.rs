@@ -63,12 +63,14 @@ impl LeafProver {
         Self::setup(&srs)
     }
 
-    /// The prover of one step kind with a circuit of its own (`StepKind::PROVEN`); `None` for
-    /// `Clip`, whose steps the base kind's prover proves.
+    /// The prover of a step kind's steps: its own circuit's, or the circuit that proves
+    /// them (`StepKind::circuit`: FedAvg's for the distance family's averaging kinds); `None`
+    /// for `Clip`, whose steps the base kind's prover proves.
     #[must_use]
     pub fn for_kind(&self, kind: StepKind) -> Option<&StepProver> {
-        // `provers` holds every kind of `StepKind::PROVEN`, in id order (`Clip` is last).
-        self.provers.get(usize::from(kind.id()))
+        let circuit = kind.circuit()?;
+        // `provers` holds every kind of `StepKind::PROVEN`, in id order.
+        self.provers.iter().find(|p| p.kind() == circuit)
     }
 
     /// Proves step `step` of `trace`. Checks natively first that the trace's claimed
@@ -79,7 +81,12 @@ impl LeafProver {
     /// [`ArbiterError::ClaimNotProvable`], a step out of range, or a circuit failure.
     pub fn prove(&self, ctx: &RoundContext, trace: &Trace, step: u64) -> Result<LeafProof> {
         let witness = trace.witness(step)?;
-        let computed = witness.checked_post_commitment(ctx)?;
+        // A claim whose reads do not even verify (a liar's write opened in the tree its wrong
+        // write left) is as unprovable as one the step does not compute.
+        let computed = witness.checked_post_commitment(ctx).map_err(|e| {
+            tracing::debug!(step, error = %e, "the claimed step's reads do not verify");
+            ArbiterError::ClaimNotProvable { step }
+        })?;
         if computed != witness.post.commitment(&ctx.config_hash()) {
             return Err(ArbiterError::ClaimNotProvable { step });
         }

@@ -106,7 +106,7 @@ pub mod trim_emit_checker {
     );
 }
 
-/// The generated Halo2 step verifiers (bytecode only: they are called with raw calldata).
+/// `NormChecker` (step kind 5).
 pub mod norm_checker {
     alloy::sol!(
         #[sol(all_derives)]
@@ -115,6 +115,7 @@ pub mod norm_checker {
     );
 }
 
+/// `ScaleChecker` (step kind 6).
 pub mod scale_checker {
     alloy::sol!(
         #[sol(all_derives)]
@@ -123,6 +124,7 @@ pub mod scale_checker {
     );
 }
 
+/// `ClipChecker` (step kind 7).
 pub mod clip_checker {
     alloy::sol!(
         #[sol(all_derives)]
@@ -131,6 +133,7 @@ pub mod clip_checker {
     );
 }
 
+/// `ClippedProgram` (rules 3 to 5).
 pub mod clipped_program {
     alloy::sol!(
         #[sol(all_derives)]
@@ -139,6 +142,70 @@ pub mod clipped_program {
     );
 }
 
+/// `DistanceChecker` (step kind 8).
+pub mod distance_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        DistanceChecker,
+        "artifacts/DistanceChecker.json"
+    );
+}
+
+/// `ScoreRankChecker` (step kind 9).
+pub mod score_rank_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        ScoreRankChecker,
+        "artifacts/ScoreRankChecker.json"
+    );
+}
+
+/// `ScoreSumChecker` (step kind 10).
+pub mod score_sum_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        ScoreSumChecker,
+        "artifacts/ScoreSumChecker.json"
+    );
+}
+
+/// `PickChecker` (step kind 11).
+pub mod pick_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        PickChecker,
+        "artifacts/PickChecker.json"
+    );
+}
+
+/// `SelectAccumulateChecker` (step kind 12, with the Accumulate verifier).
+pub mod select_accumulate_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        SelectAccumulateChecker,
+        "artifacts/SelectAccumulateChecker.json"
+    );
+}
+
+/// `SelectFinalizeChecker` (step kind 13, with the Finalize verifier).
+pub mod select_finalize_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        SelectFinalizeChecker,
+        "artifacts/SelectFinalizeChecker.json"
+    );
+}
+
+/// `SelectedProgram` (rules 6 and 7: Krum, Multi-Krum).
+pub mod selected_program {
+    alloy::sol!(
+        #[sol(all_derives)]
+        SelectedProgram,
+        "artifacts/SelectedProgram.json"
+    );
+}
+
+/// The generated Halo2 step verifiers (bytecode only: they are called with raw calldata).
 pub mod verifiers {
     alloy::sol!(AccumulateVerifier, "artifacts/AccumulateVerifier.json");
     alloy::sol!(FinalizeVerifier, "artifacts/FinalizeVerifier.json");
@@ -147,4 +214,8 @@ pub mod verifiers {
     alloy::sol!(TrimEmitVerifier, "artifacts/TrimEmitVerifier.json");
     alloy::sol!(NormVerifier, "artifacts/NormVerifier.json");
     alloy::sol!(ScaleVerifier, "artifacts/ScaleVerifier.json");
+    alloy::sol!(DistanceVerifier, "artifacts/DistanceVerifier.json");
+    alloy::sol!(ScoreRankVerifier, "artifacts/ScoreRankVerifier.json");
+    alloy::sol!(ScoreSumVerifier, "artifacts/ScoreSumVerifier.json");
+    alloy::sol!(PickVerifier, "artifacts/PickVerifier.json");
 }

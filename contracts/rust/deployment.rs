@@ -8,11 +8,15 @@ use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
     accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, clip_checker::ClipChecker,
-    clipped_program::ClippedProgram, fedavg_program::FedAvgProgram,
-    finalize_checker::FinalizeChecker, game::BisectionGame, median_program::MedianProgram,
-    norm_checker::NormChecker, rank_checker::RankChecker, registry::RoundRegistry,
-    scale_checker::ScaleChecker, trim_emit_checker::TrimEmitChecker,
-    trim_sum_checker::TrimSumChecker, trimmed_mean_program::TrimmedMeanProgram, verifiers,
+    clipped_program::ClippedProgram, distance_checker::DistanceChecker,
+    fedavg_program::FedAvgProgram, finalize_checker::FinalizeChecker, game::BisectionGame,
+    median_program::MedianProgram, norm_checker::NormChecker, pick_checker::PickChecker,
+    rank_checker::RankChecker, registry::RoundRegistry, scale_checker::ScaleChecker,
+    score_rank_checker::ScoreRankChecker, score_sum_checker::ScoreSumChecker,
+    select_accumulate_checker::SelectAccumulateChecker,
+    select_finalize_checker::SelectFinalizeChecker, selected_program::SelectedProgram,
+    trim_emit_checker::TrimEmitChecker, trim_sum_checker::TrimSumChecker,
+    trimmed_mean_program::TrimmedMeanProgram, verifiers,
 };
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
@@ -97,17 +101,26 @@ impl DeployParams {
 pub const PROOF_BYTES: u64 = 1_376;
 
 /// Number of step kinds (the arbiter's checker table).
-pub const KIND_COUNT: usize = 8;
+pub const KIND_COUNT: usize = 14;
 /// Number of rules (the arbiter's program table).
-pub const RULE_COUNT: usize = 6;
+pub const RULE_COUNT: usize = 8;
 
 /// A contract's name, creation code and runtime code.
 type Code = (&'static str, &'static Bytes, &'static Bytes);
 
-/// One step kind's on-chain pieces: its generated verifier (none for `Clip`, which calls its
-/// base kinds' checkers) and its checker.
+/// A step kind's verifier: its own generated one, another kind's (the distance family's
+/// averaging kinds are proven by FedAvg's circuits), or none (`Clip`, which calls its base
+/// kinds' checkers).
+#[derive(Clone, Copy)]
+enum VerifierCode {
+    Own(Code),
+    Shared(usize),
+    None,
+}
+
+/// One step kind's on-chain pieces: its verifier and its checker.
 struct KindCode {
-    verifier: Option<Code>,
+    verifier: VerifierCode,
     checker: Code,
 }
 
@@ -124,7 +137,12 @@ macro_rules! code {
 /// The step kinds this build ships, in kind-id order (step-vm's `StepKind::ALL`).
 fn kinds() -> [KindCode; KIND_COUNT] {
     let proven = |verifier: Code, checker: Code| KindCode {
-        verifier: Some(verifier),
+        verifier: VerifierCode::Own(verifier),
+        checker,
+    };
+    // The verifier of kind `kind` (an earlier entry of this table).
+    let shared = |kind: usize, checker: Code| KindCode {
+        verifier: VerifierCode::Shared(kind),
         checker,
     };
     [
@@ -157,23 +175,58 @@ fn kinds() -> [KindCode; KIND_COUNT] {
             code!("ScaleChecker", ScaleChecker),
         ),
         KindCode {
-            verifier: None,
+            verifier: VerifierCode::None,
             checker: code!("ClipChecker", ClipChecker),
         },
+        proven(
+            code!("DistanceVerifier", verifiers::DistanceVerifier),
+            code!("DistanceChecker", DistanceChecker),
+        ),
+        proven(
+            code!("ScoreRankVerifier", verifiers::ScoreRankVerifier),
+            code!("ScoreRankChecker", ScoreRankChecker),
+        ),
+        proven(
+            code!("ScoreSumVerifier", verifiers::ScoreSumVerifier),
+            code!("ScoreSumChecker", ScoreSumChecker),
+        ),
+        proven(
+            code!("PickVerifier", verifiers::PickVerifier),
+            code!("PickChecker", PickChecker),
+        ),
+        // Accumulate's (kind 0) and Finalize's (kind 1) verifiers.
+        shared(0, code!("SelectAccumulateChecker", SelectAccumulateChecker)),
+        shared(1, code!("SelectFinalizeChecker", SelectFinalizeChecker)),
     ]
 }
 
-/// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids),
-/// each with the rule id of the base program it is constructed over (the clipped rules).
-fn programs() -> [(Code, Option<usize>); RULE_COUNT] {
+/// How a rule's program contract is constructed.
+#[derive(Clone, Copy)]
+enum ProgramArgs {
+    /// No arguments.
+    None,
+    /// A clipped rule: over the program of this rule id.
+    Base(usize),
+    /// The distance family: its rule id.
+    Rule(u8),
+}
+
+/// The rules' program contracts this build ships, in rule-id order (step-vm's `Rule` ids).
+fn programs() -> [(Code, ProgramArgs); RULE_COUNT] {
     let clipped = code!("ClippedProgram", ClippedProgram);
+    let selected = code!("SelectedProgram", SelectedProgram);
     [
-        (code!("FedAvgProgram", FedAvgProgram), None),
-        (code!("MedianProgram", MedianProgram), None),
-        (code!("TrimmedMeanProgram", TrimmedMeanProgram), None),
-        (clipped, Some(0)),
-        (clipped, Some(1)),
-        (clipped, Some(2)),
+        (code!("FedAvgProgram", FedAvgProgram), ProgramArgs::None),
+        (code!("MedianProgram", MedianProgram), ProgramArgs::None),
+        (
+            code!("TrimmedMeanProgram", TrimmedMeanProgram),
+            ProgramArgs::None,
+        ),
+        (clipped, ProgramArgs::Base(0)),
+        (clipped, ProgramArgs::Base(1)),
+        (clipped, ProgramArgs::Base(2)),
+        (selected, ProgramArgs::Rule(6)),
+        (selected, ProgramArgs::Rule(7)),
     ]
 }
 
@@ -182,9 +235,17 @@ fn programs() -> [(Code, Option<usize>); RULE_COUNT] {
 /// into every config hash.
 #[must_use]
 pub fn expected_verifiers_hash() -> B256 {
-    let hashes: Vec<B256> = kinds()
+    let kinds = kinds();
+    let hashes: Vec<B256> = kinds
         .iter()
-        .map(|k| k.verifier.map_or(B256::ZERO, |v| keccak256(v.2)))
+        .map(|k| match k.verifier {
+            VerifierCode::Own(v) => keccak256(v.2),
+            VerifierCode::Shared(other) => match kinds[other].verifier {
+                VerifierCode::Own(v) => keccak256(v.2),
+                VerifierCode::Shared(_) | VerifierCode::None => B256::ZERO,
+            },
+            VerifierCode::None => B256::ZERO,
+        })
         .collect();
     keccak256(hashes.abi_encode_packed())
 }
@@ -295,17 +356,24 @@ impl<C: Chain> Deployment<C> {
         let mut verifiers = [Address::ZERO; KIND_COUNT];
         let mut checkers = [Address::ZERO; KIND_COUNT];
         for (k, kind) in kinds().iter().enumerate() {
+            let verifier_args = |verifier: Address| {
+                (
+                    verifier,
+                    U256::from(params.verifier_gas_cap),
+                    U256::from(PROOF_BYTES),
+                )
+                    .abi_encode_params()
+            };
             let args = match kind.verifier {
-                Some((name, code, runtime)) => {
+                VerifierCode::Own((name, code, runtime)) => {
                     verifiers[k] = deploy(name, code, runtime, Vec::new()).await?;
-                    (
-                        verifiers[k],
-                        U256::from(params.verifier_gas_cap),
-                        U256::from(PROOF_BYTES),
-                    )
-                        .abi_encode_params()
+                    verifier_args(verifiers[k])
                 }
-                None => ClipChecker::constructorCall {
+                VerifierCode::Shared(other) => {
+                    verifiers[k] = verifiers[other];
+                    verifier_args(verifiers[k])
+                }
+                VerifierCode::None => ClipChecker::constructorCall {
                     baseCheckers_: checkers[..CLIP_BASE_KINDS].to_vec(),
                 }
                 .abi_encode(),
@@ -314,10 +382,16 @@ impl<C: Chain> Deployment<C> {
             checkers[k] = deploy(name, code, runtime, args).await?;
         }
         let mut programs = [Address::ZERO; RULE_COUNT];
-        for (r, ((name, code, runtime), base)) in self::programs().into_iter().enumerate() {
-            let args = base.map_or_else(Vec::new, |b| {
-                ClippedProgram::constructorCall { base_: programs[b] }.abi_encode()
-            });
+        for (r, ((name, code, runtime), args)) in self::programs().into_iter().enumerate() {
+            let args = match args {
+                ProgramArgs::None => Vec::new(),
+                ProgramArgs::Base(b) => {
+                    ClippedProgram::constructorCall { base_: programs[b] }.abi_encode()
+                }
+                ProgramArgs::Rule(rule) => {
+                    SelectedProgram::constructorCall { rule_: rule }.abi_encode()
+                }
+            };
             programs[r] = deploy(name, code, runtime, args).await?;
         }
         let registry = deploy(

@@ -354,6 +354,11 @@ pub enum RuleName {
     Median,
     /// Coordinate-wise trimmed mean: floor(β·n) values cut at each end (`--beta-bps`).
     TrimmedMean,
+    /// Krum: the update with the lowest sum of squared distances to its n - f - 2 nearest
+    /// (`--byzantine`).
+    Krum,
+    /// Multi-Krum: the unweighted mean of the `--keep` lowest-scoring updates.
+    MultiKrum,
 }
 
 /// A round's aggregation rule and its parameters, as flags.
@@ -369,18 +374,33 @@ pub struct RuleArgs {
     /// number, at least 2^-16, below 65536) before the rule runs.
     #[arg(long = "clip", value_name = "NORM")]
     pub clip: Option<f64>,
+    /// Krum and Multi-Krum's f, the Byzantine clients tolerated (n >= 2f + 3).
+    #[arg(long = "byzantine", value_name = "F", default_value_t = 1)]
+    pub byzantine: u8,
+    /// Multi-Krum's m', the updates averaged (1 <= m' <= n - f).
+    #[arg(long = "keep", value_name = "M", default_value_t = 2)]
+    pub keep: u8,
 }
 
 impl RuleArgs {
     /// The rule with its parameters.
     #[must_use]
     pub fn rule(&self) -> step_vm::Rule {
+        let f = self.byzantine;
         let base = match self.rule {
             RuleName::Fedavg => step_vm::Base::FedAvg,
             RuleName::Median => step_vm::Base::Median,
             RuleName::TrimmedMean => step_vm::Base::TrimmedMean {
                 beta_bps: self.beta_bps,
             },
+            // Clipping does not wrap the distance family yet (`validate` refuses `--clip`).
+            RuleName::Krum => return step_vm::Rule::Distance(step_vm::Selection::Krum { f }),
+            RuleName::MultiKrum => {
+                return step_vm::Rule::Distance(step_vm::Selection::MultiKrum {
+                    f,
+                    keep: self.keep,
+                });
+            }
         };
         match self.clip_threshold() {
             Some(threshold) => step_vm::Rule::Clipped { threshold, base },
@@ -411,9 +431,15 @@ impl RuleArgs {
                 "--clip must be a norm in [2^-16, 65536) (Q15.16), got {norm}"
             ));
         }
+        if self.clip.is_some() && matches!(self.rule, RuleName::Krum | RuleName::MultiKrum) {
+            return Err(format!(
+                "--clip does not compose with --rule {:?} yet: clipping wraps fedavg, median and trimmed-mean",
+                self.rule
+            ));
+        }
         self.rule()
             .validate(clients)
-            .map_err(|e| format!("--rule {:?} --beta-bps {}: {e}", self.rule, self.beta_bps))
+            .map_err(|e| format!("--rule {:?}: {e}", self.rule))
     }
 }
 

@@ -110,6 +110,10 @@ pub struct SimArgs {
     /// Step the dishonest aggregator corrupts (default: the middle of the program).
     #[arg(long = "corrupt-step")]
     pub corrupt_step: Option<u64>,
+    /// Step kind the dishonest aggregator corrupts: the first step of that kind (e.g.
+    /// `Distance`, `ScoreRank`, `Pick`) whose corruption changes the result.
+    #[arg(long = "corrupt-kind", value_parser = parse_kind, conflicts_with = "corrupt_step")]
+    pub corrupt_kind: Option<step_vm::StepKind>,
     /// The rounds' aggregation rule and its parameters.
     #[command(flatten)]
     pub rules: daemon::config::RuleArgs,
@@ -128,11 +132,30 @@ pub struct SimArgs {
     pub chain: ChainArgs,
 }
 
+/// A step kind by its name (`StepKind::name`, case-insensitive).
+fn parse_kind(name: &str) -> Result<step_vm::StepKind, String> {
+    step_vm::StepKind::ALL
+        .into_iter()
+        .find(|k| k.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            let names: Vec<&str> = step_vm::StepKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown step kind {name:?}; one of {}", names.join(", "))
+        })
+}
+
 impl SimArgs {
     /// The rule of the rounds, with its parameters.
     #[must_use]
     pub fn rule(&self) -> step_vm::Rule {
         self.rules.rule()
+    }
+
+    /// The shape of a round of every client.
+    fn shape(&self) -> step_vm::Shape {
+        step_vm::Shape {
+            participants: self.clients,
+            chunks: step_vm::chunk_count(self.dim),
+        }
     }
 
     /// Checks every field; the error names the flag, the expected and the actual value.
@@ -162,6 +185,17 @@ impl SimArgs {
             return Err(format!(
                 "--corrupt-step must be below the program length {steps} of {} clients and dim {}, got {step}",
                 self.clients, self.dim
+            ));
+        }
+        if let Some(kind) = self.corrupt_kind
+            && !(0..steps).any(|k| self.rule().program().position(self.shape(), k).kind == kind)
+        {
+            return Err(format!(
+                "--corrupt-kind {}: the {} program of {} clients and dim {} has no such step",
+                kind.name(),
+                self.rule(),
+                self.clients,
+                self.dim
             ));
         }
         if let Some(srs) = &self.srs

@@ -801,9 +801,9 @@ impl<C: Chain + 'static> Run<'_, C> {
     async fn lying_post(&mut self) -> Result<(Aggregator<C>, Posted), SimError> {
         self.open_and_commit(Publish::Everywhere).await?;
         self.availability().await?;
-        let step = match self.sim.args.corrupt_step {
-            Some(step) => step,
-            None => self.visible_aggregator_step().await?,
+        let step = match (self.sim.args.corrupt_step, self.sim.args.corrupt_kind) {
+            (Some(step), _) => step,
+            (None, kind) => self.visible_aggregator_step(kind).await?,
         };
         let fault = self.sim.aggregator_fault(step);
         self.rep.corrupted_step = Some(fault.step);
@@ -812,17 +812,28 @@ impl<C: Chain + 'static> Run<'_, C> {
         Ok((agg, posted))
     }
 
-    /// The first step from the middle of the program whose corruption changes the result
-    /// (some corruptions heal: an order statistic's radix search recovers from an early
-    /// prefix below the true value, a lie the final result never shows).
-    async fn visible_aggregator_step(&mut self) -> Result<u64, SimError> {
+    /// The first step from the middle of the program (or, given a kind, the first step of
+    /// that kind) whose corruption changes the result (some corruptions heal: an order
+    /// statistic's radix search recovers from an early prefix below the true value, a
+    /// distance moved without changing Krum's pick; lies the final result never shows).
+    async fn visible_aggregator_step(
+        &mut self,
+        kind: Option<step_vm::StepKind>,
+    ) -> Result<u64, SimError> {
         let honest = Aggregator::new(self.d().clone(), self.sim.roles.aggregator)
             .prepare(self.round, &self.uploads)
             .await?;
         let steps = honest.trace.steps();
         let root = honest.trace.output_root();
+        let ctx = honest.trace.context().clone();
         for attempt in 0..steps {
-            let step = (steps / 2 + attempt) % steps;
+            let step = match kind {
+                Some(_) => attempt,
+                None => (steps / 2 + attempt) % steps,
+            };
+            if kind.is_some_and(|kind| ctx.position(step).kind != kind) {
+                continue;
+            }
             let fault = self.sim.aggregator_fault(step);
             let liar =
                 Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));

@@ -21,9 +21,12 @@ pub enum Cell {
     /// output leaf itself by `delta` when the step writes one, otherwise the register (FedAvg's
     /// accumulator by `delta · W`, so the output moves by exactly `delta`; the order-statistic
     /// bounds by `delta`, which moves the trimmed range; a clipping norm's carry word by
-    /// `delta`, i.e. `Σ x²` by `delta · 2^40`), or a `Scale` step's scale by `delta`. Under a
-    /// clipped rule a base step is corrupted as its own kind would be. Lets a caller corrupt
-    /// "step `k`" without knowing the rule's schedule.
+    /// `delta`, i.e. `Σ x²` by `delta · 2^40`), or a `Scale` step's scale by `delta`. The
+    /// distance family's wide values (a running distance, a threshold prefix, a score sum,
+    /// the scores written) move by `delta · 2^64`, enough to change a selection, a distance
+    /// written down by as much (to zero when smaller: two updates made to look alike), and a
+    /// pick by `delta` participants. Under a clipped rule a base step is corrupted as its own kind would be.
+    /// Lets a caller corrupt "step `k`" without knowing the rule's schedule.
     Output {
         /// Lane index, below 32.
         lane: usize,
@@ -123,17 +126,18 @@ fn output_words(
     delta: i64,
 ) -> Vec<(usize, i64)> {
     let slot_lane = lane % crate::SCORE_LANES;
-    // The distance family's wide registers: word 2s + 1 is the low half of slot s.
+    // The distance family's wide registers: words 2s and 2s + 1 are the high and low halves
+    // of slot s. A wide value moves by delta·2^64 (its high word), which changes a selection.
     if slots_written(ctx, step) > 0 {
         return Vec::new();
     }
     match kind {
         // The pair's running distance.
-        StepKind::Distance => vec![(1, delta)],
+        StepKind::Distance => vec![(0, delta)],
         // The lane's threshold prefix (the radix search goes on from it), or its sum.
-        StepKind::ScoreRank => vec![(2 * slot_lane + 1, delta)],
-        StepKind::ScoreSum => vec![(2 * (2 * crate::SCORE_LANES + slot_lane) + 1, delta)],
-        // The pick so far: another participant.
+        StepKind::ScoreRank => vec![(2 * slot_lane, delta)],
+        StepKind::ScoreSum => vec![(2 * (2 * crate::SCORE_LANES + slot_lane), delta)],
+        // The pick so far: another participant (the low word of `found`).
         StepKind::Pick => vec![(3, delta)],
         StepKind::SelectAccumulate => {
             let picks = crate::rules::selected::Plan::of(ctx).map_or(1, |p| p.divisor());
@@ -198,13 +202,28 @@ impl Tamper for Fault {
         if step != self.step || written == 0 {
             return;
         }
-        if let Cell::Leaf { lane } | Cell::Output { lane } = self.cell
-            && index == lane % written
-        {
-            // Two's complement: a negative delta lowers the slot.
-            #[allow(clippy::cast_sign_loss)]
-            let delta = i128::from(self.delta) as u128;
-            *value = value.wrapping_add(delta);
+        // Two's complement: a negative delta lowers the slot.
+        #[allow(clippy::cast_sign_loss)]
+        let delta = i128::from(self.delta) as u128;
+        match self.cell {
+            Cell::Leaf { lane } if index == lane % written => *value = value.wrapping_add(delta),
+            Cell::Output { lane } if index == lane % written => match kind_at(ctx, step) {
+                // A pick by delta participants.
+                StepKind::Pick => *value = value.wrapping_add(delta),
+                // A distance down by delta·2^64, to zero when smaller: two updates made to
+                // look alike (raising a distance rarely changes Krum's pick).
+                StepKind::Distance => {
+                    let by = u128::from(self.delta.unsigned_abs()) << 64;
+                    *value = if self.delta >= 0 {
+                        value.saturating_sub(by)
+                    } else {
+                        value.saturating_add(by)
+                    };
+                }
+                // A score by delta·2^64.
+                _ => *value = value.wrapping_add(delta.wrapping_shl(64)),
+            },
+            _ => {}
         }
     }
 

@@ -1,0 +1,96 @@
+//! Every step kind of Krum and Multi-Krum, disputed end to end on the in-process chain: a
+//! dishonest aggregator corrupts the first step of that kind whose corruption changes the
+//! result, and the game ends at exactly that step with a Halo2 proof verified on chain, the
+//! honest challenger winning; a lying challenger against each rule loses to the aggregator's
+//! defence, and honest rounds finalize.
+
+use clap::Parser;
+use sim::{Outcome, ScenarioReport, SimArgs, run_with_prover};
+use step_vm::{Rule, Selection, StepKind};
+
+const CLIENTS: usize = 5;
+const DIM: usize = 200; // 7 chunks
+
+const KRUM: &[&str] = &["--rule", "krum", "--byzantine", "1"];
+const MULTI_KRUM: &[&str] = &["--rule", "multi-krum", "--byzantine", "1", "--keep", "2"];
+
+async fn scenario(name: &str, rule: &[&str], extra: &[&str]) -> ScenarioReport {
+    let clients = CLIENTS.to_string();
+    let dim = DIM.to_string();
+    let mut argv = vec![
+        "sim",
+        "--clients",
+        &clients,
+        "--dim",
+        &dim,
+        "--json",
+        "--scenario",
+        name,
+    ];
+    argv.extend_from_slice(rule);
+    argv.extend_from_slice(extra);
+    let mut report = run_with_prover(SimArgs::parse_from(&argv), fl_tests::prover(), 0.0)
+        .await
+        .unwrap_or_else(|e| panic!("{argv:?}: {e:?}"));
+    report.scenarios.remove(0)
+}
+
+/// Corrupts the first visible step of each kind of the family, each its own round, and
+/// expects every game to end at that step, settled by a leaf proof.
+async fn every_kind_is_disputed_to_its_step(rule: &[&str], expected: Rule) {
+    let program = expected.program();
+    let shape = step_vm::Shape {
+        participants: CLIENTS,
+        chunks: step_vm::chunk_count(DIM),
+    };
+    for kind in [
+        StepKind::Distance,
+        StepKind::ScoreRank,
+        StepKind::ScoreSum,
+        StepKind::Pick,
+        StepKind::SelectAccumulate,
+        StepKind::SelectFinalize,
+    ] {
+        let rep = scenario("aggregator-lies", rule, &["--corrupt-kind", kind.name()]).await;
+        assert_eq!(rep.steps, expected.steps(CLIENTS, DIM));
+        assert_eq!(
+            rep.outcome,
+            Outcome::AggregatorSlashed,
+            "{expected} {kind:?}"
+        );
+        let step = rep.corrupted_step.expect("a corrupted step");
+        assert_eq!(program.position(shape, step).kind, kind, "{expected}");
+        assert_eq!(
+            rep.disputed_step,
+            Some(step),
+            "{expected}: the game must end at the corrupted {kind:?} step"
+        );
+        assert!(rep.gas.contains_key("proveLeaf"), "settled by a leaf proof");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn krum_every_kind_corrupted_is_disputed_to_that_step() {
+    every_kind_is_disputed_to_its_step(KRUM, Rule::Distance(Selection::Krum { f: 1 })).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_krum_every_kind_corrupted_is_disputed_to_that_step() {
+    every_kind_is_disputed_to_its_step(
+        MULTI_KRUM,
+        Rule::Distance(Selection::MultiKrum { f: 1, keep: 2 }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lying_challengers_lose_and_honest_rounds_finalize_under_krum_and_multi_krum() {
+    for rule in [KRUM, MULTI_KRUM] {
+        let rep = scenario("challenger-lies", rule, &[]).await;
+        assert_eq!(rep.outcome, Outcome::ChallengerSlashed, "{rule:?}");
+        assert!(rep.gas.contains_key("proveLeaf"));
+        let rep = scenario("honest", rule, &[]).await;
+        assert_eq!(rep.outcome, Outcome::Finalized, "{rule:?}");
+        assert_eq!(rep.moves, 0);
+    }
+}
