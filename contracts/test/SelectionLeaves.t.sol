@@ -27,7 +27,9 @@ import {SelectAccumulateChecker} from "../src/checkers/SelectAccumulateChecker.s
 import {SelectFinalizeChecker} from "../src/checkers/SelectFinalizeChecker.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
-import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
+import {AcceptingVerifier, MockStepVerifier} from "./mocks/MockStepVerifier.sol";
+import {MockSelectionVerifier} from "./mocks/MockSelectionVerifier.sol";
+import {ScoreStepChecker} from "../src/checkers/ScoreStepChecker.sol";
 
 /// The distance family's leaves (Krum and Multi-Krum; issue 8) against the Rust VM:
 ///
@@ -43,7 +45,10 @@ import {AcceptingVerifier} from "./mocks/MockStepVerifier.sol";
 ///   at-scale deployment's verifiers are accepting mocks (a real proof exists only for the
 ///   vectors' small round) and each kind's real verifier cost is added: leaf gas = G_mock -
 ///   mock staticcall + real verifier staticcall, both measured on the kind's real vector.
-///   SelectAccumulate and SelectFinalize call the Accumulate and Finalize verifiers.
+///   SelectAccumulate and SelectFinalize call the Accumulate and Finalize verifiers;
+/// - **Solidity re-execution**: the real vectors' leaves with the statement-checking mocks
+///   (`MockSelectionVerifier`, `MockStepVerifier`) in place of the verifiers, which re-execute
+///   the step from its public inputs: what settling each step would cost without a proof.
 ///
 /// Run: `tools/forge.sh test --match-contract SelectionLeaves -vv` for the table rows.
 /// forge-config: default.isolate = true
@@ -112,6 +117,21 @@ contract SelectionLeavesTest is Test {
 
     /// The real deployment's tables (8 programs, 14 checkers) over `v`.
     function _deploy(address[14] memory v) internal {
+        _deploy(v, PROOF_BYTES);
+    }
+
+    /// The statement-checking mocks: the distance family's own, FedAvg's for kinds 12 and 13.
+    function _reexecutingVerifiers() internal returns (address[14] memory v) {
+        v = _acceptingVerifiers();
+        for (uint8 k = 8; k < 12; ++k) {
+            v[k] = address(new MockSelectionVerifier(k));
+        }
+        v[12] = address(new MockStepVerifier(false));
+        v[13] = address(new MockStepVerifier(true));
+    }
+
+    /// As `_deploy(v)`, with checkers taking proofs of `proofBytes` bytes.
+    function _deploy(address[14] memory v, uint256 proofBytes) internal {
         RoundRegistry.Params memory p;
         (p.aggregatorBond, p.challengerBond, p.clientDeposit, p.availabilityBond) =
         (AGG_BOND, CH_BOND, 1 gwei, 0.1 ether);
@@ -129,24 +149,24 @@ contract SelectionLeavesTest is Test {
         programs[6] = address(new SelectedProgram(6));
         programs[7] = address(new SelectedProgram(7));
         address[] memory c = new address[](14);
-        c[0] = address(new AccumulateChecker(v[0], GAS_CAP, PROOF_BYTES));
-        c[1] = address(new FinalizeChecker(v[1], GAS_CAP, PROOF_BYTES));
-        c[2] = address(new RankChecker(v[2], GAS_CAP, PROOF_BYTES));
-        c[3] = address(new TrimSumChecker(v[3], GAS_CAP, PROOF_BYTES));
-        c[4] = address(new TrimEmitChecker(v[4], GAS_CAP, PROOF_BYTES));
-        c[5] = address(new NormChecker(v[5], GAS_CAP, PROOF_BYTES));
-        c[6] = address(new ScaleChecker(v[6], GAS_CAP, PROOF_BYTES));
+        c[0] = address(new AccumulateChecker(v[0], GAS_CAP, proofBytes));
+        c[1] = address(new FinalizeChecker(v[1], GAS_CAP, proofBytes));
+        c[2] = address(new RankChecker(v[2], GAS_CAP, proofBytes));
+        c[3] = address(new TrimSumChecker(v[3], GAS_CAP, proofBytes));
+        c[4] = address(new TrimEmitChecker(v[4], GAS_CAP, proofBytes));
+        c[5] = address(new NormChecker(v[5], GAS_CAP, proofBytes));
+        c[6] = address(new ScaleChecker(v[6], GAS_CAP, proofBytes));
         address[] memory base = new address[](5);
         for (uint256 k; k < 5; ++k) {
             base[k] = c[k];
         }
         c[7] = address(new ClipChecker(base));
-        c[8] = address(new DistanceChecker(v[8], GAS_CAP, PROOF_BYTES));
-        c[9] = address(new ScoreRankChecker(v[9], GAS_CAP, PROOF_BYTES));
-        c[10] = address(new ScoreSumChecker(v[10], GAS_CAP, PROOF_BYTES));
-        c[11] = address(new PickChecker(v[11], GAS_CAP, PROOF_BYTES));
-        c[12] = address(new SelectAccumulateChecker(v[12], GAS_CAP, PROOF_BYTES));
-        c[13] = address(new SelectFinalizeChecker(v[13], GAS_CAP, PROOF_BYTES));
+        c[8] = address(new DistanceChecker(v[8], GAS_CAP, proofBytes));
+        c[9] = address(new ScoreRankChecker(v[9], GAS_CAP, proofBytes));
+        c[10] = address(new ScoreSumChecker(v[10], GAS_CAP, proofBytes));
+        c[11] = address(new PickChecker(v[11], GAS_CAP, proofBytes));
+        c[12] = address(new SelectAccumulateChecker(v[12], GAS_CAP, proofBytes));
+        c[13] = address(new SelectFinalizeChecker(v[13], GAS_CAP, proofBytes));
         arbiter = new LeafArbiter(address(registry), programs, c);
         game = new BisectionGame(address(registry), address(arbiter), 1 days, 1 hours);
         registry.setGame(address(game));
@@ -320,6 +340,56 @@ contract SelectionLeavesTest is Test {
         leaf[leaf.length - 100] ^= 0x01;
         vm.expectRevert();
         arbiter.postState(id, step, _state(json, ".pre", config), leaf);
+    }
+
+    // ------------------------------------------------------------------ re-execution
+
+    /// `leaf` with its proof replaced by the mocks' placeholder.
+    function _withPlaceholder(uint8 kind, bytes memory leaf) internal pure returns (bytes memory) {
+        bytes memory p = bytes("mock-step-proof");
+        if (kind == 8) {
+            DistanceChecker.DistanceLeaf memory l = abi.decode(leaf, (DistanceChecker.DistanceLeaf));
+            l.proof = p;
+            return abi.encode(l);
+        }
+        if (kind == 9 || kind == 10) {
+            ScoreStepChecker.ScoreLeaf memory l = abi.decode(leaf, (ScoreStepChecker.ScoreLeaf));
+            l.proof = p;
+            return abi.encode(l);
+        }
+        if (kind == 11) {
+            PickChecker.PickLeaf memory l = abi.decode(leaf, (PickChecker.PickLeaf));
+            l.proof = p;
+            return abi.encode(l);
+        }
+        if (kind == 12) {
+            SelectAccumulateChecker.SelectAccumulateLeaf memory l =
+                abi.decode(leaf, (SelectAccumulateChecker.SelectAccumulateLeaf));
+            l.proof = p;
+            return abi.encode(l);
+        }
+        SelectFinalizeChecker.SelectFinalizeLeaf memory f =
+            abi.decode(leaf, (SelectFinalizeChecker.SelectFinalizeLeaf));
+        f.proof = p;
+        return abi.encode(f);
+    }
+
+    /// The real vector's step settled by re-executing it in Solidity: the arbiter's post-state
+    /// is the VM's, and the `proveLeaf` transaction's gas is reported.
+    function test_reexecution_everyKind() public {
+        for (uint8 kind = 8; kind < 14; ++kind) {
+            _deploy(_reexecutingVerifiers(), bytes("mock-step-proof").length);
+            string memory json = _vector(kind);
+            (uint256 id, bytes32 config) = _openRound(json, "", kind);
+            uint64 step = uint64(vm.parseJsonUint(json, ".step"));
+            bytes32 pre = _state(json, ".pre", config);
+            bytes memory leaf = _withPlaceholder(kind, vm.parseJsonBytes(json, ".encoded"));
+            assertEq(arbiter.postState(id, step, pre, leaf), _state(json, ".post", config), "the VM's post-state");
+            uint256 gas = _proveInGame(id, kind, step, pre, leaf);
+            emit log_named_uint(
+                string.concat(_name(kind), ": proveLeaf gas, Solidity re-execution (n = 5, d = 100)"), gas
+            );
+        }
     }
 
     // ------------------------------------------------------------------ at scale

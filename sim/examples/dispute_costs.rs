@@ -3,7 +3,8 @@
 //! case time to resolution at the default clocks.
 //!
 //! Per-action gas is **measured**: every rule's disputes are played on the in-process chain
-//! (n = 4, d = 200, one game per step kind, the leaf proven with the real verifier), and the
+//! (n = 4, d = 200 — the distance family n = 5, its smallest round with f = 1 — one game per
+//! step kind, the leaf proven with the real verifier), and the
 //! table combines those figures with the game's move count at the target size (one `bisect`
 //! and one `respond` per halving of `[0, T]`, then one leaf; the calldata of a leaf grows by
 //! 32 bytes per tree level, < 1% of its gas, measured in BENCHMARKS.md §3). Worst-case time is
@@ -18,18 +19,19 @@ use std::collections::BTreeMap;
 use clap::Parser;
 use contracts::DeployParams;
 use sim::{ScenarioReport, SimArgs};
-use step_vm::{Base, Rule};
+use step_vm::{Base, Rule, Selection};
 
-/// One scenario at the measuring size, with `extra` flags.
+/// One scenario at the measuring size (`clients` clients), with `extra` flags.
 async fn play(
     prover: &std::sync::Arc<arbiter::LeafProver>,
+    clients: &str,
     name: &str,
     extra: &[&str],
 ) -> ScenarioReport {
     let mut argv = vec![
         "sim",
         "--clients",
-        "4",
+        clients,
         "--dim",
         "200",
         "--json",
@@ -53,13 +55,25 @@ fn mean(rep: &ScenarioReport, action: &str) -> u64 {
         .map_or(0, |g| g.total / u64::from(g.calls.max(1)))
 }
 
-/// A rule to measure: its label, its `sim` flags, the rule, and a step of each of its kinds
-/// (at n = 4, d = 200), named as the leaf table names it.
+/// Which step of a kind a lying aggregator corrupts: a fixed step, or (the distance family,
+/// whose small corruptions may not change the pick) the first step of the kind whose
+/// corruption changes the result.
+#[derive(Clone, Copy)]
+enum Corrupt {
+    Step(u64),
+    Kind(&'static str),
+}
+
+use Corrupt::{Kind, Step};
+
+/// A rule to measure: its label, its `sim` flags, the rule, its measuring client count and a
+/// step of each of its kinds (at that size and d = 200), named as the leaf table names it.
 type RuleCase = (
     &'static str,
     &'static [&'static str],
     Rule,
-    &'static [(&'static str, u64)],
+    &'static str,
+    &'static [(&'static str, Corrupt)],
 );
 
 /// Clipping threshold of the clipped cases: `--clip 0.8` in Q15.16.
@@ -76,54 +90,67 @@ async fn main() {
         threshold: THRESHOLD,
         base,
     };
+    let distance_kinds: &[(&str, Corrupt)] = &[
+        ("Distance", Kind("Distance")),
+        ("ScoreRank", Kind("ScoreRank")),
+        ("ScoreSum", Kind("ScoreSum")),
+        ("Pick", Kind("Pick")),
+        ("SelectAccumulate", Kind("SelectAccumulate")),
+        ("SelectFinalize", Kind("SelectFinalize")),
+    ];
     let rules: [RuleCase; 6] = [
         (
             "FedAvg",
             &["--rule", "fedavg"],
             Rule::FedAvg,
-            &[("Accumulate", 6), ("Finalize", 9)],
+            "4",
+            &[("Accumulate", Step(6)), ("Finalize", Step(9))],
         ),
         (
             "Median",
             &["--rule", "median"],
             Rule::Median,
+            "4",
             &[
-                ("Rank", 133 + 127),
-                ("TrimSum", 133 + 129),
-                ("TrimEmit", 133 + 132),
+                ("Rank", Step(133 + 127)),
+                ("TrimSum", Step(133 + 129)),
+                ("TrimEmit", Step(133 + 132)),
             ],
         ),
         (
             "TrimmedMean β=0.25",
             &["--rule", "trimmed-mean", "--beta-bps", "2500"],
             Rule::TrimmedMean { beta_bps: 2500 },
+            "4",
             &[
-                ("Rank", 133 + 127),
-                ("TrimSum", 133 + 129),
-                ("TrimEmit", 133 + 132),
+                ("Rank", Step(133 + 127)),
+                ("TrimSum", Step(133 + 129)),
+                ("TrimEmit", Step(133 + 132)),
             ],
         ),
         (
             "Clipped FedAvg",
             &["--rule", "fedavg", "--clip", "0.8"],
             clipped(Base::FedAvg),
+            "4",
             &[
-                ("Norm", 11),
-                ("Scale", 15),
-                ("Clip: Accumulate", PROLOGUE + 7),
-                ("Clip: Finalize", PROLOGUE + 9),
+                ("Norm", Step(11)),
+                ("Scale", Step(15)),
+                ("Clip: Accumulate", Step(PROLOGUE + 7)),
+                ("Clip: Finalize", Step(PROLOGUE + 9)),
             ],
         ),
         (
             "Clipped Median",
             &["--rule", "median", "--clip", "0.8"],
             clipped(Base::Median),
+            "4",
             &[
-                ("Norm", 11),
-                ("Scale", 15),
-                ("Clip: Rank", PROLOGUE + 133 + 127),
-                ("Clip: TrimSum", PROLOGUE + 133 + 129),
-                ("Clip: TrimEmit", PROLOGUE + 133 + 132),
+                ("Norm", Step(11)),
+                ("Scale", Step(15)),
+                ("Clip: Rank", Step(PROLOGUE + 133 + 127)),
+                ("Clip: TrimSum", Step(PROLOGUE + 133 + 129)),
+                ("Clip: TrimEmit", Step(PROLOGUE + 133 + 132)),
             ],
         ),
         (
@@ -137,31 +164,54 @@ async fn main() {
                 "0.8",
             ],
             clipped(Base::TrimmedMean { beta_bps: 2500 }),
+            "4",
             &[
-                ("Norm", 11),
-                ("Scale", 15),
-                ("Clip: Rank", PROLOGUE + 133 + 127),
-                ("Clip: TrimSum", PROLOGUE + 133 + 129),
-                ("Clip: TrimEmit", PROLOGUE + 133 + 132),
+                ("Norm", Step(11)),
+                ("Scale", Step(15)),
+                ("Clip: Rank", Step(PROLOGUE + 133 + 127)),
+                ("Clip: TrimSum", Step(PROLOGUE + 133 + 129)),
+                ("Clip: TrimEmit", Step(PROLOGUE + 133 + 132)),
             ],
         ),
     ];
     let p = DeployParams::default();
+    let rules = rules.into_iter().chain([
+        (
+            "Krum f=1",
+            &["--rule", "krum", "--byzantine", "1"][..],
+            Rule::Distance(Selection::Krum { f: 1 }),
+            "5",
+            distance_kinds,
+        ),
+        (
+            "Multi-Krum f=1 m'=2",
+            &["--rule", "multi-krum", "--byzantine", "1", "--keep", "2"][..],
+            Rule::Distance(Selection::MultiKrum { f: 1, keep: 2 }),
+            "5",
+            distance_kinds,
+        ),
+    ]);
     let mut leaf_gas: BTreeMap<&'static str, u64> = BTreeMap::new();
     println!(
         "| rule | n | T | moves | honest challenger gas | honest aggregator gas | worst-case resolution |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (label, flags, rule, kinds) in rules {
+    for (label, flags, rule, clients, kinds) in rules {
         // Measure: a lying aggregator per kind (the honest challenger proves the leaf), and a
         // lying challenger (the aggregator bisects and proves).
         let mut worst_leaf = 0u64;
         let (mut challenge, mut respond, mut claim) = (0, 0, 0);
-        for &(kind, step) in kinds {
-            let step = step.to_string();
+        for &(kind, corrupt) in kinds {
+            let step;
             let mut extra = flags.to_vec();
-            extra.extend(["--corrupt-step", &step]);
-            let rep = play(&prover, "aggregator-lies", &extra).await;
+            match corrupt {
+                Step(k) => {
+                    step = k.to_string();
+                    extra.extend(["--corrupt-step", &step]);
+                }
+                Kind(name) => extra.extend(["--corrupt-kind", name]),
+            }
+            let rep = play(&prover, clients, "aggregator-lies", &extra).await;
             let leaf = mean(&rep, "proveLeaf");
             let worst = leaf_gas.entry(kind).or_default();
             *worst = (*worst).max(leaf);
@@ -170,7 +220,7 @@ async fn main() {
             respond = respond.max(mean(&rep, "respond"));
             claim = claim.max(mean(&rep, "claimGame"));
         }
-        let liar = play(&prover, "challenger-lies", flags).await;
+        let liar = play(&prover, clients, "challenger-lies", flags).await;
         let bisect = mean(&liar, "bisect");
         let finalize = mean(&liar, "finalize");
         for n in [8usize, 64, 255] {
