@@ -361,10 +361,10 @@ impl StepCircuit for ScoreRankAssignment {
             count: Vec::new(),
             sum: pre.sum.clone(),
         };
-        for l in 0..SCORE_LANES {
+        for (l, &vl) in v.iter().enumerate() {
             // [v < p + B]: v < 2^104, p + B < 2^93.
             let threshold = gate.add(ctx, pre.prefix[l], probe);
-            let below = range.is_less_than(ctx, v[l], threshold, SLOT_BITS as usize);
+            let below = range.is_less_than(ctx, vl, threshold, SLOT_BITS as usize);
             let counted = gate.add(ctx, pre.count[l], below);
             // [counted <= R] = 1 - [R < counted] (both below 2^10).
             let over = range.is_less_than(ctx, rank, counted, 10);
@@ -475,10 +475,10 @@ impl StepCircuit for ScoreSumAssignment {
             sum: Vec::new(),
         };
         let mut scores = Vec::with_capacity(SCORE_LANES);
-        for l in 0..SCORE_LANES {
-            let below = range.is_less_than(ctx, v[l], pre.prefix[l], SLOT_BITS as usize);
+        for (l, &vl) in v.iter().enumerate() {
+            let below = range.is_less_than(ctx, vl, pre.prefix[l], SLOT_BITS as usize);
             let count = gate.add(ctx, pre.count[l], below);
-            let sum = gate.mul_add(ctx, below, v[l], pre.sum[l]);
+            let sum = gate.mul_add(ctx, below, vl, pre.sum[l]);
             // The sum stays a slot (below 2^100 for every honest row).
             range.range_check(ctx, sum, SLOT_BITS as usize);
             // score = sum + (R + 1 - count)·t, with count <= R + 1 and the score a slot.

@@ -10,8 +10,10 @@
 //!
 //! The distance family (Krum, Multi-Krum keeping `n - f`, Bulyan, all with `f` Byzantine
 //! participants tolerated) is timed the same way, each rule computing its own distance matrix
-//! (as each Flower call does), and once more as the three results of one round sharing one
-//! matrix (`Distances::compute` then `distance_native_with`).
+//! (as each Flower call does): Krum and Multi-Krum through their committed program
+//! (`Trace::execute`), Bulyan natively with its output commitment (its program's trim phase is
+//! in progress); and once more as the three results of one round sharing one matrix
+//! (`Distances::compute` then `distance_native_with`).
 //!
 //! `cargo run --release -p step-vm --example peer_bench -- <out dir> [n] [dim] [reps] [beta_bps] [f]`
 
@@ -118,6 +120,27 @@ fn best_of_with<I, T>(
     (best, last.expect("at least one repetition"))
 }
 
+/// The best-of-`reps` time of a round's committed execution under `rule` (each run gets a
+/// fresh copy of the inputs, made untimed: the execution takes them by value), and its trace.
+fn committed(
+    rule: Rule,
+    dim: usize,
+    participants: &[step_vm::Participant],
+    updates: &[Update],
+    reps: usize,
+) -> Result<(f64, Trace), Box<dyn std::error::Error>> {
+    let config = RoundConfig {
+        rule,
+        ..RoundConfig::fedavg(1, [1; 20], 1, [0; 32], dim)
+    };
+    let ctx = RoundContext::new(config, participants.to_vec())?;
+    Ok(best_of_with(
+        reps,
+        || (ctx.clone(), updates.to_vec()),
+        |(ctx, updates)| Trace::execute(ctx, updates).expect("aggregates"),
+    ))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let out = PathBuf::from(
@@ -178,17 +201,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .chain(bases.map(|base| Rule::Clipped { threshold, base }));
     let mut entries = Vec::new();
     for rule in rules {
-        let config = RoundConfig {
-            rule,
-            ..RoundConfig::fedavg(1, [1; 20], 1, [0; 32], dim)
-        };
-        let ctx = RoundContext::new(config, participants.clone())?;
-        // The execution takes its inputs by value: each run gets a fresh copy, made untimed.
-        let (seconds, trace) = best_of_with(
-            reps,
-            || (ctx.clone(), updates.clone()),
-            |(ctx, updates)| Trace::execute(ctx, updates).expect("aggregates"),
-        );
+        let (seconds, trace) = committed(rule, dim, &participants, &updates, reps)?;
         let name = match rule {
             Rule::FedAvg => "fedavg",
             Rule::Median => "median",
@@ -226,11 +239,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut roots = Vec::new();
     for (name, selection) in selections {
-        let (seconds, (values, root)) = best_of(reps, || {
-            let values = distance_native(selection, &updates).expect("aggregates");
-            let root = Update::from_fixed(values.clone()).root();
-            (values, root)
-        });
+        // Krum and Multi-Krum: the committed program (`Trace::execute`, the aggregator's honest
+        // path). Bulyan: its native result and output commitment (its trim phase, and so its
+        // program, is in progress).
+        let (seconds, (values, root)) = if let Selection::Bulyan { .. } = selection {
+            best_of(reps, || {
+                let values = distance_native(selection, &updates).expect("aggregates");
+                let root = Update::from_fixed(values.clone()).root();
+                (values, root)
+            })
+        } else {
+            let (seconds, trace) = committed(
+                Rule::Distance(selection),
+                dim,
+                &participants,
+                &updates,
+                reps,
+            )?;
+            (seconds, (trace.output().to_vec(), trace.output_root()))
+        };
         write_f32(
             &out.join(format!("out_{name}.npy")),
             &[dim],

@@ -87,9 +87,9 @@ pub fn score_rank_step(
     rank: u128,
 ) -> ScoreRegister {
     let mut out = *reg;
-    for l in 0..SCORE_LANES {
+    for (l, &v) in v.iter().enumerate() {
         let probe = reg.prefix[l].wrapping_add(1 << bit);
-        out.count[l] = reg.count[l].wrapping_add(u128::from(v[l] < probe));
+        out.count[l] = reg.count[l].wrapping_add(u128::from(v < probe));
         if last {
             if out.count[l] <= rank {
                 out.prefix[l] = probe;
@@ -105,11 +105,11 @@ pub fn score_rank_step(
 #[must_use]
 pub fn score_sum_step(reg: &ScoreRegister, v: &[u128; SCORE_LANES]) -> ScoreRegister {
     let mut out = *reg;
-    for l in 0..SCORE_LANES {
-        let below = v[l] < reg.prefix[l];
+    for (l, &v) in v.iter().enumerate() {
+        let below = v < reg.prefix[l];
         out.count[l] = reg.count[l].wrapping_add(u128::from(below));
         if below {
-            out.sum[l] = reg.sum[l].wrapping_add(v[l]);
+            out.sum[l] = reg.sum[l].wrapping_add(v);
         }
     }
     out

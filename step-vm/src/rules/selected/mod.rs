@@ -424,8 +424,8 @@ impl SelectedRun {
         let k0 = self.plan.average_start() + (j * (n + 1)) as u64;
         let picked = self.picked();
         let mut acc = AccLeaf::try_from(self.start(k0, Phase::Average)).unwrap_or_default();
-        for i in 0..cols.min(n) {
-            acc = accumulate(&acc, u32::from(picked[i]), &self.updates[i].leaf(j));
+        for (i, &flag) in picked.iter().enumerate().take(cols.min(n)) {
+            acc = accumulate(&acc, u32::from(flag), &self.updates[i].leaf(j));
             acc = AccLeaf::try_from(self.hooked(k0 + i as u64, acc.to_vec())).unwrap_or_default();
         }
         let out = if cols > n {
