@@ -392,6 +392,20 @@ contract SelectionLeavesTest is Test {
         }
     }
 
+    /// A leaf padded past its canonical encoding is refused (nobody inflates the metered
+    /// calldata), for the checker that computes the length and for one that re-encodes.
+    function test_nonCanonicalLeaf_isRefused() public {
+        _deploy(_realVerifiers());
+        for (uint8 kind = 8; kind <= 9; ++kind) {
+            string memory json = _vector(kind);
+            (uint256 id, bytes32 config) = _openRound(json, "", kind);
+            uint64 step = uint64(vm.parseJsonUint(json, ".step"));
+            bytes memory leaf = bytes.concat(vm.parseJsonBytes(json, ".encoded"), bytes32(0));
+            vm.expectRevert();
+            arbiter.postState(id, step, _state(json, ".pre", config), leaf);
+        }
+    }
+
     // ------------------------------------------------------------------ at scale
 
     /// Real verifier staticcall - accepting mock staticcall on `kind`'s real vector.
