@@ -80,7 +80,10 @@ impl Fault {
 /// slots).
 fn writes_leaf(kind: StepKind) -> bool {
     match kind {
-        StepKind::Finalize | StepKind::TrimEmit | StepKind::SelectFinalize => true,
+        StepKind::Finalize
+        | StepKind::TrimEmit
+        | StepKind::SelectFinalize
+        | StepKind::CloseEmit => true,
         StepKind::Accumulate
         | StepKind::Rank
         | StepKind::TrimSum
@@ -91,7 +94,10 @@ fn writes_leaf(kind: StepKind) -> bool {
         | StepKind::ScoreRank
         | StepKind::ScoreSum
         | StepKind::Pick
-        | StepKind::SelectAccumulate => false,
+        | StepKind::SelectAccumulate
+        | StepKind::SelectRank
+        | StepKind::CloseRank
+        | StepKind::CloseSum => false,
     }
 }
 
@@ -143,7 +149,10 @@ fn output_words(
             let picks = crate::rules::selected::Plan::of(ctx).map_or(1, |p| p.divisor());
             vec![(lane, delta.wrapping_mul(i64::from(picks)))]
         }
-        StepKind::SelectFinalize => Vec::new(),
+        // Both median bounds (the trimmed range moves), or the closeness prefix (another β).
+        StepKind::SelectRank => vec![(lane, delta), (LANES + lane, delta)],
+        StepKind::CloseRank | StepKind::CloseSum => vec![(2 * LANES + lane, delta)],
+        StepKind::SelectFinalize | StepKind::CloseEmit => Vec::new(),
         // acc / W is the output: move acc by delta · W.
         StepKind::Accumulate => vec![(lane, delta.wrapping_mul(i64::from(ctx.total_weight())))],
         // Both bounds of the trimmed range: the order statistics (and so the mean) move.

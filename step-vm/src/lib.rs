@@ -50,7 +50,9 @@ pub use hash::{
     participant_leaf_hash, register_hash, scale_leaf_hash, selection_leaf_hash, value_leaf_hash,
 };
 pub use kinds::{
-    Accumulate, ClientRead, ClipReads, Distance, DistanceOpening, DistanceReads, EmitReads,
+    Accumulate, CLOSE_PASSES, COUNT_BASE, ClientRead, ClipReads, CloseEmit, CloseEmitReads,
+    CloseRank, CloseSum, SelectRank, TrimReads, close_emit, close_rank_step, close_sum_step,
+    close_sum_twice, closeness, select_values, Distance, DistanceOpening, DistanceReads, EmitReads,
     Finalize, FinalizeReads, Kind, NORM_LIMB_BITS, NORM_WORDS, Norm, Pick, PickReads, PickRegister,
     RANK_PASSES, Rank, RankReads, SCORE_LANES, SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK,
     STAT_WORDS, Scale, ScaleReads, ScoreRank, ScoreReads, ScoreRegister, ScoreSum,

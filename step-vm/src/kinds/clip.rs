@@ -114,6 +114,7 @@ impl StepReads {
             Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
             Self::Rank(r) => Some(&r.read),
             Self::SelectAccumulate(r) => Some(&r.read),
+            Self::SelectRank(r) | Self::CloseRank(r) | Self::CloseSum(r) => Some(&r.read),
             // A `Distance` step reads two participants: clipping does not wrap the distance
             // family (yet), so no scale is bound to it.
             Self::Finalize(_)
@@ -124,7 +125,8 @@ impl StepReads {
             | Self::ScoreRank(_)
             | Self::ScoreSum(_)
             | Self::Pick(_)
-            | Self::SelectFinalize(_) => None,
+            | Self::SelectFinalize(_)
+            | Self::CloseEmit(_) => None,
         }
     }
 
@@ -134,6 +136,7 @@ impl StepReads {
             Self::Accumulate(r) | Self::TrimSum(r) | Self::Norm(r) => Some(r),
             Self::Rank(r) => Some(&mut r.read),
             Self::SelectAccumulate(r) => Some(&mut r.read),
+            Self::SelectRank(r) | Self::CloseRank(r) | Self::CloseSum(r) => Some(&mut r.read),
             Self::Finalize(_)
             | Self::TrimEmit(_)
             | Self::Scale(_)
@@ -142,7 +145,8 @@ impl StepReads {
             | Self::ScoreRank(_)
             | Self::ScoreSum(_)
             | Self::Pick(_)
-            | Self::SelectFinalize(_) => None,
+            | Self::SelectFinalize(_)
+            | Self::CloseEmit(_) => None,
         }
     }
 }

@@ -11,6 +11,7 @@
 mod accumulate;
 mod client;
 mod clip;
+mod close;
 mod distance;
 mod finalize;
 mod norm;
@@ -20,6 +21,11 @@ mod select;
 pub use accumulate::{Accumulate, accumulate, accumulate_instances};
 pub use client::ClientRead;
 pub use clip::ClipReads;
+pub use close::{
+    CLOSE_PASSES, COUNT_BASE, CloseEmit, CloseEmitReads, CloseRank, CloseSum, SelectRank,
+    TrimReads, close_emit, close_rank_step, close_sum_step, close_sum_twice, closeness,
+    select_values,
+};
 pub use distance::{
     Distance, DistanceOpening, DistanceReads, SCORE_LANES, distance_blocks, distance_leaf_index,
     distance_step, pair_at, pair_count, pair_index, write_distance,
@@ -77,12 +83,21 @@ pub enum StepKind {
     SelectAccumulate = 12,
     /// Output leaf `j` = `round_half_up(acc / m')` (`Finalize`'s relation over the `m'` picks).
     SelectFinalize = 13,
+    /// Bulyan's trim: one column of one pass of the radix search for the median bounds of the
+    /// picked values (`Rank`'s relation over the values, `i32::MAX` for an unpicked one).
+    SelectRank = 14,
+    /// One column of one pass of the radix search for the `β`-th closeness to the median.
+    CloseRank = 15,
+    /// One column of the sum pass over the values closer to the median than that.
+    CloseSum = 16,
+    /// Output leaf `j` = the rounded mean of the `β` closest values; register reset.
+    CloseEmit = 17,
 }
 
 impl StepKind {
     /// All kinds, in id order (the order of the arbiter's checker table and of the verifiers
     /// hash).
-    pub const ALL: [StepKind; 14] = [
+    pub const ALL: [StepKind; 18] = [
         StepKind::Accumulate,
         StepKind::Finalize,
         StepKind::Rank,
@@ -97,10 +112,14 @@ impl StepKind {
         StepKind::Pick,
         StepKind::SelectAccumulate,
         StepKind::SelectFinalize,
+        StepKind::SelectRank,
+        StepKind::CloseRank,
+        StepKind::CloseSum,
+        StepKind::CloseEmit,
     ];
 
     /// The kinds with a circuit (and a generated verifier) of their own, in id order.
-    pub const PROVEN: [StepKind; 11] = [
+    pub const PROVEN: [StepKind; 14] = [
         StepKind::Accumulate,
         StepKind::Finalize,
         StepKind::Rank,
@@ -112,6 +131,9 @@ impl StepKind {
         StepKind::ScoreRank,
         StepKind::ScoreSum,
         StepKind::Pick,
+        StepKind::CloseRank,
+        StepKind::CloseSum,
+        StepKind::CloseEmit,
     ];
 
     /// The kind whose circuit and verifier prove this kind's steps: the kind itself, or for
@@ -125,6 +147,7 @@ impl StepKind {
             Self::Clip => None,
             Self::SelectAccumulate => Some(Self::Accumulate),
             Self::SelectFinalize => Some(Self::Finalize),
+            Self::SelectRank => Some(Self::Rank),
             other => Some(other),
         }
     }
@@ -153,6 +176,10 @@ impl StepKind {
             Self::Pick => "Pick",
             Self::SelectAccumulate => "SelectAccumulate",
             Self::SelectFinalize => "SelectFinalize",
+            Self::SelectRank => "SelectRank",
+            Self::CloseRank => "CloseRank",
+            Self::CloseSum => "CloseSum",
+            Self::CloseEmit => "CloseEmit",
         }
     }
 
@@ -236,6 +263,14 @@ pub enum StepReads {
     SelectAccumulate(SelectReads),
     /// A `SelectFinalize` step.
     SelectFinalize(FinalizeReads),
+    /// A `SelectRank` step.
+    SelectRank(TrimReads),
+    /// A `CloseRank` step.
+    CloseRank(TrimReads),
+    /// A `CloseSum` step.
+    CloseSum(TrimReads),
+    /// A `CloseEmit` step.
+    CloseEmit(CloseEmitReads),
 }
 
 impl StepReads {
@@ -257,6 +292,10 @@ impl StepReads {
             Self::Pick(_) => Pick::KIND,
             Self::SelectAccumulate(_) => SelectAccumulate::KIND,
             Self::SelectFinalize(_) => SelectFinalize::KIND,
+            Self::SelectRank(_) => SelectRank::KIND,
+            Self::CloseRank(_) => CloseRank::KIND,
+            Self::CloseSum(_) => CloseSum::KIND,
+            Self::CloseEmit(_) => CloseEmit::KIND,
         }
     }
 
@@ -280,6 +319,10 @@ impl StepReads {
             Self::Pick(r) => Pick::instances(r, pre, post),
             Self::SelectAccumulate(r) => SelectAccumulate::instances(r, pre, post),
             Self::SelectFinalize(r) => SelectFinalize::instances(r, pre, post),
+            Self::SelectRank(r) => SelectRank::instances(r, pre, post),
+            Self::CloseRank(r) => CloseRank::instances(r, pre, post),
+            Self::CloseSum(r) => CloseSum::instances(r, pre, post),
+            Self::CloseEmit(r) => CloseEmit::instances(r, pre, post),
         }
     }
 
@@ -303,6 +346,10 @@ impl StepReads {
             Self::Pick(r) => Pick::check(ctx, position, r, pre),
             Self::SelectAccumulate(r) => SelectAccumulate::check(ctx, position, r, pre),
             Self::SelectFinalize(r) => SelectFinalize::check(ctx, position, r, pre),
+            Self::SelectRank(r) => SelectRank::check(ctx, position, r, pre),
+            Self::CloseRank(r) => CloseRank::check(ctx, position, r, pre),
+            Self::CloseSum(r) => CloseSum::check(ctx, position, r, pre),
+            Self::CloseEmit(r) => CloseEmit::check(ctx, position, r, pre),
         }
     }
 }

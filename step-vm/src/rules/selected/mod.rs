@@ -9,7 +9,7 @@
 //! state or witness is rebuilt on demand by replaying its row. A run whose hook may alter a
 //! write replays every row through the hook and keeps the memory as the liar wrote it.
 //!
-//! Bulyan's trim phase is in progress (issue 8).
+//! Bulyan's picks end in the trim phase (`kinds::close`) instead of the averaging.
 
 mod plan;
 
@@ -18,16 +18,18 @@ use std::sync::Arc;
 pub use plan::{Phase, Plan};
 
 use crate::kinds::{
-    ClientRead, DistanceOpening, DistanceReads, FinalizeReads, PickReads, PickRegister,
-    SCORE_LANES, SCORE_PASSES, SLOT_MAX, ScoreReads, ScoreRegister, SelectReads, SelectionOpening,
-    StepReads, block_scores, distance_leaf_index, distance_step, pair_at, pair_count, pick_step,
-    score_rank_step, score_sum_step,
+    CLOSE_PASSES, ClientRead, CloseEmitReads, DistanceOpening, DistanceReads, FinalizeReads,
+    PickReads, PickRegister, RANK_PASSES, SCORE_LANES, SCORE_PASSES, SLOT_MAX, ScoreReads,
+    ScoreRegister, SelectReads, SelectionOpening, StatRegister, StepReads, TrimReads,
+    block_scores, close_emit, close_rank_step, close_sum_step, distance_leaf_index,
+    distance_step, pair_at, pair_count, pick_step, rank_step, score_rank_step, score_sum_step,
+    select_values,
 };
 use crate::rules::rows::foreign_kind;
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     AccLeaf, CompleteTree, Digest, Distances, LANES, Result, RoundContext, Selection, State,
-    StepKind, StepPosition, StepWitness, Tamper, Update, ValueLeaf, VmError, accumulate,
+    StepKind, StepPosition, StepWitness, Tamper, Update, ValueLeaf, accumulate,
     distance_leaf_hash, empty_root, finalize, merkle::depth_for, selection_leaf_hash, slot_value,
     slot_words,
 };
@@ -81,7 +83,7 @@ impl Program for Selected {
         // The last step clears the working memory: the claim derives from the output root.
         state_of(
             self.steps(shape),
-            Phase::Average,
+            self.plan(shape).last_phase(),
             vec![*output_root, [0; 32], [0; 32]],
         )
     }
@@ -94,13 +96,6 @@ impl Program for Selected {
     ) -> Result<Box<dyn Execution>> {
         crate::trace::check_dims(&ctx, &updates)?;
         let plan = self.plan(ctx.shape());
-        if let Selection::Bulyan { .. } = plan.selection {
-            return Err(VmError::InvalidRound {
-                field: "rule",
-                expected: "Krum or MultiKrum (Bulyan's trim phase is in progress, issue 8)".into(),
-                actual: "Bulyan".into(),
-            });
-        }
         let distances = Distances::compute(&updates)?;
         let mut run = SelectedRun {
             ctx,
@@ -117,7 +112,7 @@ impl Program for Selected {
             run.matrix = run.written_matrix(&distances);
             run.rounds = run.replayed_rounds();
             let leaves = (0..plan.chunks)
-                .map(|j| run.average_row(j, plan.n + 1).1)
+                .map(|j| run.output_leaf(j))
                 .collect::<Result<Vec<_>>>()?;
             run.output = leaves.into_iter().flatten().take(run.ctx.dim()).collect();
         } else {
@@ -439,6 +434,63 @@ impl SelectedRun {
         (acc, out)
     }
 
+    /// Output leaf `j` as the last phase's row writes it (replayed through the hook).
+    fn output_leaf(&self, j: usize) -> Result<ValueLeaf> {
+        if self.plan.trims() {
+            self.trim_row(j, self.plan.final_row_len() as usize).1
+        } else {
+            self.average_row(j, self.plan.n + 1).1
+        }
+    }
+
+    /// Bulyan's trim parameters: `θ` picked, `β = θ − 2f` kept.
+    fn trim_params(&self) -> (u32, u32) {
+        let theta = u32::try_from(self.plan.rounds).unwrap_or(u32::MAX);
+        (theta, theta - 2 * u32::try_from(self.plan.selection.byzantine()).unwrap_or(0))
+    }
+
+    /// Trim row `j` after its first `cols` steps: the register, and with every column the
+    /// output leaf its `CloseEmit` writes.
+    fn trim_row(&self, j: usize, cols: usize) -> (StatRegister, Result<ValueLeaf>) {
+        let n = self.plan.n;
+        let k0 = self.plan.average_start() + j as u64 * self.plan.final_row_len();
+        let picked = self.picked();
+        let (theta, beta) = self.trim_params();
+        let ranks = ((theta - 1) / 2, theta / 2);
+        let rank_cols = RANK_PASSES * n;
+        let close_cols = (RANK_PASSES + CLOSE_PASSES) * n;
+        let total = close_cols + n;
+        let words = |reg: &StatRegister, k: u64| {
+            StatRegister::of(&State::new(0, self.hooked(k, reg.words()), Vec::new()))
+                .unwrap_or_default()
+        };
+        let mut reg = StatRegister::of(&State::new(0, self.start(k0, Phase::Trim), Vec::new()))
+            .unwrap_or_default();
+        for col in 0..cols.min(total) {
+            let i = col % n;
+            let x = self.updates[i].leaf(j);
+            let last = i == n - 1;
+            reg = if col < rank_cols {
+                rank_step(&reg, &select_values(&x, picked[i]), col / n, last, ranks)
+            } else if col < close_cols {
+                let pass = (col - rank_cols) / n;
+                close_rank_step(&reg, &x, picked[i], pass, last, beta - 1)
+            } else {
+                close_sum_step(&reg, &x, picked[i])
+            };
+            reg = words(&reg, k0 + col as u64);
+        }
+        let out = if cols > total {
+            close_emit(&reg, beta).map(|mut out| {
+                self.tamper.leaf(&self.ctx, k0 + total as u64, &mut out);
+                out
+            })
+        } else {
+            Ok([0; LANES])
+        };
+        (reg, out)
+    }
+
     /// The distance tree's leaves with the first `pairs` pairs written.
     fn distance_leaves(&self, pairs: u64) -> Vec<[u128; SCORE_LANES]> {
         let n = self.plan.n;
@@ -584,7 +636,7 @@ impl Execution for SelectedRun {
                 .ctx
                 .program()
                 .final_state(self.ctx.shape(), &self.output_root());
-            state.register = self.start(k, Phase::Average);
+            state.register = self.start(k, plan.last_phase());
             return Ok(state);
         }
         let pos = plan.position(k);
@@ -623,6 +675,18 @@ impl Execution for SelectedRun {
                 (
                     Phase::Average,
                     self.average_row(pos.row, pos.col).0.to_vec(),
+                    regions,
+                )
+            }
+            StepKind::SelectRank
+            | StepKind::CloseRank
+            | StepKind::CloseSum
+            | StepKind::CloseEmit => {
+                let mut regions = self.selection_regions(plan.rounds, 0, 0);
+                regions[0] = self.output_tree.prefix_root(pos.row);
+                (
+                    Phase::Trim,
+                    self.trim_row(pos.row, pos.col).0.words(),
                     regions,
                 )
             }
@@ -728,6 +792,35 @@ impl Execution for SelectedRun {
                     flag: selection[i / SCORE_LANES].opening(&tree, i / SCORE_LANES),
                 })
             }
+            StepKind::SelectRank | StepKind::CloseRank | StepKind::CloseSum => {
+                let selection = self.selection_leaves(plan.rounds, 0, 0);
+                let tree = selection_tree(&selection);
+                let (theta, beta) = self.trim_params();
+                let i = pos.col % n;
+                let rank_cols = RANK_PASSES * n;
+                let (pass, ranks) = match pos.kind {
+                    StepKind::SelectRank => (pos.col / n, ((theta - 1) / 2, theta / 2)),
+                    StepKind::CloseRank => ((pos.col - rank_cols) / n, (beta - 1, 0)),
+                    _ => (0, (0, 0)),
+                };
+                let reads = TrimReads {
+                    read: ClientRead::of(&self.ctx, &self.updates[i], i, pos.row),
+                    flag: selection[i / SCORE_LANES].opening(&tree, i / SCORE_LANES),
+                    pass,
+                    last: i == n - 1,
+                    ranks,
+                };
+                match pos.kind {
+                    StepKind::SelectRank => StepReads::SelectRank(reads),
+                    StepKind::CloseRank => StepReads::CloseRank(reads),
+                    _ => StepReads::CloseSum(reads),
+                }
+            }
+            StepKind::CloseEmit => StepReads::CloseEmit(CloseEmitReads {
+                beta: self.trim_params().1,
+                out: self.trim_row(pos.row, self.plan.final_row_len() as usize).1?,
+                output_path: self.output_tree.frontier_proof(pos.row),
+            }),
             StepKind::SelectFinalize => StepReads::SelectFinalize(FinalizeReads {
                 total_weight: plan.divisor(),
                 out: self.average_row(pos.row, n + 1).1?,

@@ -17,6 +17,9 @@ pub enum Phase {
     Pick,
     /// `SelectAccumulate`, `SelectFinalize`: FedAvg's 32-lane accumulator.
     Average,
+    /// Bulyan's `SelectRank`, `CloseRank`, `CloseSum`, `CloseEmit`: the order-statistic
+    /// register (5 × 32 `Offset40` words).
+    Trim,
 }
 
 impl Phase {
@@ -28,6 +31,7 @@ impl Phase {
             Self::Score => (vec![0; 2 * 3 * SCORE_LANES], RegisterLayout::Slots104),
             Self::Pick => (vec![0; 4], RegisterLayout::Slots104),
             Self::Average => (vec![0; crate::LANES], RegisterLayout::Be64),
+            Self::Trim => (vec![0; crate::STAT_WORDS], RegisterLayout::Offset40),
         }
     }
 }
@@ -35,7 +39,8 @@ impl Phase {
 /// The program's shape for one round: `D = n(n-1)/2 · C` distance steps; `R` rounds of
 /// scoring (`B` blocks × 93 passes × `n` columns) each followed by `K` picks of `B` steps
 /// (Krum and Multi-Krum: one round, `K = m'`; Bulyan: `θ` rounds of one pick); then `C` rows of
-/// `n + 1` averaging steps.
+/// `n + 1` averaging steps (Krum, Multi-Krum) or `66n + 1` trim steps (Bulyan: 32 passes of
+/// `SelectRank`, 33 of `CloseRank`, one of `CloseSum`, then `CloseEmit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
     /// The rule, its parameters [`Selection::effective`] for `n`.
@@ -114,10 +119,37 @@ impl Plan {
         self.distance_steps() + self.rounds as u64 * self.round_steps()
     }
 
+    /// Whether the last phase is Bulyan's trim (else the averaging).
+    #[must_use]
+    pub fn trims(&self) -> bool {
+        matches!(self.selection, Selection::Bulyan { .. })
+    }
+
+    /// The last phase: the averaging or Bulyan's trim.
+    #[must_use]
+    pub fn last_phase(&self) -> Phase {
+        if self.trims() {
+            Phase::Trim
+        } else {
+            Phase::Average
+        }
+    }
+
+    /// Columns of one row of the last phase: `n + 1`, or Bulyan's `66n + 1`.
+    #[must_use]
+    pub fn final_row_len(&self) -> u64 {
+        let n = self.n as u64;
+        if self.trims() {
+            (crate::RANK_PASSES + crate::CLOSE_PASSES + 1) as u64 * n + 1
+        } else {
+            n + 1
+        }
+    }
+
     /// Program length `T`.
     #[must_use]
     pub fn steps(&self) -> u64 {
-        self.average_start() + (self.chunks * (self.n + 1)) as u64
+        self.average_start() + self.chunks as u64 * self.final_row_len()
     }
 
     /// First step of round `t`.
@@ -135,7 +167,8 @@ impl Plan {
     /// Kind and grid position of step `k < T`: `Distance` (row = pair, col = chunk),
     /// `ScoreRank`/`ScoreSum` (row = round·B + block, col = pass·n + column), `Pick`
     /// (row = round·K + pick, col = block), `SelectAccumulate`/`SelectFinalize` (row = chunk,
-    /// col = participant, `n` for the emit).
+    /// col = participant, `n` for the emit), Bulyan's trim kinds (row = chunk, col =
+    /// `pass·n + participant` through the three passes, `66n` for `CloseEmit`).
     #[must_use]
     pub fn position(&self, k: u64) -> StepPosition {
         // Every index below fits usize: rows and columns of a round of at most 255
@@ -167,12 +200,18 @@ impl Plan {
             return at(t * self.picks as u64 + p / b, p % b, StepKind::Pick);
         }
         let rel = k - self.average_start();
-        let per = self.n as u64 + 1;
+        let per = self.final_row_len();
         let (row, col) = (rel / per, rel % per);
-        let kind = if col < self.n as u64 {
-            StepKind::SelectAccumulate
-        } else {
-            StepKind::SelectFinalize
+        let n = self.n as u64;
+        let kind = match (self.trims(), col) {
+            (false, c) if c < n => StepKind::SelectAccumulate,
+            (false, _) => StepKind::SelectFinalize,
+            (true, c) if c < crate::RANK_PASSES as u64 * n => StepKind::SelectRank,
+            (true, c) if c < (crate::RANK_PASSES + crate::CLOSE_PASSES) as u64 * n => {
+                StepKind::CloseRank
+            }
+            (true, c) if c < per - 1 => StepKind::CloseSum,
+            (true, _) => StepKind::CloseEmit,
         };
         at(row, col, kind)
     }
@@ -206,7 +245,7 @@ impl Plan {
         } else if t + 1 < self.rounds {
             Phase::Score
         } else {
-            Phase::Average
+            self.last_phase()
         }
     }
 

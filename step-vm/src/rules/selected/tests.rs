@@ -42,6 +42,8 @@ fn the_schedule_covers_every_step_once_and_the_phases_meet_at_zero_registers() {
         (Selection::Krum { f: 1 }, 5, 40),
         (Selection::MultiKrum { f: 2, keep: 3 }, 10, 70),
         (Selection::Krum { f: 0 }, 1, 3),
+        (Selection::Bulyan { f: 1 }, 7, 40),
+        (Selection::Bulyan { f: 0 }, 2, 5),
     ] {
         let (ctx, updates) = round(selection, n, dim);
         let program = Selected::new(selection);
@@ -64,7 +66,9 @@ fn the_schedule_covers_every_step_once_and_the_phases_meet_at_zero_registers() {
             let state = run.state(k).expect("every state");
             assert_eq!(state.step, k);
             let start_of_row = match pos.kind {
-                StepKind::Distance | StepKind::SelectAccumulate => pos.col == 0,
+                StepKind::Distance | StepKind::SelectAccumulate | StepKind::SelectRank => {
+                    pos.col == 0
+                }
                 StepKind::ScoreRank | StepKind::Pick => pos.col == 0,
                 _ => false,
             };
@@ -77,7 +81,8 @@ fn the_schedule_covers_every_step_once_and_the_phases_meet_at_zero_registers() {
             seen.get("Distance").copied().unwrap_or(0),
             plan.distance_steps()
         );
-        assert_eq!(seen["SelectFinalize"], plan.chunks as u64);
+        let emit = if plan.trims() { "CloseEmit" } else { "SelectFinalize" };
+        assert_eq!(seen[emit], plan.chunks as u64);
     }
 }
 
@@ -125,12 +130,17 @@ fn the_radix_replay_of_a_block_yields_the_scores_the_sorted_rows_give() {
 
 #[test]
 fn every_witness_checks_and_chains_states() {
-    for (selection, n, dim) in [
-        (Selection::Krum { f: 1 }, 5, 40),
-        (Selection::MultiKrum { f: 1, keep: 3 }, 9, 33),
+    for (selection, n, dim, kind_count) in [
+        (Selection::Krum { f: 1 }, 5, 40, 6),
+        (Selection::MultiKrum { f: 1, keep: 3 }, 9, 33, 6),
+        (Selection::Bulyan { f: 1 }, 7, 33, 8),
     ] {
         let (ctx, updates) = round(selection, n, dim);
-        let trace = crate::Trace::execute(ctx.clone(), updates).expect("runs");
+        let trace = crate::Trace::execute(ctx.clone(), updates.clone()).expect("runs");
+        assert_eq!(
+            trace.output(),
+            crate::distance_native(selection, &updates).expect("native")
+        );
         assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
         assert_eq!(
             trace.state_hash(trace.steps()).unwrap(),
@@ -148,7 +158,7 @@ fn every_witness_checks_and_chains_states() {
             );
             w.instances().unwrap();
         }
-        assert_eq!(kinds.len(), 6, "{kinds:?}");
+        assert_eq!(kinds.len(), kind_count, "{kinds:?}");
     }
 }
 
@@ -167,12 +177,21 @@ fn step_of(ctx: &RoundContext, kind: StepKind, last_of_row: bool) -> u64 {
 #[cfg(feature = "adversary")]
 #[test]
 fn a_fault_in_any_kind_diverges_exactly_after_its_step() {
-    let selection = Selection::MultiKrum { f: 1, keep: 3 };
-    let (ctx, updates) = round(selection, 9, 40);
+    a_fault_in_each_kind_diverges(Selection::MultiKrum { f: 1, keep: 3 }, 9);
+    a_fault_in_each_kind_diverges(Selection::Bulyan { f: 1 }, 7);
+}
+
+#[cfg(feature = "adversary")]
+fn a_fault_in_each_kind_diverges(selection: Selection, n: usize) {
+    let (ctx, updates) = round(selection, n, 40);
     let honest = crate::Trace::execute(ctx.clone(), updates.clone()).unwrap();
+    let shape = ctx.shape();
+    let program = Selected::new(selection);
+    let ids: std::collections::BTreeSet<u8> = (0..ctx.steps())
+        .map(|k| program.position(shape, k).kind.id())
+        .collect();
     let mut faults = Vec::new();
-    for kind in &StepKind::ALL[usize::from(StepKind::Distance.id())..] {
-        let kind = *kind;
+    for kind in ids.into_iter().map(|id| StepKind::ALL[usize::from(id)]) {
         for last in [false, true] {
             // A register word, and the cell the step writes.
             faults.push(crate::Fault::output(step_of(&ctx, kind, last), 2, 3));
