@@ -12,9 +12,11 @@
 //! | `Norm` | `lo + Σ x² = lo' + 2^40·q`, `hi' = hi + q` | `x` (5), `lo`, `hi`, `lo'`, `hi'` |
 //! | `Scale` | `r = isqrt(lo + 2^40·hi)`, `s = r <= τ ? 2^32 : floor(τ·2^32 / r)` | `lo`, `hi`, `τ`, `s` |
 //! | `Distance`, `ScoreRank`, `ScoreSum`, `Pick` | a pair's squared distance, the radix search for Krum score thresholds, the scores, the lowest-score scan (`select`) | see `select` |
+//! | `CloseRank`, `CloseSum`, `CloseEmit` | Bulyan's trim: the radix search for the `β`-th closeness to the median, the sums below it, the rounded mean (`close`) | see `close` |
 //!
 //! The distance family's averaging kinds (`SelectAccumulate`, `SelectFinalize`) are proven by
-//! the `Accumulate` and `Finalize` circuits ([`step_vm::StepKind::circuit`]).
+//! the `Accumulate` and `Finalize` circuits, Bulyan's `SelectRank` by `Rank`'s
+//! ([`step_vm::StepKind::circuit`]).
 //!
 //! `Clip` steps (a base kind's step under a clipped rule) have no circuit of their own: the base
 //! kind's circuit proves them over the clipped values.
@@ -50,6 +52,7 @@
 
 mod accumulate;
 mod clip;
+mod close;
 mod error;
 mod finalize;
 mod gadgets;
@@ -60,6 +63,7 @@ mod srs;
 
 pub use accumulate::{AccumulateAssignment, accumulate_reference};
 pub use clip::{NormAssignment, ScaleAssignment};
+pub use close::{CloseEmitAssignment, CloseRankAssignment, CloseSumAssignment};
 pub use error::{CircuitError, Result};
 pub use finalize::{FinalizeAssignment, finalize_reference};
 pub use gadgets::{fr_to_instance, instance_to_fr};

@@ -45,18 +45,32 @@ const BOUND_BITS: u32 = 33;
 /// Bits of the honest range of a counter.
 const COUNT_BITS: u32 = 9;
 
+/// The honest widths of the order-statistic register's fields `lo`, `hi`, `c1`, `c2` (the
+/// sum's 40-bit limb is checked separately).
+pub(crate) const ORDER_WIDTHS: [u32; 4] = [BOUND_BITS, BOUND_BITS, COUNT_BITS, COUNT_BITS];
+
 /// Checks that a register has the widths the circuits range-check (every honest one does).
 fn check_register(kind: StepKind, reg: &StatRegister) -> Result<()> {
+    check_register_widths(kind, reg, ORDER_WIDTHS)
+}
+
+/// Checks a register's fields against `widths` (`lo`, `hi`, `c1`, `c2`) and the sum against
+/// its 40-bit limb.
+pub(crate) fn check_register_widths(
+    kind: StepKind,
+    reg: &StatRegister,
+    widths: [u32; 4],
+) -> Result<()> {
     let unsat = |reason: String| CircuitError::Unsatisfiable {
         kind: kind.name(),
         reason,
     };
     for l in 0..LANES {
         for (name, v, bits) in [
-            ("lo", reg.lo[l], BOUND_BITS),
-            ("hi", reg.hi[l], BOUND_BITS),
-            ("c1", reg.c1[l], COUNT_BITS),
-            ("c2", reg.c2[l], COUNT_BITS),
+            ("lo", reg.lo[l], widths[0]),
+            ("hi", reg.hi[l], widths[1]),
+            ("c1", reg.c1[l], widths[2]),
+            ("c2", reg.c2[l], widths[3]),
         ] {
             if !(0..1i64 << bits).contains(&v) {
                 return Err(unsat(format!(
@@ -76,7 +90,7 @@ fn check_register(kind: StepKind, reg: &StatRegister) -> Result<()> {
 }
 
 /// The register of a witness state, refused if the circuit cannot carry it.
-fn register_of(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
+pub(crate) fn register_of(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
     let reg = claimed_register(kind, state)?;
     check_register(kind, &reg)?;
     Ok(reg)
@@ -84,7 +98,7 @@ fn register_of(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
 
 /// The register a witness claims after the step (compared with the computed one, never
 /// carried: the circuit computes the post-state itself).
-fn claimed_register(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
+pub(crate) fn claimed_register(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {
     StatRegister::of(state).map_err(|source| CircuitError::BadWitness {
         kind: kind.name(),
         source,
@@ -92,7 +106,7 @@ fn claimed_register(kind: StepKind, state: &step_vm::State) -> Result<StatRegist
 }
 
 /// First register field (in word order) where `claimed` differs from `computed`.
-fn register_mismatch(
+pub(crate) fn register_mismatch(
     kind: StepKind,
     claimed: &StatRegister,
     computed: &StatRegister,
@@ -110,17 +124,28 @@ fn register_mismatch(
 }
 
 /// The register's cells: real values per field, and the 160 offset limbs for packing.
-struct RegisterCells {
-    lo: Vec<AssignedValue<Fr>>,
-    hi: Vec<AssignedValue<Fr>>,
-    c1: Vec<AssignedValue<Fr>>,
-    c2: Vec<AssignedValue<Fr>>,
-    sum: Vec<AssignedValue<Fr>>,
+pub(crate) struct RegisterCells {
+    pub(crate) lo: Vec<AssignedValue<Fr>>,
+    pub(crate) hi: Vec<AssignedValue<Fr>>,
+    pub(crate) c1: Vec<AssignedValue<Fr>>,
+    pub(crate) c2: Vec<AssignedValue<Fr>>,
+    pub(crate) sum: Vec<AssignedValue<Fr>>,
 }
 
 impl RegisterCells {
-    /// Loads a register's real values with their range checks.
+    /// Loads a register's real values with the order-statistic range checks.
     fn load(ctx: &mut Context<Fr>, range: &RangeChip<Fr>, reg: &StatRegister) -> Self {
+        Self::load_widths(ctx, range, reg, ORDER_WIDTHS)
+    }
+
+    /// Loads a register's real values, `lo`, `hi`, `c1`, `c2` range-checked to `widths` and the
+    /// sum's offset limb to 40 bits.
+    pub(crate) fn load_widths(
+        ctx: &mut Context<Fr>,
+        range: &RangeChip<Fr>,
+        reg: &StatRegister,
+        widths: [u32; 4],
+    ) -> Self {
         let mut field = |values: &[i64; LANES], bits: Option<u32>| -> Vec<AssignedValue<Fr>> {
             values
                 .iter()
@@ -142,17 +167,21 @@ impl RegisterCells {
                 .collect()
         };
         Self {
-            lo: field(&reg.lo, Some(BOUND_BITS)),
-            hi: field(&reg.hi, Some(BOUND_BITS)),
-            c1: field(&reg.c1, Some(COUNT_BITS)),
-            c2: field(&reg.c2, Some(COUNT_BITS)),
+            lo: field(&reg.lo, Some(widths[0])),
+            hi: field(&reg.hi, Some(widths[1])),
+            c1: field(&reg.c1, Some(widths[2])),
+            c2: field(&reg.c2, Some(widths[3])),
             sum: field(&reg.sum, None),
         }
     }
 
     /// The packed public inputs (27) of the register: offset limbs `v + 2^39` in word order,
     /// the offsets folded into one constant per instance.
-    fn instances(&self, ctx: &mut Context<Fr>, range: &RangeChip<Fr>) -> Vec<AssignedValue<Fr>> {
+    pub(crate) fn instances(
+        &self,
+        ctx: &mut Context<Fr>,
+        range: &RangeChip<Fr>,
+    ) -> Vec<AssignedValue<Fr>> {
         let words: Vec<_> = [&self.lo, &self.hi, &self.c1, &self.c2, &self.sum]
             .into_iter()
             .flatten()
@@ -177,7 +206,7 @@ impl RegisterCells {
 }
 
 /// Loads the value leaf as offset limbs `u = x + 2^31` (range-checked to 32 bits).
-fn load_values(
+pub(crate) fn load_values(
     ctx: &mut Context<Fr>,
     range: &RangeChip<Fr>,
     x: &ValueLeaf,
@@ -204,33 +233,33 @@ impl StepCircuit for RankAssignment {
     const KIND: StepKind = StepKind::Rank;
 
     fn of_witness(witness: &StepWitness) -> Result<Self> {
-        let StepReads::Rank(reads) = &witness.reads else {
-            return Err(wrong_kind(Self::KIND, witness));
+        // Bulyan's `SelectRank` is this relation over the picked values (`i32::MAX` for an
+        // unpicked participant).
+        let (x, pass, last, ranks) = match &witness.reads {
+            StepReads::Rank(r) => (r.read.values(), r.pass, r.last, r.ranks),
+            StepReads::SelectRank(r) => (
+                step_vm::select_values(&r.read.values(), r.picked()),
+                r.pass,
+                r.last,
+                r.ranks,
+            ),
+            _ => return Err(wrong_kind(Self::KIND, witness)),
         };
         let pre = register_of(Self::KIND, &witness.pre)?;
         let post = claimed_register(Self::KIND, &witness.post)?;
-        let computed = rank_step(
-            &pre,
-            &reads.read.values(),
-            reads.pass,
-            reads.last,
-            reads.ranks,
-        );
-        register_mismatch(Self::KIND, &post, &computed)?;
-        if reads.pass >= step_vm::RANK_PASSES || reads.ranks.0.max(reads.ranks.1) > 255 {
+        if pass >= step_vm::RANK_PASSES || ranks.0.max(ranks.1) > 255 {
             return Err(CircuitError::Unsatisfiable {
                 kind: Self::KIND.name(),
-                reason: format!(
-                    "pass {} or ranks {:?} out of range",
-                    reads.pass, reads.ranks
-                ),
+                reason: format!("pass {pass} or ranks {ranks:?} out of range"),
             });
         }
+        let computed = rank_step(&pre, &x, pass, last, ranks);
+        register_mismatch(Self::KIND, &post, &computed)?;
         Ok(Self {
-            bit: 1 << (31 - reads.pass),
-            last: reads.last,
-            ranks: reads.ranks,
-            x: reads.read.values(),
+            bit: 1 << (31 - pass),
+            last,
+            ranks,
+            x,
             pre,
         })
     }

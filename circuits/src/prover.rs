@@ -22,9 +22,10 @@ use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTrans
 use step_vm::{Instance, LANES, StepKind, StepWitness};
 
 use crate::{
-    AccumulateAssignment, CircuitError, DistanceAssignment, FinalizeAssignment, K, NormAssignment,
-    PickAssignment, RankAssignment, Result, ScaleAssignment, ScoreRankAssignment,
-    ScoreSumAssignment, Srs, TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
+    AccumulateAssignment, CircuitError, CloseEmitAssignment, CloseRankAssignment,
+    CloseSumAssignment, DistanceAssignment, FinalizeAssignment, K, NormAssignment, PickAssignment,
+    RankAssignment, Result, ScaleAssignment, ScoreRankAssignment, ScoreSumAssignment, Srs,
+    TrimEmitAssignment, TrimSumAssignment, instance_to_fr,
 };
 
 /// Rows halo2-base's parameter estimate keeps free for blinding factors (only used to check
@@ -83,6 +84,9 @@ pub(crate) enum Assignment {
     ScoreRank(Box<ScoreRankAssignment>),
     ScoreSum(Box<ScoreSumAssignment>),
     Pick(Box<PickAssignment>),
+    CloseRank(Box<CloseRankAssignment>),
+    CloseSum(Box<CloseSumAssignment>),
+    CloseEmit(Box<CloseEmitAssignment>),
 }
 
 impl Assignment {
@@ -108,7 +112,18 @@ impl Assignment {
                 Self::ScoreSum(Box::new(ScoreSumAssignment::of_witness(witness)?))
             }
             StepKind::Pick => Self::Pick(Box::new(PickAssignment::of_witness(witness)?)),
-            StepKind::Rank => Self::Rank(Box::new(RankAssignment::of_witness(witness)?)),
+            StepKind::Rank | StepKind::SelectRank => {
+                Self::Rank(Box::new(RankAssignment::of_witness(witness)?))
+            }
+            StepKind::CloseRank => {
+                Self::CloseRank(Box::new(CloseRankAssignment::of_witness(witness)?))
+            }
+            StepKind::CloseSum => {
+                Self::CloseSum(Box::new(CloseSumAssignment::of_witness(witness)?))
+            }
+            StepKind::CloseEmit => {
+                Self::CloseEmit(Box::new(CloseEmitAssignment::of_witness(witness)?))
+            }
             StepKind::TrimSum => Self::TrimSum(Box::new(TrimSumAssignment::of_witness(witness)?)),
             StepKind::TrimEmit => {
                 Self::TrimEmit(Box::new(TrimEmitAssignment::of_witness(witness)?))
@@ -131,6 +146,10 @@ impl Assignment {
             // No circuit of their own: every caller goes through `StepKind::PROVEN`.
             StepKind::SelectAccumulate => Self::Accumulate(AccumulateAssignment::dummy()),
             StepKind::SelectFinalize => Self::Finalize(FinalizeAssignment::dummy()),
+            StepKind::SelectRank => Self::Rank(Box::new(RankAssignment::dummy())),
+            StepKind::CloseRank => Self::CloseRank(Box::new(CloseRankAssignment::dummy())),
+            StepKind::CloseSum => Self::CloseSum(Box::new(CloseSumAssignment::dummy())),
+            StepKind::CloseEmit => Self::CloseEmit(Box::new(CloseEmitAssignment::dummy())),
             StepKind::Scale | StepKind::Clip => Self::Scale(ScaleAssignment::dummy()),
         }
     }
@@ -149,6 +168,9 @@ impl Assignment {
             Self::ScoreRank(a) => a.synthesize(builder, &range),
             Self::ScoreSum(a) => a.synthesize(builder, &range),
             Self::Pick(a) => a.synthesize(builder, &range),
+            Self::CloseRank(a) => a.synthesize(builder, &range),
+            Self::CloseSum(a) => a.synthesize(builder, &range),
+            Self::CloseEmit(a) => a.synthesize(builder, &range),
         }
     }
 }

@@ -68,15 +68,19 @@ fn row_end(witness: &StepWitness) -> bool {
         StepReads::ScoreRank(r) => r.last && r.bit == 0,
         StepReads::ScoreSum(r) => r.last,
         StepReads::Pick(r) => r.last,
+        StepReads::SelectRank(r) => r.last && r.pass == step_vm::RANK_PASSES - 1,
+        StepReads::CloseRank(r) => r.last && r.pass == step_vm::CLOSE_PASSES - 1,
+        StepReads::CloseSum(r) => r.last,
         _ => true,
     }
 }
 
 #[test]
 fn exposed_instances_equal_step_vm_packing_for_every_step() {
-    for (selection, n) in [
-        (Selection::Krum { f: 1 }, 5),
-        (Selection::MultiKrum { f: 1, keep: 3 }, 9),
+    for (selection, n, kinds) in [
+        (Selection::Krum { f: 1 }, 5, 6),
+        (Selection::MultiKrum { f: 1, keep: 3 }, 9, 6),
+        (Selection::Bulyan { f: 1 }, 7, 8),
     ] {
         let trace = trace(selection, n);
         let mut satisfied = std::collections::BTreeSet::new();
@@ -95,7 +99,7 @@ fn exposed_instances_equal_step_vm_packing_for_every_step() {
                 );
             }
         }
-        assert_eq!(satisfied.len(), 6, "{selection:?}: {satisfied:?}");
+        assert_eq!(satisfied.len(), kinds, "{selection:?}: {satisfied:?}");
     }
 }
 
@@ -180,6 +184,55 @@ fn provers() -> &'static [StepProver; 4] {
         ]
         .map(|kind| StepProver::setup(kind, srs).unwrap())
     })
+}
+
+#[test]
+fn bulyan_trim_claims_are_refused_and_inputs_bound() {
+    let trace = trace(Selection::Bulyan { f: 1 }, 7);
+    for kind in [StepKind::CloseRank, StepKind::CloseSum, StepKind::CloseEmit] {
+        let witness = first_row_end(&trace, kind);
+        let assignment = Assignment::of_witness(&witness).unwrap();
+        let honest = to_fr(&witness.instances().unwrap());
+        for index in [0, honest.len() / 2, honest.len() - 1] {
+            let mut wrong = honest.clone();
+            wrong[index] += Fr::from(1u64);
+            assert!(
+                !mock_ok(&witness, &assignment, wrong),
+                "{kind:?}: instance {index} is not bound"
+            );
+        }
+        let mut false_claim = witness.clone();
+        match &mut false_claim.reads {
+            StepReads::CloseEmit(r) => r.out[3] += 1,
+            _ => false_claim.post.register[2 * 32 + 5] += 1, // lane 5's prefix or count
+        }
+        assert!(
+            Assignment::of_witness(&false_claim).is_err(),
+            "{kind:?}: a false claim is refused"
+        );
+    }
+}
+
+fn close_provers() -> &'static [StepProver; 3] {
+    static P: OnceLock<[StepProver; 3]> = OnceLock::new();
+    P.get_or_init(|| {
+        let srs = crate::srs::shared_dev_srs();
+        [StepKind::CloseRank, StepKind::CloseSum, StepKind::CloseEmit]
+            .map(|kind| StepProver::setup(kind, srs).unwrap())
+    })
+}
+
+#[test]
+fn real_proofs_of_bulyan_trim_kinds_verify() {
+    let trace = trace(Selection::Bulyan { f: 1 }, 7);
+    for prover in close_provers() {
+        let witness = first_row_end(&trace, prover.kind());
+        let proof = prover.prove(&witness).unwrap();
+        prover.verify(&proof).unwrap();
+        let mut bad = proof.clone();
+        bad.instances[0][31] ^= 1;
+        assert!(prover.verify(&bad).is_err(), "{:?}", prover.kind());
+    }
 }
 
 #[test]

@@ -51,17 +51,18 @@ pub use hash::{
 };
 pub use kinds::{
     Accumulate, CLOSE_PASSES, COUNT_BASE, ClientRead, ClipReads, CloseEmit, CloseEmitReads,
-    CloseRank, CloseSum, SelectRank, TrimReads, close_emit, close_rank_step, close_sum_step,
-    close_sum_twice, closeness, select_values, Distance, DistanceOpening, DistanceReads, EmitReads,
-    Finalize, FinalizeReads, Kind, NORM_LIMB_BITS, NORM_WORDS, Norm, Pick, PickReads, PickRegister,
+    CloseRank, CloseSum, Distance, DistanceOpening, DistanceReads, EmitReads, Finalize,
+    FinalizeReads, Kind, NORM_LIMB_BITS, NORM_WORDS, Norm, Pick, PickReads, PickRegister,
     RANK_PASSES, Rank, RankReads, SCORE_LANES, SCORE_PASSES, SLOT_MAX, STAT_FIELDS, STAT_PACK,
     STAT_WORDS, Scale, ScaleReads, ScoreRank, ScoreReads, ScoreRegister, ScoreSum,
-    SelectAccumulate, SelectFinalize, SelectReads, SelectionOpening, StatRegister, StepKind,
-    StepPosition, StepReads, StepWitness, TrimEmit, TrimSum, accumulate, accumulate_instances,
-    block_scores, distance_blocks, distance_leaf_index, distance_step, finalize,
+    SelectAccumulate, SelectFinalize, SelectRank, SelectReads, SelectionOpening, StatRegister,
+    StepKind, StepPosition, StepReads, StepWitness, TrimEmit, TrimReads, TrimSum, accumulate,
+    accumulate_instances, block_scores, close_emit, close_rank_step, close_sum_step,
+    close_sum_twice, closeness, distance_blocks, distance_leaf_index, distance_step, finalize,
     finalize_instances, mean_half_up, norm_register, norm_register_of, norm_step, norm_total,
     offset, pair_at, pair_count, pair_index, pick_step, rank_step, scale_step, score_rank_step,
-    score_sum_step, trim_emit, trim_sum_step, trimmed_sum, write_distance, zero_norm,
+    score_sum_step, select_values, trim_emit, trim_sum_step, trimmed_sum, write_distance,
+    zero_norm,
 };
 pub use merkle::{CompleteTree, empty_root, fold_path, zero_hashes};
 pub use pack::{

@@ -171,7 +171,15 @@ impl TrimReads {
     }
 
     /// Checks the reads against the position (participant `i`, pass `pass`) and the pre-state.
-    fn check(&self, ctx: &RoundContext, plan: &Plan, i: usize, pass: usize, row: usize, pre: &State) -> Result<()> {
+    fn check(
+        &self,
+        ctx: &RoundContext,
+        plan: &Plan,
+        i: usize,
+        pass: usize,
+        row: usize,
+        pre: &State,
+    ) -> Result<()> {
         expect("pass", pass as u64, self.pass as u64)?;
         expect("last", u64::from(i == plan.n - 1), u64::from(self.last))?;
         self.read.check(ctx, i, row)?;
@@ -209,12 +217,20 @@ impl Kind for SelectRank {
             scalar_instance(u64::from(reads.ranks.0)),
             scalar_instance(u64::from(reads.ranks.1)),
         ];
-        v.extend(pack_value_leaf(&select_values(&reads.read.values(), reads.picked())));
+        v.extend(pack_value_leaf(&select_values(
+            &reads.read.values(),
+            reads.picked(),
+        )));
         v.extend(registers(pre, post)?);
         Ok(v)
     }
 
-    fn check(ctx: &RoundContext, position: &StepPosition, reads: &TrimReads, pre: &State) -> Result<State> {
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &TrimReads,
+        pre: &State,
+    ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (theta, _) = trim_params(&plan)?;
         let (pass, i) = trim_column(&plan, position.col, 0);
@@ -249,7 +265,12 @@ impl Kind for CloseRank {
         Ok(v)
     }
 
-    fn check(ctx: &RoundContext, position: &StepPosition, reads: &TrimReads, pre: &State) -> Result<State> {
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &TrimReads,
+        pre: &State,
+    ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (_, beta) = trim_params(&plan)?;
         let (pass, i) = trim_column(&plan, position.col, crate::RANK_PASSES * plan.n);
@@ -283,12 +304,21 @@ impl Kind for CloseSum {
         Ok(v)
     }
 
-    fn check(ctx: &RoundContext, position: &StepPosition, reads: &TrimReads, pre: &State) -> Result<State> {
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &TrimReads,
+        pre: &State,
+    ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let first = (crate::RANK_PASSES + CLOSE_PASSES) * plan.n;
         let (_, i) = trim_column(&plan, position.col, first);
         reads.check(ctx, &plan, i, 0, position.row, pre)?;
-        let reg = close_sum_step(&StatRegister::of(pre)?, &reads.read.values(), reads.picked());
+        let reg = close_sum_step(
+            &StatRegister::of(pre)?,
+            &reads.read.values(),
+            reads.picked(),
+        );
         Ok(pre.next(reg.words()))
     }
 }
@@ -322,12 +352,19 @@ impl Kind for CloseEmit {
         Ok(v)
     }
 
-    fn check(ctx: &RoundContext, position: &StepPosition, reads: &CloseEmitReads, pre: &State) -> Result<State> {
+    fn check(
+        ctx: &RoundContext,
+        position: &StepPosition,
+        reads: &CloseEmitReads,
+        pre: &State,
+    ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (_, beta) = trim_params(&plan)?;
         expect("beta", u64::from(beta), u64::from(reads.beta))?;
         let out = close_emit(&StatRegister::of(pre)?, beta)?;
-        let mut post = pre.next(StatRegister::default().words()).with_layout(RegisterLayout::Offset40);
+        let mut post = pre
+            .next(StatRegister::default().words())
+            .with_layout(RegisterLayout::Offset40);
         post.regions[0] = write_output(position.row, &reads.output_path, &out, pre)?;
         if position.row + 1 == plan.chunks {
             post.regions[1] = [0; 32];
@@ -392,14 +429,26 @@ mod tests {
     fn the_trim_kinds_compute_the_pinned_closest_to_median_mean() {
         let cases: [(&[i32], &[bool], u32); 8] = [
             (&[5, 1, 9, 3, 7], &[true; 5], 3),
-            (&[4, -2, 9, 9, -2, 4, 1, 0], &[true, true, false, true, true, true, false, true], 2),
+            (
+                &[4, -2, 9, 9, -2, 4, 1, 0],
+                &[true, true, false, true, true, true, false, true],
+                2,
+            ),
             // Closeness ties on both sides of the median: the lower value wins.
             (&[0, 2, 4, 6, 8, 10], &[true; 6], 3),
             (&[-3, -1, 1, 3], &[true; 4], 1),
-            (&[i32::MIN, i32::MAX, 0, 0, 1], &[true, true, true, true, false], 2),
+            (
+                &[i32::MIN, i32::MAX, 0, 0, 1],
+                &[true, true, true, true, false],
+                2,
+            ),
             (&[i32::MAX; 5], &[true, false, true, true, false], 1),
             (&[7, 7, 7, -7, -7, 7], &[true; 6], 4),
-            (&[100, -100, 50, -50, 0, 25, -25], &[true, true, true, true, false, true, true], 4),
+            (
+                &[100, -100, 50, -50, 0, 25, -25],
+                &[true, true, true, true, false, true, true],
+                4,
+            ),
         ];
         for (values, picked, beta) in cases {
             assert_eq!(

@@ -20,18 +20,16 @@ pub use plan::{Phase, Plan};
 use crate::kinds::{
     CLOSE_PASSES, ClientRead, CloseEmitReads, DistanceOpening, DistanceReads, FinalizeReads,
     PickReads, PickRegister, RANK_PASSES, SCORE_LANES, SCORE_PASSES, SLOT_MAX, ScoreReads,
-    ScoreRegister, SelectReads, SelectionOpening, StatRegister, StepReads, TrimReads,
-    block_scores, close_emit, close_rank_step, close_sum_step, distance_leaf_index,
-    distance_step, pair_at, pair_count, pick_step, rank_step, score_rank_step, score_sum_step,
-    select_values,
+    ScoreRegister, SelectReads, SelectionOpening, StatRegister, StepReads, TrimReads, block_scores,
+    close_emit, close_rank_step, close_sum_step, distance_leaf_index, distance_step, pair_at,
+    pair_count, pick_step, rank_step, score_rank_step, score_sum_step, select_values,
 };
 use crate::rules::rows::foreign_kind;
 use crate::rules::{Execution, Program, Shape};
 use crate::{
     AccLeaf, CompleteTree, Digest, Distances, LANES, Result, RoundContext, Selection, State,
-    StepKind, StepPosition, StepWitness, Tamper, Update, ValueLeaf, accumulate,
-    distance_leaf_hash, empty_root, finalize, merkle::depth_for, selection_leaf_hash, slot_value,
-    slot_words,
+    StepKind, StepPosition, StepWitness, Tamper, Update, ValueLeaf, accumulate, distance_leaf_hash,
+    empty_root, finalize, merkle::depth_for, selection_leaf_hash, slot_value, slot_words,
 };
 
 /// The distance family's program for one selection rule.
@@ -446,7 +444,10 @@ impl SelectedRun {
     /// Bulyan's trim parameters: `θ` picked, `β = θ − 2f` kept.
     fn trim_params(&self) -> (u32, u32) {
         let theta = u32::try_from(self.plan.rounds).unwrap_or(u32::MAX);
-        (theta, theta - 2 * u32::try_from(self.plan.selection.byzantine()).unwrap_or(0))
+        (
+            theta,
+            theta - 2 * u32::try_from(self.plan.selection.byzantine()).unwrap_or(0),
+        )
     }
 
     /// Trim row `j` after its first `cols` steps: the register, and with every column the
@@ -818,7 +819,9 @@ impl Execution for SelectedRun {
             }
             StepKind::CloseEmit => StepReads::CloseEmit(CloseEmitReads {
                 beta: self.trim_params().1,
-                out: self.trim_row(pos.row, self.plan.final_row_len() as usize).1?,
+                out: self
+                    .trim_row(pos.row, self.plan.final_row_len() as usize)
+                    .1?,
                 output_path: self.output_tree.frontier_proof(pos.row),
             }),
             StepKind::SelectFinalize => StepReads::SelectFinalize(FinalizeReads {

@@ -81,7 +81,11 @@ fn the_schedule_covers_every_step_once_and_the_phases_meet_at_zero_registers() {
             seen.get("Distance").copied().unwrap_or(0),
             plan.distance_steps()
         );
-        let emit = if plan.trims() { "CloseEmit" } else { "SelectFinalize" };
+        let emit = if plan.trims() {
+            "CloseEmit"
+        } else {
+            "SelectFinalize"
+        };
         assert_eq!(seen[emit], plan.chunks as u64);
     }
 }
