@@ -252,7 +252,7 @@ impl Kind for CloseRank {
     const KIND: StepKind = StepKind::CloseRank;
     type Reads = TrimReads;
 
-    /// `2^(32−pass)`, `last`, `β − 1`, `flag`, `x` (5), register (27), register' (27): 64.
+    /// `2^(32−pass)`, `last`, `β − 1`, `flag`, `x` (5), register (27), register' (27): 63.
     fn instances(reads: &TrimReads, pre: &State, post: &State) -> Result<Vec<Instance>> {
         let mut v = vec![
             scalar_instance(1u64 << (CLOSE_PASSES - 1 - reads.pass)),
