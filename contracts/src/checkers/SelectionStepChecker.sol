@@ -85,11 +85,12 @@ abstract contract SelectionStepChecker is StepChecker {
     }
 
     /// The post-state after a row's last step: the next phase's zero register (`next` bytes:
-    /// 13 distance, 312 scoring, 26 pick, 256 the averaging accumulator) and `r`.
+    /// 13 distance, 312 scoring, 26 pick, 256 the averaging accumulator, 800 Bulyan's trim
+    /// register) and `r`.
     function _phaseStart(StepContext calldata s, uint256 next, Regions memory r) internal pure returns (bytes32) {
         if (
             next != DISTANCE_REGISTER_BYTES && next != SCORE_REGISTER_BYTES && next != PICK_REGISTER_BYTES
-                && next != Commitments.ACC_BYTES
+                && next != Commitments.ACC_BYTES && next != Commitments.STAT_BYTES
         ) revert BadNextRegister(next);
         return _state(s, uint256(s.step) + 1, new bytes(next), r);
     }
