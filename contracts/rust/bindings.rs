@@ -196,12 +196,48 @@ pub mod select_finalize_checker {
     );
 }
 
-/// `SelectedProgram` (rules 6 and 7: Krum, Multi-Krum).
+/// `SelectedProgram` (rules 6, 7 and 8: Krum, Multi-Krum, Bulyan).
 pub mod selected_program {
     alloy::sol!(
         #[sol(all_derives)]
         SelectedProgram,
         "artifacts/SelectedProgram.json"
+    );
+}
+
+/// `SelectRankChecker` (step kind 14, with the Rank verifier).
+pub mod select_rank_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        SelectRankChecker,
+        "artifacts/SelectRankChecker.json"
+    );
+}
+
+/// `CloseRankChecker` (step kind 15).
+pub mod close_rank_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        CloseRankChecker,
+        "artifacts/CloseRankChecker.json"
+    );
+}
+
+/// `CloseSumChecker` (step kind 16).
+pub mod close_sum_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        CloseSumChecker,
+        "artifacts/CloseSumChecker.json"
+    );
+}
+
+/// `CloseEmitChecker` (step kind 17).
+pub mod close_emit_checker {
+    alloy::sol!(
+        #[sol(all_derives)]
+        CloseEmitChecker,
+        "artifacts/CloseEmitChecker.json"
     );
 }
 
@@ -218,4 +254,7 @@ pub mod verifiers {
     alloy::sol!(ScoreRankVerifier, "artifacts/ScoreRankVerifier.json");
     alloy::sol!(ScoreSumVerifier, "artifacts/ScoreSumVerifier.json");
     alloy::sol!(PickVerifier, "artifacts/PickVerifier.json");
+    alloy::sol!(CloseRankVerifier, "artifacts/CloseRankVerifier.json");
+    alloy::sol!(CloseSumVerifier, "artifacts/CloseSumVerifier.json");
+    alloy::sol!(CloseEmitVerifier, "artifacts/CloseEmitVerifier.json");
 }

@@ -8,15 +8,16 @@ use alloy::sol_types::{SolCall, SolConstructor, SolEvent, SolValue};
 
 use crate::bindings::{
     accumulate_checker::AccumulateChecker, arbiter::LeafArbiter, clip_checker::ClipChecker,
-    clipped_program::ClippedProgram, distance_checker::DistanceChecker,
-    fedavg_program::FedAvgProgram, finalize_checker::FinalizeChecker, game::BisectionGame,
-    median_program::MedianProgram, norm_checker::NormChecker, pick_checker::PickChecker,
-    rank_checker::RankChecker, registry::RoundRegistry, scale_checker::ScaleChecker,
-    score_rank_checker::ScoreRankChecker, score_sum_checker::ScoreSumChecker,
-    select_accumulate_checker::SelectAccumulateChecker,
-    select_finalize_checker::SelectFinalizeChecker, selected_program::SelectedProgram,
-    trim_emit_checker::TrimEmitChecker, trim_sum_checker::TrimSumChecker,
-    trimmed_mean_program::TrimmedMeanProgram, verifiers,
+    clipped_program::ClippedProgram, close_emit_checker::CloseEmitChecker,
+    close_rank_checker::CloseRankChecker, close_sum_checker::CloseSumChecker,
+    distance_checker::DistanceChecker, fedavg_program::FedAvgProgram,
+    finalize_checker::FinalizeChecker, game::BisectionGame, median_program::MedianProgram,
+    norm_checker::NormChecker, pick_checker::PickChecker, rank_checker::RankChecker,
+    registry::RoundRegistry, scale_checker::ScaleChecker, score_rank_checker::ScoreRankChecker,
+    score_sum_checker::ScoreSumChecker, select_accumulate_checker::SelectAccumulateChecker,
+    select_finalize_checker::SelectFinalizeChecker, select_rank_checker::SelectRankChecker,
+    selected_program::SelectedProgram, trim_emit_checker::TrimEmitChecker,
+    trim_sum_checker::TrimSumChecker, trimmed_mean_program::TrimmedMeanProgram, verifiers,
 };
 use crate::{Chain, ChainError, LogQuery, Result, TxReceipt};
 
@@ -101,9 +102,9 @@ impl DeployParams {
 pub const PROOF_BYTES: u64 = 1_376;
 
 /// Number of step kinds (the arbiter's checker table).
-pub const KIND_COUNT: usize = 14;
+pub const KIND_COUNT: usize = 18;
 /// Number of rules (the arbiter's program table).
-pub const RULE_COUNT: usize = 8;
+pub const RULE_COUNT: usize = 9;
 
 /// A contract's name, creation code and runtime code.
 type Code = (&'static str, &'static Bytes, &'static Bytes);
@@ -197,6 +198,20 @@ fn kinds() -> [KindCode; KIND_COUNT] {
         // Accumulate's (kind 0) and Finalize's (kind 1) verifiers.
         shared(0, code!("SelectAccumulateChecker", SelectAccumulateChecker)),
         shared(1, code!("SelectFinalizeChecker", SelectFinalizeChecker)),
+        // Bulyan's trim: SelectRank calls Rank's verifier (kind 2).
+        shared(2, code!("SelectRankChecker", SelectRankChecker)),
+        proven(
+            code!("CloseRankVerifier", verifiers::CloseRankVerifier),
+            code!("CloseRankChecker", CloseRankChecker),
+        ),
+        proven(
+            code!("CloseSumVerifier", verifiers::CloseSumVerifier),
+            code!("CloseSumChecker", CloseSumChecker),
+        ),
+        proven(
+            code!("CloseEmitVerifier", verifiers::CloseEmitVerifier),
+            code!("CloseEmitChecker", CloseEmitChecker),
+        ),
     ]
 }
 
@@ -227,6 +242,7 @@ fn programs() -> [(Code, ProgramArgs); RULE_COUNT] {
         (clipped, ProgramArgs::Base(2)),
         (selected, ProgramArgs::Rule(6)),
         (selected, ProgramArgs::Rule(7)),
+        (selected, ProgramArgs::Rule(8)),
     ]
 }
 

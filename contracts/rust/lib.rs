@@ -16,10 +16,11 @@ mod rpc_node;
 mod txmgr;
 
 pub use bindings::{
-    accumulate_checker, arbiter, clip_checker, clipped_program, distance_checker, fedavg_program,
-    finalize_checker, game, median_program, norm_checker, pick_checker, rank_checker, registry,
-    scale_checker, score_rank_checker, score_sum_checker, select_accumulate_checker,
-    select_finalize_checker, selected_program, trim_emit_checker, trim_sum_checker,
+    accumulate_checker, arbiter, clip_checker, clipped_program, close_emit_checker,
+    close_rank_checker, close_sum_checker, distance_checker, fedavg_program, finalize_checker,
+    game, median_program, norm_checker, pick_checker, rank_checker, registry, scale_checker,
+    score_rank_checker, score_sum_checker, select_accumulate_checker, select_finalize_checker,
+    select_rank_checker, selected_program, trim_emit_checker, trim_sum_checker,
     trimmed_mean_program,
 };
 pub use chain::{Chain, ChainLog, LogQuery, TxReceipt};

@@ -359,6 +359,9 @@ pub enum RuleName {
     Krum,
     /// Multi-Krum: the unweighted mean of the `--keep` lowest-scoring updates.
     MultiKrum,
+    /// Bulyan: θ = n − 2f updates picked by repeated Krum, then per coordinate the mean of the
+    /// θ − 2f picked values closest to their median (`--byzantine`, n >= 4f + 3).
+    Bulyan,
 }
 
 /// A round's aggregation rule and its parameters, as flags.
@@ -401,6 +404,7 @@ impl RuleArgs {
                     keep: self.keep,
                 });
             }
+            RuleName::Bulyan => return step_vm::Rule::Distance(step_vm::Selection::Bulyan { f }),
         };
         match self.clip_threshold() {
             Some(threshold) => step_vm::Rule::Clipped { threshold, base },
@@ -431,7 +435,12 @@ impl RuleArgs {
                 "--clip must be a norm in [2^-16, 65536) (Q15.16), got {norm}"
             ));
         }
-        if self.clip.is_some() && matches!(self.rule, RuleName::Krum | RuleName::MultiKrum) {
+        if self.clip.is_some()
+            && matches!(
+                self.rule,
+                RuleName::Krum | RuleName::MultiKrum | RuleName::Bulyan
+            )
+        {
             return Err(format!(
                 "--clip does not compose with --rule {:?} yet: clipping wraps fedavg, median and trimmed-mean",
                 self.rule

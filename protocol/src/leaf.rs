@@ -20,6 +20,7 @@ use arbiter::LeafProof;
 use contracts::{AccumulateLeaf, ClipLeaf, FinalizeLeaf};
 // Each checker's binding module has its own copy of the shared structs (`Regions`,
 // `ClientRead`: declared in `SelectionStepChecker`, the same tuples everywhere).
+use contracts::close_emit_checker::{CloseEmitChecker as cec, SelectionStepChecker as cecs};
 use contracts::distance_checker::{DistanceChecker as dc, SelectionStepChecker as dcs};
 use contracts::pick_checker::{PickChecker as pc, SelectionStepChecker as pcs};
 use contracts::score_rank_checker::{ScoreStepChecker as sc, SelectionStepChecker as scs};
@@ -29,10 +30,11 @@ use contracts::select_accumulate_checker::{
 use contracts::select_finalize_checker::{
     SelectFinalizeChecker as sfc, SelectionStepChecker as sfcs,
 };
+use contracts::select_rank_checker::{SelectionStepChecker as trs, TrimStepChecker as tr};
 use step_vm::{
-    ClientRead, DistanceOpening, DistanceReads, FinalizeReads, PickReads, RegisterLayout,
-    ScoreReads, ScoreRegister, SelectReads, SelectionOpening, StepReads, StepWitness, ValueLeaf,
-    slot_bytes,
+    ClientRead, CloseEmitReads, DistanceOpening, DistanceReads, FinalizeReads, PickReads,
+    RegisterLayout, ScoreReads, ScoreRegister, SelectReads, SelectionOpening, StepReads,
+    StepWitness, TrimReads, ValueLeaf, slot_bytes,
 };
 
 use crate::Result;
@@ -104,6 +106,10 @@ fn encode(w: &StepWitness, proof: &Bytes) -> Result<Vec<u8>> {
         StepReads::Pick(r) => pick_leaf(w, r, proof),
         StepReads::SelectAccumulate(r) => select_accumulate_leaf(w, r, proof),
         StepReads::SelectFinalize(r) => select_finalize_leaf(w, r, proof),
+        StepReads::SelectRank(r) | StepReads::CloseRank(r) | StepReads::CloseSum(r) => {
+            trim_leaf(w, r, proof)
+        }
+        StepReads::CloseEmit(r) => close_emit_leaf(w, r, proof),
         StepReads::Clip(c) => Ok(ClipLeaf {
             basePre: B256::from(c.base_pre),
             scalesRoot: B256::from(c.scales_root),
@@ -250,6 +256,32 @@ fn select_finalize_leaf(w: &StepWitness, r: &FinalizeReads, proof: &Bytes) -> Re
     Ok(sfc::SelectFinalizeLeaf {
         acc: register(&w.pre),
         pre: regions!(sfcs, w),
+        values: value_bytes(&r.out),
+        path: path(&r.output_path),
+        proof: proof.clone(),
+    }
+    .abi_encode())
+}
+
+/// A Bulyan trim leaf reading a participant (`SelectRank`, `CloseRank`, `CloseSum` share the
+/// `TrimLeaf` tuple).
+fn trim_leaf(w: &StepWitness, r: &TrimReads, proof: &Bytes) -> Result<Vec<u8>> {
+    Ok(tr::TrimLeaf {
+        register: register(&w.pre),
+        pre: regions!(trs, w),
+        read: client_read!(trs, &r.read),
+        flag: selection(&r.flag),
+        flagPath: path(&r.flag.path),
+        registerOut: register(&w.post),
+        proof: proof.clone(),
+    }
+    .abi_encode())
+}
+
+fn close_emit_leaf(w: &StepWitness, r: &CloseEmitReads, proof: &Bytes) -> Result<Vec<u8>> {
+    Ok(cec::CloseEmitLeaf {
+        register: register(&w.pre),
+        pre: regions!(cecs, w),
         values: value_bytes(&r.out),
         path: path(&r.output_path),
         proof: proof.clone(),

@@ -17,7 +17,7 @@ use protocol::{
     GamePlayer, MemoryBoard, RoundStatus, Turn, answer_challenges, challenge_unavailable,
     settle_unanswered,
 };
-use step_vm::{Fault, LANES, Trace, Update};
+use step_vm::{Cell, Fault, LANES, Trace, Update};
 use tracing::info;
 
 use crate::report::{Outcome, ScenarioReport, SimReport, signed};
@@ -801,50 +801,66 @@ impl<C: Chain + 'static> Run<'_, C> {
     async fn lying_post(&mut self) -> Result<(Aggregator<C>, Posted), SimError> {
         self.open_and_commit(Publish::Everywhere).await?;
         self.availability().await?;
-        let step = match (self.sim.args.corrupt_step, self.sim.args.corrupt_kind) {
-            (Some(step), _) => step,
-            (None, kind) => self.visible_aggregator_step(kind).await?,
+        let fault = match (self.sim.args.corrupt_step, self.sim.args.corrupt_kind) {
+            (Some(step), _) => self.sim.aggregator_fault(step),
+            (None, kind) => self.visible_aggregator_fault(kind).await?,
         };
-        let fault = self.sim.aggregator_fault(step);
         self.rep.corrupted_step = Some(fault.step);
         let agg = Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));
         let posted = self.post(&agg).await?;
         Ok((agg, posted))
     }
 
-    /// The first step from the middle of the program (or, given a kind, the first step of
-    /// that kind) whose corruption changes the result (some corruptions heal: an order
-    /// statistic's radix search recovers from an early prefix below the true value, a
-    /// distance moved without changing Krum's pick; lies the final result never shows).
-    async fn visible_aggregator_step(
+    /// The aggregator's fault at the first step from the middle of the program (or, given a
+    /// kind, the first step of that kind) whose corruption changes the result (some
+    /// corruptions heal: an order statistic's radix search recovers from an early prefix below
+    /// the true value, a distance moved without changing Krum's pick; lies the final result
+    /// never shows). A step of the distance family's wide values is tried on each of its 8
+    /// lanes (participants), the seed's first: a liar picks the participant whose score or
+    /// distance changes the selection.
+    async fn visible_aggregator_fault(
         &mut self,
         kind: Option<step_vm::StepKind>,
-    ) -> Result<u64, SimError> {
+    ) -> Result<Fault, SimError> {
         let honest = Aggregator::new(self.d().clone(), self.sim.roles.aggregator)
             .prepare(self.round, &self.uploads)
             .await?;
         let steps = honest.trace.steps();
         let root = honest.trace.output_root();
         let ctx = honest.trace.context().clone();
+        let updates: Vec<Update> = (0..ctx.participants().len())
+            .map(|i| honest.trace.input(i).clone())
+            .collect();
         for attempt in 0..steps {
             let step = match kind {
                 Some(_) => attempt,
                 None => (steps / 2 + attempt) % steps,
             };
-            if kind.is_some_and(|kind| ctx.position(step).kind != kind) {
+            let at = ctx.position(step).kind;
+            if kind.is_some_and(|kind| at != kind) {
                 continue;
             }
-            let fault = self.sim.aggregator_fault(step);
-            let liar =
-                Aggregator::lying(self.d().clone(), self.sim.roles.aggregator, Arc::new(fault));
-            if liar
-                .prepare(self.round, &self.uploads)
-                .await?
-                .trace
-                .output_root()
-                != root
-            {
-                return Ok(step);
+            let wide = matches!(
+                at,
+                step_vm::StepKind::Distance
+                    | step_vm::StepKind::ScoreRank
+                    | step_vm::StepKind::ScoreSum
+                    | step_vm::StepKind::Pick
+            );
+            let seed_fault = self.sim.aggregator_fault(step);
+            let lanes = if wide { step_vm::SCORE_LANES } else { 1 };
+            for shift in 0..lanes {
+                let mut fault = seed_fault;
+                if let Cell::Output { lane } = seed_fault.cell {
+                    fault.cell = Cell::Output {
+                        lane: (lane + shift) % LANES,
+                    };
+                }
+                let liar = Trace::execute_with(ctx.clone(), updates.clone(), Arc::new(fault))
+                    .map_err(|e| self.violation(format!("the liar's execution: {e}")))?;
+                if liar.output_root() != root {
+                    return Ok(fault);
+                }
             }
         }
         Err(self.violation("no corrupted step changes the result".into()))

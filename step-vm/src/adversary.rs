@@ -25,8 +25,10 @@ pub enum Cell {
     /// distance family's wide values (a running distance, a threshold prefix, a score sum,
     /// the scores written) move by `delta · 2^64`, enough to change a selection, a distance
     /// written down by as much (to zero when smaller: two updates made to look alike), and a
-    /// pick by `delta` participants. Under a clipped rule a base step is corrupted as its own kind would be.
-    /// Lets a caller corrupt "step `k`" without knowing the rule's schedule.
+    /// pick by `delta` participants; Bulyan's median bounds and closeness prefix move by
+    /// `delta · 2^20`, the sum of its closest values by `delta · β`. Under a clipped rule a
+    /// base step is corrupted as its own kind would be. Lets a caller corrupt "step `k`"
+    /// without knowing the rule's schedule.
     Output {
         /// Lane index, below 32.
         lane: usize,
@@ -149,9 +151,19 @@ fn output_words(
             let picks = crate::rules::selected::Plan::of(ctx).map_or(1, |p| p.divisor());
             vec![(lane, delta.wrapping_mul(i64::from(picks)))]
         }
-        // Both median bounds (the trimmed range moves), or the closeness prefix (another β).
-        StepKind::SelectRank => vec![(lane, delta), (LANES + lane, delta)],
-        StepKind::CloseRank | StepKind::CloseSum => vec![(2 * LANES + lane, delta)],
+        // Bulyan's trim: both median bounds, or the closeness prefix, by delta·2^20 (16 real
+        // units: enough to change which values are closest); the sum of the closest values by
+        // delta·β, so the output moves by exactly delta.
+        StepKind::SelectRank => vec![
+            (lane, delta.wrapping_shl(20)),
+            (LANES + lane, delta.wrapping_shl(20)),
+        ],
+        StepKind::CloseRank => vec![(2 * LANES + lane, delta.wrapping_shl(20))],
+        StepKind::CloseSum => {
+            let beta = crate::rules::selected::Plan::of(ctx)
+                .map_or(1, |p| p.rounds.saturating_sub(2 * p.selection.byzantine()));
+            vec![(4 * LANES + lane, delta.wrapping_mul(beta as i64))]
+        }
         StepKind::SelectFinalize | StepKind::CloseEmit => Vec::new(),
         // acc / W is the output: move acc by delta · W.
         StepKind::Accumulate => vec![(lane, delta.wrapping_mul(i64::from(ctx.total_weight())))],

@@ -101,6 +101,12 @@ impl Trace {
         self.run.output()
     }
 
+    /// Participant `i`'s update as this trace read it (`i < n`).
+    #[must_use]
+    pub fn input(&self, i: usize) -> &Update {
+        self.run.input(i)
+    }
+
     /// Root of the output tree: what the aggregator posts.
     #[must_use]
     pub fn output_root(&self) -> Digest {

@@ -1,4 +1,4 @@
-//! Every step kind of Krum and Multi-Krum, disputed end to end on the in-process chain: a
+//! Every step kind of Krum, Multi-Krum and Bulyan, disputed end to end on the in-process chain: a
 //! dishonest aggregator corrupts the first step of that kind whose corruption changes the
 //! result, and the game ends at exactly that step with a Halo2 proof verified on chain, the
 //! honest challenger winning; a lying challenger against each rule loses to the aggregator's
@@ -9,13 +9,25 @@ use sim::{Outcome, ScenarioReport, SimArgs, run_with_prover};
 use step_vm::{Rule, Selection, StepKind};
 
 const CLIENTS: usize = 5;
+/// Bulyan with f = 1 needs n >= 4f + 3.
+const BULYAN_CLIENTS: usize = 7;
 const DIM: usize = 200; // 7 chunks
 
 const KRUM: &[&str] = &["--rule", "krum", "--byzantine", "1"];
 const MULTI_KRUM: &[&str] = &["--rule", "multi-krum", "--byzantine", "1", "--keep", "2"];
+const BULYAN: &[&str] = &["--rule", "bulyan", "--byzantine", "1"];
+
+/// The measuring size of a rule's flags: Bulyan's smallest round, or `CLIENTS`.
+fn clients_of(rule: &[&str]) -> usize {
+    if rule.contains(&"bulyan") {
+        BULYAN_CLIENTS
+    } else {
+        CLIENTS
+    }
+}
 
 async fn scenario(name: &str, rule: &[&str], extra: &[&str]) -> ScenarioReport {
-    let clients = CLIENTS.to_string();
+    let clients = clients_of(rule).to_string();
     let dim = DIM.to_string();
     let mut argv = vec![
         "sim",
@@ -39,20 +51,32 @@ async fn scenario(name: &str, rule: &[&str], extra: &[&str]) -> ScenarioReport {
 /// expects every game to end at that step, settled by a leaf proof.
 async fn every_kind_is_disputed_to_its_step(rule: &[&str], expected: Rule) {
     let program = expected.program();
+    let n = clients_of(rule);
     let shape = step_vm::Shape {
-        participants: CLIENTS,
+        participants: n,
         chunks: step_vm::chunk_count(DIM),
     };
-    for kind in [
+    let last_phase: &[StepKind] = if rule.contains(&"bulyan") {
+        &[
+            StepKind::SelectRank,
+            StepKind::CloseRank,
+            StepKind::CloseSum,
+            StepKind::CloseEmit,
+        ]
+    } else {
+        &[StepKind::SelectAccumulate, StepKind::SelectFinalize]
+    };
+    for &kind in [
         StepKind::Distance,
         StepKind::ScoreRank,
         StepKind::ScoreSum,
         StepKind::Pick,
-        StepKind::SelectAccumulate,
-        StepKind::SelectFinalize,
-    ] {
+    ]
+    .iter()
+    .chain(last_phase)
+    {
         let rep = scenario("aggregator-lies", rule, &["--corrupt-kind", kind.name()]).await;
-        assert_eq!(rep.steps, expected.steps(CLIENTS, DIM));
+        assert_eq!(rep.steps, expected.steps(n, DIM));
         assert_eq!(
             rep.outcome,
             Outcome::AggregatorSlashed,
@@ -84,8 +108,13 @@ async fn multi_krum_every_kind_corrupted_is_disputed_to_that_step() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lying_challengers_lose_and_honest_rounds_finalize_under_krum_and_multi_krum() {
-    for rule in [KRUM, MULTI_KRUM] {
+async fn bulyan_every_kind_corrupted_is_disputed_to_that_step() {
+    every_kind_is_disputed_to_its_step(BULYAN, Rule::Distance(Selection::Bulyan { f: 1 })).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lying_challengers_lose_and_honest_rounds_finalize_under_the_distance_family() {
+    for rule in [KRUM, MULTI_KRUM, BULYAN] {
         let rep = scenario("challenger-lies", rule, &[]).await;
         assert_eq!(rep.outcome, Outcome::ChallengerSlashed, "{rule:?}");
         assert!(rep.gas.contains_key("proveLeaf"));
