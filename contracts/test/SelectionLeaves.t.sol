@@ -25,20 +25,24 @@ import {ScoreSumChecker} from "../src/checkers/ScoreSumChecker.sol";
 import {PickChecker} from "../src/checkers/PickChecker.sol";
 import {SelectAccumulateChecker} from "../src/checkers/SelectAccumulateChecker.sol";
 import {SelectFinalizeChecker} from "../src/checkers/SelectFinalizeChecker.sol";
+import {SelectRankChecker} from "../src/checkers/SelectRankChecker.sol";
+import {CloseRankChecker} from "../src/checkers/CloseRankChecker.sol";
+import {CloseSumChecker} from "../src/checkers/CloseSumChecker.sol";
+import {CloseEmitChecker} from "../src/checkers/CloseEmitChecker.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {AcceptingVerifier, MockStepVerifier} from "./mocks/MockStepVerifier.sol";
 import {MockSelectionVerifier} from "./mocks/MockSelectionVerifier.sol";
 import {ScoreStepChecker} from "../src/checkers/ScoreStepChecker.sol";
 
-/// The distance family's leaves (Krum and Multi-Krum; issue 8) against the Rust VM:
+/// The distance family's leaves (Krum, Multi-Krum and Bulyan; issue 8) against the Rust VM:
 ///
 /// - **real vectors** (`test/vectors/{distance, score_rank, score_sum, pick, select_accumulate,
 ///   select_finalize}.json`, real Halo2 proofs of a Multi-Krum round made by `circuits` from the
-///   VM's witnesses): the REAL generated verifiers accept them, the arbiter's post-state is the
+///   VM's witnesses; `{select_rank, close_rank, close_sum, close_emit}.json` of a Bulyan round): the REAL generated verifiers accept them, the arbiter's post-state is the
 ///   VM's, and a challenger proving one in a game wins; the gas of that `proveLeaf`
 ///   transaction is reported;
-/// - **at scale** (`test/vectors/select_scale_n{8,64,255}.json`: each kind's heaviest leaf at
+/// - **at scale** (`test/vectors/{select,bulyan}_scale_n{8,64,255}.json`: each kind's heaviest leaf at
 ///   n = 8, 64, 255 and d = 25,600,000, realistic and densest content, encoded by the roles'
 ///   `leaf_input`, with the VM's post-state): the arbiter's post-state is the VM's, and the
 ///   whole `proveLeaf` transaction stays within 600,000 gas. As in `LeafGasAtScale`, the
@@ -70,8 +74,10 @@ contract SelectionLeavesTest is Test {
     BisectionGame internal game;
     GasMeter internal meter;
 
-    /// The distance family's kinds, and their vector files.
-    uint8[6] internal KINDS = [8, 9, 10, 11, 12, 13];
+    /// The distance family's kinds.
+    uint8[10] internal KINDS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17];
+    /// Kinds with a verifier of their own or shared, by kind id (18 entries).
+    uint256 internal constant KIND_COUNT = 18;
 
     function setUp() public {
         vm.warp(1_700_000_000);
@@ -82,9 +88,10 @@ contract SelectionLeavesTest is Test {
     // ------------------------------------------------------------------ deployment
 
     /// The verifier each kind's checker calls: index = the verifiers' own kind (0 to 6, 8 to
-    /// 11); SelectAccumulate (12) and SelectFinalize (13) use Accumulate's and Finalize's.
-    function _realVerifiers() internal returns (address[14] memory v) {
-        string[14] memory names = [
+    /// 11, 15 to 17); SelectAccumulate (12), SelectFinalize (13) and SelectRank (14) use
+    /// Accumulate's, Finalize's and Rank's.
+    function _realVerifiers() internal returns (address[18] memory v) {
+        string[18] memory names = [
             "AccumulateVerifier",
             "FinalizeVerifier",
             "RankVerifier",
@@ -98,30 +105,34 @@ contract SelectionLeavesTest is Test {
             "ScoreSumVerifier",
             "PickVerifier",
             "",
-            ""
+            "",
+            "",
+            "CloseRankVerifier",
+            "CloseSumVerifier",
+            "CloseEmitVerifier"
         ];
-        for (uint256 k; k < 14; ++k) {
+        for (uint256 k; k < 18; ++k) {
             if (bytes(names[k]).length > 0) {
                 v[k] = vm.deployCode(string.concat(names[k], ".sol:", names[k]));
             }
         }
-        (v[12], v[13]) = (v[0], v[1]);
+        (v[12], v[13], v[14]) = (v[0], v[1], v[2]);
     }
 
-    function _acceptingVerifiers() internal returns (address[14] memory v) {
-        for (uint256 k; k < 14; ++k) {
+    function _acceptingVerifiers() internal returns (address[18] memory v) {
+        for (uint256 k; k < 18; ++k) {
             v[k] = address(new AcceptingVerifier());
         }
-        (v[12], v[13]) = (v[0], v[1]);
+        (v[12], v[13], v[14]) = (v[0], v[1], v[2]);
     }
 
-    /// The real deployment's tables (8 programs, 14 checkers) over `v`.
-    function _deploy(address[14] memory v) internal {
+    /// The real deployment's tables (9 programs, 18 checkers) over `v`.
+    function _deploy(address[18] memory v) internal {
         _deploy(v, PROOF_BYTES);
     }
 
     /// The statement-checking mocks: the distance family's own, FedAvg's for kinds 12 and 13.
-    function _reexecutingVerifiers() internal returns (address[14] memory v) {
+    function _reexecutingVerifiers() internal returns (address[18] memory v) {
         v = _acceptingVerifiers();
         for (uint8 k = 8; k < 12; ++k) {
             v[k] = address(new MockSelectionVerifier(k));
@@ -131,7 +142,7 @@ contract SelectionLeavesTest is Test {
     }
 
     /// As `_deploy(v)`, with checkers taking proofs of `proofBytes` bytes.
-    function _deploy(address[14] memory v, uint256 proofBytes) internal {
+    function _deploy(address[18] memory v, uint256 proofBytes) internal {
         RoundRegistry.Params memory p;
         (p.aggregatorBond, p.challengerBond, p.clientDeposit, p.availabilityBond) =
         (AGG_BOND, CH_BOND, 1 gwei, 0.1 ether);
@@ -139,7 +150,7 @@ contract SelectionLeavesTest is Test {
         (1 days, 1 hours, 1 hours, 1 days);
         p.burnBps = 5_000;
         registry = new RoundRegistry(p);
-        address[] memory programs = new address[](8);
+        address[] memory programs = new address[](9);
         programs[0] = address(new FedAvgProgram());
         programs[1] = address(new MedianProgram());
         programs[2] = address(new TrimmedMeanProgram());
@@ -148,7 +159,8 @@ contract SelectionLeavesTest is Test {
         }
         programs[6] = address(new SelectedProgram(6));
         programs[7] = address(new SelectedProgram(7));
-        address[] memory c = new address[](14);
+        programs[8] = address(new SelectedProgram(8));
+        address[] memory c = new address[](18);
         c[0] = address(new AccumulateChecker(v[0], GAS_CAP, proofBytes));
         c[1] = address(new FinalizeChecker(v[1], GAS_CAP, proofBytes));
         c[2] = address(new RankChecker(v[2], GAS_CAP, proofBytes));
@@ -167,6 +179,10 @@ contract SelectionLeavesTest is Test {
         c[11] = address(new PickChecker(v[11], GAS_CAP, proofBytes));
         c[12] = address(new SelectAccumulateChecker(v[12], GAS_CAP, proofBytes));
         c[13] = address(new SelectFinalizeChecker(v[13], GAS_CAP, proofBytes));
+        c[14] = address(new SelectRankChecker(v[14], GAS_CAP, proofBytes));
+        c[15] = address(new CloseRankChecker(v[15], GAS_CAP, proofBytes));
+        c[16] = address(new CloseSumChecker(v[16], GAS_CAP, proofBytes));
+        c[17] = address(new CloseEmitChecker(v[17], GAS_CAP, proofBytes));
         arbiter = new LeafArbiter(address(registry), programs, c);
         game = new BisectionGame(address(registry), address(arbiter), 1 days, 1 hours);
         registry.setGame(address(game));
@@ -280,8 +296,18 @@ contract SelectionLeavesTest is Test {
     // ------------------------------------------------------------------ real vectors
 
     function _vector(uint8 kind) internal view returns (string memory) {
-        string[6] memory files =
-            ["distance", "score_rank", "score_sum", "pick", "select_accumulate", "select_finalize"];
+        string[10] memory files = [
+            "distance",
+            "score_rank",
+            "score_sum",
+            "pick",
+            "select_accumulate",
+            "select_finalize",
+            "select_rank",
+            "close_rank",
+            "close_sum",
+            "close_emit"
+        ];
         return vm.readFile(string.concat(vm.projectRoot(), "/test/vectors/", files[kind - 8], ".json"));
     }
 
@@ -328,6 +354,22 @@ contract SelectionLeavesTest is Test {
 
     function test_vector_selectFinalize_realProof_matchesVm() public {
         _realVector(13);
+    }
+
+    function test_vector_selectRank_realProof_matchesVm() public {
+        _realVector(14);
+    }
+
+    function test_vector_closeRank_realProof_matchesVm() public {
+        _realVector(15);
+    }
+
+    function test_vector_closeSum_realProof_matchesVm() public {
+        _realVector(16);
+    }
+
+    function test_vector_closeEmit_realProof_matchesVm() public {
+        _realVector(17);
     }
 
     /// A tampered proof byte makes the real verifier reject the leaf, and the game does not end.
@@ -412,7 +454,7 @@ contract SelectionLeavesTest is Test {
     function _delta(uint8 kind) internal returns (uint256) {
         string memory json = _vector(kind);
         bytes memory input = _verifierInput(json);
-        address[14] memory real = _realVerifiers();
+        address[18] memory real = _realVerifiers();
         (uint256 realGas, bool ok) = meter.staticcallGas(real[kind], input);
         assertTrue(ok, string.concat(_name(kind), ": the real verifier accepts its vector"));
         (uint256 mockGas, bool ok2) = meter.staticcallGas(address(new AcceptingVerifier()), input);
@@ -424,24 +466,26 @@ contract SelectionLeavesTest is Test {
     struct ScaleRounds {
         uint256[2] ids;
         bytes32[2] configs;
-        uint256[6] delta;
+        /// Real verifier - mock per kind id.
+        uint256[18] delta;
         uint256 n;
     }
 
-    function _measure(uint256 n) internal {
+    /// Measures the file `<prefix>_n<n>.json`'s `count` cases.
+    function _measure(string memory prefix, uint256 n, uint256 count) internal {
         ScaleRounds memory r;
         r.n = n;
-        for (uint256 t; t < 6; ++t) {
-            r.delta[t] = _delta(KINDS[t]);
+        for (uint256 t; t < 10; ++t) {
+            r.delta[KINDS[t]] = _delta(KINDS[t]);
         }
         _deploy(_acceptingVerifiers());
         string memory json = vm.readFile(
-            string.concat(vm.projectRoot(), "/test/vectors/select_scale_n", vm.toString(n), ".json")
+            string.concat(vm.projectRoot(), "/test/vectors/", prefix, "_n", vm.toString(n), ".json")
         );
         (r.ids[0], r.configs[0]) = _openRound(json, ".round", 1);
         (r.ids[1], r.configs[1]) = _openRound(json, ".denseRound", 2);
         uint256 snapshot = vm.snapshotState();
-        for (uint256 c; c < 12; ++c) {
+        for (uint256 c; c < count; ++c) {
             _measureCase(json, c, r);
             vm.revertToState(snapshot);
         }
@@ -460,8 +504,8 @@ contract SelectionLeavesTest is Test {
             _state(json, string.concat(path, ".post"), r.configs[v]),
             "the arbiter's post-state is the VM's"
         );
-        uint8 kind = KINDS[c % 6];
-        uint256 gas = _proveInGame(r.ids[v], c + 10, step, pre, leaf) + r.delta[c % 6];
+        uint8 kind = uint8(vm.parseJsonUint(json, string.concat(path, ".kindId")));
+        uint256 gas = _proveInGame(r.ids[v], c + 10, step, pre, leaf) + r.delta[kind];
         emit log(
             string.concat(
                 "| ",
@@ -481,19 +525,42 @@ contract SelectionLeavesTest is Test {
     }
 
     function test_leafGas_distanceFamily_n8_dim25M() public {
-        _measure(8);
+        _measure("select_scale", 8, 12);
     }
 
     function test_leafGas_distanceFamily_n64_dim25M() public {
-        _measure(64);
+        _measure("select_scale", 64, 12);
     }
 
     function test_leafGas_distanceFamily_n255_dim25M() public {
-        _measure(255);
+        _measure("select_scale", 255, 12);
+    }
+
+    function test_leafGas_bulyanTrim_n8_dim25M() public {
+        _measure("bulyan_scale", 8, 8);
+    }
+
+    function test_leafGas_bulyanTrim_n64_dim25M() public {
+        _measure("bulyan_scale", 64, 8);
+    }
+
+    function test_leafGas_bulyanTrim_n255_dim25M() public {
+        _measure("bulyan_scale", 255, 8);
     }
 
     function _name(uint8 kind) internal pure returns (string memory) {
-        string[6] memory names = ["Distance", "ScoreRank", "ScoreSum", "Pick", "SelectAccumulate", "SelectFinalize"];
+        string[10] memory names = [
+            "Distance",
+            "ScoreRank",
+            "ScoreSum",
+            "Pick",
+            "SelectAccumulate",
+            "SelectFinalize",
+            "SelectRank",
+            "CloseRank",
+            "CloseSum",
+            "CloseEmit"
+        ];
         return names[kind - 8];
     }
 }

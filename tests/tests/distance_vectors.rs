@@ -25,11 +25,12 @@ use circuits::StepProof;
 use protocol::leaf_input;
 use serde_json::{Value, json};
 use step_vm::{
-    AccLeaf, ClientRead, CompleteTree, Digest, DistanceOpening, DistanceReads, FinalizeReads,
-    Participant, PickReads, PickRegister, RoundConfig, RoundContext, Rule, SCORE_LANES,
-    SCORE_PASSES, ScoreReads, ScoreRegister, SelectReads, SelectedPlan, Selection,
-    SelectionOpening, State, StepKind, StepPosition, StepReads, StepWitness, Trace, UNIT_SCALE,
-    Update, ValueLeaf, distance_leaf_hash, fold_path, pair_index, selection_leaf_hash, slot_words,
+    AccLeaf, ClientRead, CloseEmitReads, CompleteTree, Digest, DistanceOpening, DistanceReads,
+    FinalizeReads, LANES, Participant, PickReads, PickRegister, RoundConfig, RoundContext, Rule,
+    SCORE_LANES, SCORE_PASSES, ScoreReads, ScoreRegister, SelectReads, SelectedPlan, Selection,
+    SelectionOpening, StatRegister, State, StepKind, StepPosition, StepReads, StepWitness, Trace,
+    TrimReads, UNIT_SCALE, Update, ValueLeaf, distance_leaf_hash, fold_path, pair_index,
+    selection_leaf_hash, slot_words,
 };
 
 const SELECTION: Selection = Selection::MultiKrum { f: 1, keep: 2 };
@@ -91,9 +92,10 @@ fn round_json(ctx: &RoundContext) -> Value {
 
 // ------------------------------------------------------------------------- real vectors
 
-/// A Multi-Krum round of 5 participants: ties (participants 3 and 4 equal) and the i32 ends.
-fn real_round() -> (RoundContext, Vec<Update>) {
-    let updates: Vec<Update> = (0..5)
+/// A round of `n` participants under `selection` (Multi-Krum: 5; Bulyan: 7): ties (the
+/// participants from 3 on are equal) and the i32 ends.
+fn real_round(selection: Selection, n: i32) -> (RoundContext, Vec<Update>) {
+    let updates: Vec<Update> = (0..n)
         .map(|c: i32| {
             Update::from_fixed(
                 (0..REAL_DIM as i32)
@@ -114,7 +116,7 @@ fn real_round() -> (RoundContext, Vec<Update>) {
         })
         .collect();
     let config = RoundConfig {
-        rule: Rule::Distance(SELECTION),
+        rule: Rule::Distance(selection),
         ..RoundConfig::fedavg(1, [0; 20], 1, [0; 32], REAL_DIM)
     };
     (
@@ -142,6 +144,17 @@ const KINDS: [StepKind; 6] = [
     StepKind::SelectFinalize,
 ];
 
+/// Bulyan's trim kinds (its other kinds are Multi-Krum's, measured above).
+const TRIM_KINDS: [StepKind; 4] = [
+    StepKind::SelectRank,
+    StepKind::CloseRank,
+    StepKind::CloseSum,
+    StepKind::CloseEmit,
+];
+
+/// Bulyan's vectors: f = 1, the smallest round 7 participants.
+const BULYAN: Selection = Selection::Bulyan { f: 1 };
+
 fn file_name(kind: StepKind) -> String {
     let mut name = String::new();
     for (i, c) in kind.name().chars().enumerate() {
@@ -168,10 +181,16 @@ fn real_proofs() -> &'static [(StepKind, Vec<u8>)] {
 }
 
 fn make_real_proofs() -> Vec<(StepKind, Vec<u8>)> {
-    let (ctx, updates) = real_round();
+    let mut proofs = real_proofs_of(SELECTION, 5, &KINDS);
+    proofs.extend(real_proofs_of(BULYAN, 7, &TRIM_KINDS));
+    proofs
+}
+
+fn real_proofs_of(selection: Selection, n: i32, kinds: &[StepKind]) -> Vec<(StepKind, Vec<u8>)> {
+    let (ctx, updates) = real_round(selection, n);
     let trace = Trace::execute(ctx.clone(), updates).expect("executes");
     let prover = fl_tests::prover();
-    KINDS
+    kinds
         .iter()
         .map(|&kind| {
             let step = row_end(&ctx, kind);
@@ -213,7 +232,7 @@ fn make_real_proofs() -> Vec<(StepKind, Vec<u8>)> {
 
 #[test]
 fn real_vectors_are_in_lockstep_with_the_vm_and_the_circuits() {
-    assert_eq!(real_proofs().len(), KINDS.len());
+    assert_eq!(real_proofs().len(), KINDS.len() + TRIM_KINDS.len());
 }
 
 // ---------------------------------------------------------------------- at-scale leaves
@@ -275,7 +294,7 @@ struct Synthetic {
     reads: Vec<(usize, ClientRead)>,
 }
 
-fn synthetic(n: usize, dense: bool, rng: &mut Rng) -> Synthetic {
+fn synthetic(selection: Selection, n: usize, dense: bool, rng: &mut Rng) -> Synthetic {
     let chunks = step_vm::chunk_count(SCALE_DIM);
     let depth = chunks.next_power_of_two().trailing_zeros() as usize;
     let row = chunks - 1;
@@ -294,7 +313,7 @@ fn synthetic(n: usize, dense: bool, rng: &mut Rng) -> Synthetic {
         })
         .collect();
     let config = RoundConfig {
-        rule: Rule::Distance(SELECTION),
+        rule: Rule::Distance(selection),
         ..RoundConfig::fedavg(1, [0; 20], 1, [0; 32], SCALE_DIM)
     };
     let ctx = RoundContext::new(config, participants).expect("valid round");
@@ -317,7 +336,7 @@ fn synthetic(n: usize, dense: bool, rng: &mut Rng) -> Synthetic {
             )
         })
         .collect();
-    let plan = SelectedPlan::new(SELECTION, ctx.shape());
+    let plan = SelectedPlan::new(selection, ctx.shape());
     Synthetic {
         ctx,
         plan,
@@ -538,12 +557,25 @@ fn scale_witness(s: &Synthetic, kind: StepKind, dense: bool, rng: &mut Rng) -> S
             });
             (step, acc.to_vec(), regions, reads)
         }
+        StepKind::SelectRank | StepKind::CloseRank | StepKind::CloseSum | StepKind::CloseEmit => {
+            trim_case(
+                s,
+                kind,
+                dense,
+                rng,
+                regions(&distances, &selection),
+                &selection,
+            )
+        }
         other => panic!("not a distance-family kind: {other:?}"),
     };
     let position: StepPosition = ctx.position(step);
     assert_eq!(position.kind, kind, "step {step}");
     let layout = match kind {
         StepKind::SelectAccumulate | StepKind::SelectFinalize => step_vm::RegisterLayout::Be64,
+        StepKind::SelectRank | StepKind::CloseRank | StepKind::CloseSum | StepKind::CloseEmit => {
+            step_vm::RegisterLayout::Offset40
+        }
         _ => step_vm::RegisterLayout::Slots104,
     };
     let pre = State::new(step, register, regions).with_layout(layout);
@@ -559,16 +591,115 @@ fn scale_witness(s: &Synthetic, kind: StepKind, dense: bool, rng: &mut Rng) -> S
     }
 }
 
+/// A Bulyan trim kind's heaviest leaf: participant n − 1's read at the end of a pass (a
+/// decision), the sum pass's last column, or the last row's emit.
+fn trim_case(
+    s: &Synthetic,
+    kind: StepKind,
+    dense: bool,
+    rng: &mut Rng,
+    mut regions: Vec<Digest>,
+    selection: &[([u128; SCORE_LANES], u8)],
+) -> (u64, Vec<i64>, Vec<Digest>, StepReads) {
+    let (plan, n) = (&s.plan, s.plan.n);
+    let row_start = plan.average_start() + s.row as u64 * plan.final_row_len();
+    let i = n - 1;
+    let read = s
+        .reads
+        .iter()
+        .find(|r| r.0 == i)
+        .expect("a disputed read")
+        .1
+        .clone();
+    let theta = u32::try_from(plan.rounds).expect("small");
+    let beta = theta - 2 * u32::try_from(plan.selection.byzantine()).expect("small");
+    // A register a real trim reaches: the median bounds near each other (offset values
+    // 2^31 + x), the closeness prefix within the values' spread, counts of at most n, a sum of
+    // `c_lt` values near the median (so the mean fits i32).
+    let mut reg = StatRegister::default();
+    let small = |rng: &mut Rng, bits: u32| i64::try_from(rng.next() >> (64 - bits)).expect("small");
+    for l in 0..LANES {
+        reg.lo[l] = (1 << 31) + small(rng, 20) - (1 << 19);
+        reg.hi[l] = reg.lo[l] + small(rng, 16);
+        match kind {
+            StepKind::SelectRank => {
+                reg.c1[l] = small(rng, 8) % n as i64;
+                reg.c2[l] = small(rng, 8) % n as i64;
+            }
+            StepKind::CloseRank => {
+                reg.c1[l] = small(rng, 18);
+                reg.c2[l] = small(rng, 8) % n as i64;
+            }
+            _ => {
+                reg.c1[l] = small(rng, 18);
+                let lt = small(rng, 8) % i64::from(beta);
+                let below = small(rng, 8) % i64::from(theta);
+                reg.c2[l] = lt + 256 * below;
+                reg.sum[l] = (small(rng, 24) - (1 << 23)) * lt;
+            }
+        }
+        if dense {
+            // The densest: no zero byte in the limbs the calldata carries.
+            reg.lo[l] |= 0x0101_0101;
+            reg.hi[l] = reg.hi[l].max(reg.lo[l]);
+        }
+    }
+    let flag_of = |i: usize| sel_opening(selection, i / SCORE_LANES);
+    let trim = |pass: usize, ranks: (u32, u32)| TrimReads {
+        read: read.clone(),
+        flag: flag_of(i),
+        pass,
+        last: true,
+        ranks,
+    };
+    let rank_cols = (step_vm::RANK_PASSES * n) as u64;
+    let close_cols = ((step_vm::RANK_PASSES + step_vm::CLOSE_PASSES) * n) as u64;
+    let (step, reads) = match kind {
+        StepKind::SelectRank => (
+            row_start + rank_cols - 1,
+            StepReads::SelectRank(trim(step_vm::RANK_PASSES - 1, ((theta - 1) / 2, theta / 2))),
+        ),
+        StepKind::CloseRank => (
+            row_start + close_cols - 1,
+            StepReads::CloseRank(trim(step_vm::CLOSE_PASSES - 1, (beta - 1, 0))),
+        ),
+        StepKind::CloseSum => (
+            row_start + close_cols + n as u64 - 1,
+            StepReads::CloseSum(trim(0, (0, 0))),
+        ),
+        _ => {
+            // The last row: the output written, the working memory cleared.
+            let output_path = rng.path(plan.chunks.next_power_of_two().trailing_zeros() as usize);
+            regions[0] = fold_path([0; 32], s.row as u64, &output_path);
+            let out = step_vm::close_emit(&reg, beta).expect("fits");
+            (
+                plan.steps() - 1,
+                StepReads::CloseEmit(CloseEmitReads {
+                    beta,
+                    out,
+                    output_path,
+                }),
+            )
+        }
+    };
+    (step, reg.words(), regions, reads)
+}
+
 #[test]
 fn at_scale_leaves_are_in_lockstep_with_the_vm() {
+    scale_files(SELECTION, "select_scale", &KINDS);
+    scale_files(BULYAN, "bulyan_scale", &TRIM_KINDS);
+}
+
+fn scale_files(selection: Selection, prefix: &str, kinds: &[StepKind]) {
     let proofs = real_proofs();
     for n in [8usize, 64, 255] {
         let mut cases = Vec::new();
         let mut round = None;
         for dense in [false, true] {
             let mut rng = Rng(0x5eed ^ (n as u64) << 8 ^ u64::from(dense));
-            let s = synthetic(n, dense, &mut rng);
-            for kind in KINDS {
+            let s = synthetic(selection, n, dense, &mut rng);
+            for &kind in kinds {
                 let w = scale_witness(&s, kind, dense, &mut rng);
                 let proof = &proofs.iter().find(|p| p.0 == kind).expect("a real proof").1;
                 let leaf = LeafProof {
@@ -582,6 +713,7 @@ fn at_scale_leaves_are_in_lockstep_with_the_vm() {
                 };
                 cases.push(json!({
                     "kind": kind.name(),
+                    "kindId": kind.id(),
                     "dense": dense,
                     "step": w.step,
                     "encoded": h(&leaf_input(&leaf).expect("encodes")),
@@ -600,6 +732,6 @@ fn at_scale_leaves_are_in_lockstep_with_the_vm() {
         fresh["cases"] = json!(cases);
         // The proofs inside the encodings are the committed real vectors' (checked above), so
         // the whole file regenerates bit for bit.
-        check_file(&format!("select_scale_n{n}"), &fresh, |v| v);
+        check_file(&format!("{prefix}_n{n}"), &fresh, |v| v);
     }
 }

@@ -38,8 +38,14 @@ contract SelectRankChecker is TrimStepChecker {
         if (!picked) {
             // An unpicked participant's values rank as i32::MAX: the offset limbs 2^32 - 1.
             bytes memory max = new bytes(Commitments.VALUE_LEAF_BYTES);
-            for (uint256 o; o < Commitments.VALUE_LEAF_BYTES; ++o) {
-                max[o] = o % 4 == 0 ? bytes1(0x7f) : bytes1(0xff);
+            assembly ("memory-safe") {
+                // 32 × be32(0x7fffffff): four words of eight.
+                let word := 0x7fffffff7fffffff7fffffff7fffffff7fffffff7fffffff7fffffff7fffffff
+                let p := add(max, 32)
+                mstore(p, word)
+                mstore(add(p, 32), word)
+                mstore(add(p, 64), word)
+                mstore(add(p, 96), word)
             }
             Commitments.packValuesMem(max, instances, 4);
         }

@@ -92,7 +92,11 @@ abstract contract SelectionStepChecker is StepChecker {
             next != DISTANCE_REGISTER_BYTES && next != SCORE_REGISTER_BYTES && next != PICK_REGISTER_BYTES
                 && next != Commitments.ACC_BYTES && next != Commitments.STAT_BYTES
         ) revert BadNextRegister(next);
-        return _state(s, uint256(s.step) + 1, new bytes(next), r);
+        // The trim register's zero is 160 offset limbs 2^39, not zero bytes.
+        bytes32 zero = next == Commitments.STAT_BYTES
+            ? Commitments.ZERO_STAT_HASH
+            : Commitments.registerHashMem(new bytes(next));
+        return Commitments.stateHash3(s.configHash, uint256(s.step) + 1, zero, r.output, r.distance, r.selection);
     }
 
     /// Checks the read of `participant`'s value leaf `leafIndex` (lengths and both openings).
