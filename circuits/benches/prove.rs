@@ -51,6 +51,8 @@ fn bench(c: &mut Criterion) {
         Rule::Distance(step_vm::Selection::MultiKrum { f: 1, keep: 2 }),
         5,
     );
+    // Bulyan over 7 participants (f = 1): the trim kinds.
+    let bulyan = round_of(Rule::Distance(step_vm::Selection::Bulyan { f: 1 }), 7);
     let median = round(Rule::Median);
     // Clipping at 2^-16: every update is scaled (n = 4, C = 8: prologue rows of 9 steps).
     let clipped = round(Rule::Clipped {
@@ -72,6 +74,13 @@ fn bench(c: &mut Criterion) {
         StepKind::SelectFinalize,
     ]
     .map(|kind| (kind, row_end(&krum.1, kind)));
+    let trim = [
+        StepKind::SelectRank,
+        StepKind::CloseRank,
+        StepKind::CloseSum,
+        StepKind::CloseEmit,
+    ]
+    .map(|kind| (kind, row_end(&bulyan.1, kind)));
     for (kind, step) in [
         (StepKind::Accumulate, 1u64),
         (StepKind::Finalize, 4),
@@ -83,11 +92,16 @@ fn bench(c: &mut Criterion) {
     ]
     .into_iter()
     .chain(distance_family)
+    .chain(trim)
     {
         let (ctx, trace) = match kind {
             StepKind::Accumulate | StepKind::Finalize => &fedavg,
             StepKind::Norm | StepKind::Scale => &clipped,
             StepKind::Rank | StepKind::TrimSum | StepKind::TrimEmit => &median,
+            StepKind::SelectRank
+            | StepKind::CloseRank
+            | StepKind::CloseSum
+            | StepKind::CloseEmit => &bulyan,
             _ => &krum,
         };
         let witness = trace.witness(step).expect("in range");

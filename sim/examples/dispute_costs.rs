@@ -3,7 +3,8 @@
 //! case time to resolution at the default clocks.
 //!
 //! Per-action gas is **measured**: every rule's disputes are played on the in-process chain
-//! (n = 4, d = 200 — the distance family n = 5, its smallest round with f = 1 — one game per
+//! (n = 4, d = 200 — Krum and Multi-Krum n = 5 and Bulyan n = 7, their smallest rounds with
+//! f = 1 — one game per
 //! step kind, the leaf proven with the real verifier), and the
 //! table combines those figures with the game's move count at the target size (one `bisect`
 //! and one `respond` per halving of `[0, T]`, then one leaf; the calldata of a leaf grows by
@@ -98,6 +99,16 @@ async fn main() {
         ("SelectAccumulate", Kind("SelectAccumulate")),
         ("SelectFinalize", Kind("SelectFinalize")),
     ];
+    let bulyan_kinds: &[(&str, Corrupt)] = &[
+        ("Distance", Kind("Distance")),
+        ("ScoreRank", Kind("ScoreRank")),
+        ("ScoreSum", Kind("ScoreSum")),
+        ("Pick", Kind("Pick")),
+        ("SelectRank", Kind("SelectRank")),
+        ("CloseRank", Kind("CloseRank")),
+        ("CloseSum", Kind("CloseSum")),
+        ("CloseEmit", Kind("CloseEmit")),
+    ];
     let rules: [RuleCase; 6] = [
         (
             "FedAvg",
@@ -189,6 +200,13 @@ async fn main() {
             Rule::Distance(Selection::MultiKrum { f: 1, keep: 2 }),
             "5",
             distance_kinds,
+        ),
+        (
+            "Bulyan f=1",
+            &["--rule", "bulyan", "--byzantine", "1"][..],
+            Rule::Distance(Selection::Bulyan { f: 1 }),
+            "7",
+            bulyan_kinds,
         ),
     ]);
     let mut leaf_gas: BTreeMap<&'static str, u64> = BTreeMap::new();

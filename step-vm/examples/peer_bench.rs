@@ -10,10 +10,9 @@
 //!
 //! The distance family (Krum, Multi-Krum keeping `n - f`, Bulyan, all with `f` Byzantine
 //! participants tolerated) is timed the same way, each rule computing its own distance matrix
-//! (as each Flower call does): Krum and Multi-Krum through their committed program
-//! (`Trace::execute`), Bulyan natively with its output commitment (its program's trim phase is
-//! in progress); and once more as the three results of one round sharing one matrix
-//! (`Distances::compute` then `distance_native_with`).
+//! (as each Flower call does), through their committed program (`Trace::execute`); and once
+//! more as the three results of one round sharing one matrix (`Distances::compute` then
+//! `distance_native_with`).
 //!
 //! `cargo run --release -p step-vm --example peer_bench -- <out dir> [n] [dim] [reps] [beta_bps] [f]`
 
@@ -25,7 +24,7 @@ use std::time::Instant;
 
 use step_vm::{
     Distances, Participant, RoundConfig, RoundContext, Rule, Selection, Trace, Update,
-    check_update_roots, distance_native, distance_native_with,
+    check_update_roots, distance_native_with,
 };
 
 /// A `.npy` (format 1.0) header for a C-order array of `descr` with `shape`.
@@ -239,25 +238,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let mut roots = Vec::new();
     for (name, selection) in selections {
-        // Krum and Multi-Krum: the committed program (`Trace::execute`, the aggregator's honest
-        // path). Bulyan: its native result and output commitment (its trim phase, and so its
-        // program, is in progress).
-        let (seconds, (values, root)) = if let Selection::Bulyan { .. } = selection {
-            best_of(reps, || {
-                let values = distance_native(selection, &updates).expect("aggregates");
-                let root = Update::from_fixed(values.clone()).root();
-                (values, root)
-            })
-        } else {
-            let (seconds, trace) = committed(
-                Rule::Distance(selection),
-                dim,
-                &participants,
-                &updates,
-                reps,
-            )?;
-            (seconds, (trace.output().to_vec(), trace.output_root()))
-        };
+        // The committed program (`Trace::execute`, the aggregator's honest path).
+        let (seconds, trace) = committed(
+            Rule::Distance(selection),
+            dim,
+            &participants,
+            &updates,
+            reps,
+        )?;
+        let (values, root) = (trace.output().to_vec(), trace.output_root());
         write_f32(
             &out.join(format!("out_{name}.npy")),
             &[dim],
