@@ -345,7 +345,7 @@ impl StepCircuit for CloseEmitAssignment {
             32,
         );
         let x_offset = Constant(pow2(31));
-        for l in 0..LANES {
+        for (l, &ul) in uo.iter().enumerate() {
             // c2 = lt + 256·below, both bytes.
             let lt_value = self.pre.c2[l].rem_euclid(COUNT_BASE);
             let lt = ctx.load_witness(Fr::from(lt_value as u64));
@@ -382,7 +382,7 @@ impl StepCircuit for CloseEmitAssignment {
             range.range_check(ctx, rem, 9);
             let slack = gate.sub(ctx, two_b_minus_one, rem);
             range.range_check(ctx, slack, 9);
-            let out = gate.sub(ctx, uo[l], x_offset);
+            let out = gate.sub(ctx, ul, x_offset);
             let lhs = gate.add(ctx, twice, b);
             let rhs = gate.mul_add(ctx, out, two_b, rem);
             ctx.constrain_equal(&lhs, &rhs);

@@ -471,7 +471,12 @@ mod tests {
                 .map(|i| {
                     let r = s.rotate_left(7 * i as u32);
                     // Few distinct values: ties everywhere.
-                    (r % 7) as i32 - 3 + if r % 11 == 0 { i32::MAX - 10 } else { 0 }
+                    (r % 7) as i32 - 3
+                        + if r.is_multiple_of(11) {
+                            i32::MAX - 10
+                        } else {
+                            0
+                        }
                 })
                 .collect();
             let mut picked: Vec<bool> = (0..n).map(|i| (s >> i) & 1 == 1 || i < 3).collect();
