@@ -301,6 +301,50 @@ contract SelectionLeavesTest is Test {
         assertTrue(game.game(gameId).status == BisectionGame.GameStatus.ChallengerWon, "challenger wins");
     }
 
+    // ------------------------------------------------------------------ parameters
+
+    function _refused(uint8 rule, bytes memory params, uint256 clients, string memory reason) internal {
+        address[] memory c = new address[](clients);
+        for (uint256 i; i < clients; ++i) {
+            c[i] = address(uint160(0x30_0000 + i));
+        }
+        vm.expectRevert(abi.encodeWithSelector(RoundRegistry.InvalidRuleParams.selector, rule, reason));
+        registry.openRound(c, 100, AGGREGATOR, 1 hours, rule, params);
+    }
+
+    /// `openRound` refuses the distance family's invalid parameters, naming the rule (by id),
+    /// the parameter and its bound; valid ones are stored.
+    function test_openRound_distanceFamily_refusesInvalidParams() public {
+        _deploy(_acceptingVerifiers());
+        _refused(
+            6,
+            abi.encode(uint8(3)),
+            8,
+            "f must be at most (n - 3) / 2 for n = 8 clients (n >= 2f + 3: n - f - 2 >= f + 1 neighbours); got 3"
+        );
+        _refused(7, abi.encode(uint8(1), uint8(0)), 8, "keep must be between 1 and n - f = 7; got 0");
+        _refused(7, abi.encode(uint8(1), uint8(8)), 8, "keep must be between 1 and n - f = 7; got 8");
+        _refused(
+            8,
+            abi.encode(uint8(2)),
+            10,
+            "f must be at most (n - 3) / 4 for n = 10 clients (n >= 4f + 3: beta = n - 4f >= 3 values per coordinate); got 2"
+        );
+        _refused(6, abi.encode(uint8(1), uint8(1)), 8, "params must be abi.encode(uint8 f), 32 bytes; got 64 bytes");
+        _refused(
+            7, abi.encode(uint8(1)), 8, "params must be abi.encode(uint8 f, uint8 keep), 64 bytes; got 32 bytes"
+        );
+        _refused(8, abi.encode(uint256(256)), 11, "f and keep must be canonical abi.encode(uint8) words");
+        // At the bounds: accepted and stored.
+        address[] memory c = new address[](11);
+        for (uint256 i; i < 11; ++i) {
+            c[i] = address(uint160(0x40_0000 + i));
+        }
+        uint256 id = registry.openRound(c, 100, AGGREGATOR, 1 hours, 8, abi.encode(uint8(2)));
+        assertEq(registry.ruleParams(id), abi.encode(uint8(2)));
+        assertEq(registry.round(id).rule, 8);
+    }
+
     // ------------------------------------------------------------------ real vectors
 
     function _vector(uint8 kind) internal view returns (string memory) {
