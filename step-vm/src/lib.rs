@@ -10,7 +10,8 @@
 //! The honest path never hashes intermediate states: [`Trace::execute`] computes the result natively
 //! (FedAvg: exact `i64` sums in cache-sized blocks; median and trimmed mean: selection per
 //! lane; chunks in parallel; norm clipping in front of any of them: exact squared norms, then
-//! the base rule on the clipped updates) and commits only the output tree. A [`Trace`] rebuilds
+//! the base rule on the clipped updates; Krum, Multi-Krum and Bulyan: one exact distance matrix
+//! shared by every selection) and commits only the output tree. A [`Trace`] rebuilds
 //! the state at any step index on demand, for disputes, by replaying one row of the program.
 //!
 //! Faults are not part of an execution: every step's writes pass through a [`Tamper`] hook,

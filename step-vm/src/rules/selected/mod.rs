@@ -1,5 +1,5 @@
-//! The distance family's program (Krum, Multi-Krum; Bulyan's trim phase to come):
-//! distances, then rounds of scoring and picks, then the mean of the picked updates
+//! The distance family's program (Krum, Multi-Krum, Bulyan): distances, then rounds of scoring
+//! and picks, then the mean of the picked updates or Bulyan's trim
 //! (docs/design/distance-family.md). States commit the phase's register and three regions:
 //! the output tree, the distance matrix (8-lane leaves, row-major) and the selection leaves
 //! (8 scores and the pick flags per block).
@@ -9,7 +9,8 @@
 //! state or witness is rebuilt on demand by replaying its row. A run whose hook may alter a
 //! write replays every row through the hook and keeps the memory as the liar wrote it.
 //!
-//! Bulyan's picks end in the trim phase (`kinds::close`) instead of the averaging.
+//! Bulyan's `θ` rounds of one pick end in the trim phase (`kinds::close`) instead of the
+//! averaging.
 
 mod plan;
 
