@@ -30,22 +30,15 @@ use step_vm::{
     VALUE_PACK, ValueLeaf, close_emit, close_rank_step, close_sum_step, close_sum_twice,
 };
 
+use crate::Result;
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2, signed_fr};
 use crate::order::{
     RegisterCells, check_register_widths, claimed_register, load_values, register_mismatch,
 };
-use crate::prover::{StepCircuit, first_mismatch, wrong_kind};
-use crate::{CircuitError, Result};
+use crate::prover::{StepCircuit, first_mismatch, unsat, wrong_kind};
 
 /// The close phase's field widths: `lo`, `hi`, `r`, the count(s).
 const CLOSE_WIDTHS: [u32; 4] = [33, 33, 34, 16];
-
-fn unsat(kind: StepKind, reason: String) -> CircuitError {
-    CircuitError::Unsatisfiable {
-        kind: kind.name(),
-        reason,
-    }
-}
 
 /// The register of a witness state in the close phase's widths.
 fn close_register(kind: StepKind, state: &step_vm::State) -> Result<StatRegister> {

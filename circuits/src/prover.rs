@@ -303,6 +303,14 @@ fn halo2(
     move |source| CircuitError::Halo2 { stage, source }
 }
 
+/// The error of a witness no valid proof exists for (`reason` says why).
+pub(crate) fn unsat(kind: StepKind, reason: String) -> CircuitError {
+    CircuitError::Unsatisfiable {
+        kind: kind.name(),
+        reason,
+    }
+}
+
 /// The error of a witness of another kind than the circuit's `expected`.
 pub(crate) fn wrong_kind(expected: StepKind, witness: &StepWitness) -> CircuitError {
     CircuitError::WrongKind {

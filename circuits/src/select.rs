@@ -34,7 +34,7 @@ use step_vm::{
 };
 
 use crate::gadgets::{load_limbs, offset_limb, pack, pow2};
-use crate::prover::{StepCircuit, wrong_kind};
+use crate::prover::{StepCircuit, unsat, wrong_kind};
 use crate::{CircuitError, Result};
 
 /// Bits of a slot.
@@ -43,13 +43,6 @@ const SLOT_BITS: u32 = 104;
 const PREFIX_BITS: u32 = SCORE_PASSES as u32;
 /// Bits of an honest count (at most 255 entries) or pick index (at most 256).
 const COUNT_BITS: u32 = 9;
-
-fn unsat(kind: StepKind, reason: String) -> CircuitError {
-    CircuitError::Unsatisfiable {
-        kind: kind.name(),
-        reason,
-    }
-}
 
 /// A slot claimed by the witness that differs from the one the step computes.
 fn slot_mismatch(

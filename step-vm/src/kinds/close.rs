@@ -16,7 +16,9 @@
 
 use crate::kinds::finalize::write_output;
 use crate::kinds::select::SelectionOpening;
-use crate::kinds::{ClientRead, Kind, StatRegister, StepKind, StepPosition, offset, rank_step};
+use crate::kinds::{
+    ClientRead, Kind, StatRegister, StepKind, StepPosition, expect_field, offset, rank_step,
+};
 use crate::rules::selected::Plan;
 use crate::{
     Digest, Instance, LANES, RegisterLayout, Result, RoundContext, State, ValueLeaf, VmError,
@@ -135,18 +137,6 @@ fn trim_params(plan: &Plan) -> Result<(u32, u32)> {
     }
 }
 
-fn expect(field: &'static str, expected: u64, actual: u64) -> Result<()> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(VmError::InvalidRound {
-            field,
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        })
-    }
-}
-
 /// What a trim step reading a participant reads: its value leaf `j`, its pick flag, and the
 /// step's scalars (which the checker derives from the round and the position).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,8 +170,8 @@ impl TrimReads {
         row: usize,
         pre: &State,
     ) -> Result<()> {
-        expect("pass", pass as u64, self.pass as u64)?;
-        expect("last", u64::from(i == plan.n - 1), u64::from(self.last))?;
+        expect_field("pass", pass as u64, self.pass as u64)?;
+        expect_field("last", u64::from(i == plan.n - 1), u64::from(self.last))?;
         self.read.check(ctx, i, row)?;
         self.flag
             .verify(&pre.region(2)?, i / crate::SCORE_LANES, "flag_path")
@@ -236,8 +226,8 @@ impl Kind for SelectRank {
         let (pass, i) = trim_column(&plan, position.col, 0);
         reads.check(ctx, &plan, i, pass, position.row, pre)?;
         let ranks = ((theta - 1) / 2, theta / 2);
-        expect("rank lo", u64::from(ranks.0), u64::from(reads.ranks.0))?;
-        expect("rank hi", u64::from(ranks.1), u64::from(reads.ranks.1))?;
+        expect_field("rank lo", u64::from(ranks.0), u64::from(reads.ranks.0))?;
+        expect_field("rank hi", u64::from(ranks.1), u64::from(reads.ranks.1))?;
         let x = select_values(&reads.read.values(), reads.picked());
         let reg = rank_step(&StatRegister::of(pre)?, &x, pass, reads.last, ranks);
         Ok(pre.next(reg.words()))
@@ -275,7 +265,7 @@ impl Kind for CloseRank {
         let (_, beta) = trim_params(&plan)?;
         let (pass, i) = trim_column(&plan, position.col, crate::RANK_PASSES * plan.n);
         reads.check(ctx, &plan, i, pass, position.row, pre)?;
-        expect("rank", u64::from(beta - 1), u64::from(reads.ranks.0))?;
+        expect_field("rank", u64::from(beta - 1), u64::from(reads.ranks.0))?;
         let reg = close_rank_step(
             &StatRegister::of(pre)?,
             &reads.read.values(),
@@ -360,7 +350,7 @@ impl Kind for CloseEmit {
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (_, beta) = trim_params(&plan)?;
-        expect("beta", u64::from(beta), u64::from(reads.beta))?;
+        expect_field("beta", u64::from(beta), u64::from(reads.beta))?;
         let out = close_emit(&StatRegister::of(pre)?, beta)?;
         let mut post = pre
             .next(StatRegister::default().words())

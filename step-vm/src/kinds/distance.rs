@@ -88,15 +88,26 @@ pub struct DistanceOpening {
 }
 
 impl DistanceOpening {
+    /// Checks that this is leaf `leaf` of the distance tree with `root`.
+    ///
+    /// # Errors
+    /// [`crate::VmError::InvalidRound`] if the index or the opening does not match.
+    pub fn verify(&self, root: &Digest, leaf: u64) -> Result<()> {
+        if self.leaf != leaf
+            || fold_path(distance_leaf_hash(&self.lanes), self.leaf, &self.path) != *root
+        {
+            return Err(bad_opening("distance_path"));
+        }
+        Ok(())
+    }
+
     /// Checks the opening against `root` and returns the root after writing `value` into
     /// `lane`.
     ///
     /// # Errors
     /// [`crate::VmError::InvalidRound`] if the opening does not lead to `root`.
     pub fn apply(&self, root: &Digest, lane: usize, value: u128) -> Result<Digest> {
-        if fold_path(distance_leaf_hash(&self.lanes), self.leaf, &self.path) != *root {
-            return Err(bad_opening("distance_path"));
-        }
+        self.verify(root, self.leaf)?;
         let mut lanes = self.lanes;
         lanes[lane] = value;
         Ok(fold_path(distance_leaf_hash(&lanes), self.leaf, &self.path))

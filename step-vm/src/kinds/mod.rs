@@ -354,6 +354,22 @@ impl StepReads {
     }
 }
 
+/// A scalar a step's reads carry, checked against the one the round and position imply.
+///
+/// # Errors
+/// [`VmError::InvalidRound`] naming `field`, when they differ.
+pub(crate) fn expect_field(field: &'static str, expected: u64, actual: u64) -> Result<()> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(VmError::InvalidRound {
+            field,
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        })
+    }
+}
+
 /// The error of an opening that does not lead to the committed root.
 pub(crate) fn bad_opening(field: &'static str) -> VmError {
     VmError::InvalidRound {

@@ -22,7 +22,7 @@
 //! | 4 `sum` | 0 | `Σ x` over `lo < u < hi` so far |
 
 use crate::kinds::finalize::write_output;
-use crate::kinds::{ClientRead, Kind, StepKind, StepPosition};
+use crate::kinds::{ClientRead, Kind, StepKind, StepPosition, expect_field};
 use crate::pack::{PackLayout, pack_limbs};
 use crate::{
     Digest, Instance, LANES, RegisterLayout, Result, RoundContext, State, ValueLeaf, VmError,
@@ -235,18 +235,6 @@ pub struct EmitReads {
     pub output_path: Vec<Digest>,
 }
 
-fn expect(field: &'static str, expected: u64, actual: u64) -> Result<()> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(VmError::InvalidRound {
-            field,
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        })
-    }
-}
-
 /// Trim `k` of the round's rule (an order-statistic rule).
 fn round_trim(ctx: &RoundContext) -> Result<u32> {
     ctx.config()
@@ -295,10 +283,10 @@ impl Kind for Rank {
         let n = ctx.participants().len();
         let k = round_trim(ctx)?;
         let (pass, i) = (position.col / n, position.col % n);
-        expect("pass", pass as u64, reads.pass as u64)?;
-        expect("last", u64::from(i == n - 1), u64::from(reads.last))?;
-        expect("rank k", u64::from(k), u64::from(reads.ranks.0))?;
-        expect(
+        expect_field("pass", pass as u64, reads.pass as u64)?;
+        expect_field("last", u64::from(i == n - 1), u64::from(reads.last))?;
+        expect_field("rank k", u64::from(k), u64::from(reads.ranks.0))?;
+        expect_field(
             "rank n-k-1",
             n as u64 - 1 - u64::from(k),
             u64::from(reads.ranks.1),
@@ -368,8 +356,8 @@ impl Kind for TrimEmit {
         pre: &State,
     ) -> Result<State> {
         let n = ctx.participants().len();
-        expect("n", n as u64, u64::from(reads.n))?;
-        expect("k", u64::from(round_trim(ctx)?), u64::from(reads.k))?;
+        expect_field("n", n as u64, u64::from(reads.n))?;
+        expect_field("k", u64::from(round_trim(ctx)?), u64::from(reads.k))?;
         let out = trim_emit(&StatRegister::of(pre)?, reads.n, reads.k)?;
         Ok(State::new(
             pre.step + 1,

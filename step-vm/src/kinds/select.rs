@@ -13,7 +13,7 @@
 
 use crate::kinds::finalize::write_output;
 use crate::kinds::{
-    ClientRead, FinalizeReads, Kind, SCORE_LANES, StepKind, StepPosition, bad_opening,
+    ClientRead, FinalizeReads, Kind, SCORE_LANES, StepKind, StepPosition, bad_opening, expect_field,
 };
 use crate::rules::selected::Plan;
 use crate::{
@@ -284,8 +284,8 @@ impl ScoreReads {
         pre: &State,
     ) -> Result<(usize, usize)> {
         let (t, b) = (position.row / plan.blocks, position.row % plan.blocks);
-        expect("column", j as u64, self.j as u64)?;
-        expect("last", u64::from(j == plan.n - 1), u64::from(self.last))?;
+        expect_field("column", j as u64, self.j as u64)?;
+        expect_field("last", u64::from(j == plan.n - 1), u64::from(self.last))?;
         if self.rank != plan.rank(t) {
             return Err(VmError::InvalidRound {
                 field: "rank",
@@ -293,16 +293,8 @@ impl ScoreReads {
                 actual: self.rank.to_string(),
             });
         }
-        let leaf = (j * plan.blocks + b) as u64;
-        if self.column.leaf != leaf
-            || fold_path(
-                crate::distance_leaf_hash(&self.column.lanes),
-                leaf,
-                &self.column.path,
-            ) != pre.region(1)?
-        {
-            return Err(bad_opening("distance_path"));
-        }
+        self.column
+            .verify(&pre.region(1)?, (j * plan.blocks + b) as u64)?;
         self.flag
             .verify(&pre.region(2)?, j / SCORE_LANES, "flag_path")?;
         Ok((t, b))
@@ -313,18 +305,6 @@ impl ScoreReads {
 pub(crate) fn phase_start(pre: &State, phase: crate::rules::selected::Phase) -> State {
     let (zero, layout) = phase.zero();
     pre.next(zero).with_layout(layout)
-}
-
-fn expect(field: &'static str, expected: u64, actual: u64) -> Result<()> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(VmError::InvalidRound {
-            field,
-            expected: expected.to_string(),
-            actual: actual.to_string(),
-        })
-    }
 }
 
 /// A `u128` scalar public input (big-endian in the low 16 bytes).
@@ -377,7 +357,7 @@ impl Kind for ScoreRank {
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let (pass, j) = (position.col / plan.n, position.col % plan.n);
-        expect(
+        expect_field(
             "bit",
             (SCORE_PASSES - 1 - pass) as u64,
             u64::from(reads.bit),
@@ -501,12 +481,12 @@ impl Kind for Pick {
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
         let b = position.col;
-        expect(
+        expect_field(
             "last",
             u64::from(b == plan.blocks - 1),
             u64::from(reads.last),
         )?;
-        expect("n", plan.n as u64, reads.n as u64)?;
+        expect_field("n", plan.n as u64, reads.n as u64)?;
         reads.read.verify(&pre.region(2)?, b, "selection_path")?;
         let reg = pick_step(PickRegister::of(&pre.register)?, &reads.masked(plan.n), b);
         match (&reads.write, reads.last) {
@@ -607,7 +587,7 @@ impl Kind for SelectFinalize {
         pre: &State,
     ) -> Result<State> {
         let plan = Plan::of(ctx)?;
-        expect(
+        expect_field(
             "pick count",
             u64::from(plan.divisor()),
             u64::from(reads.total_weight),
