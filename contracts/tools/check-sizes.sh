@@ -16,8 +16,12 @@ const names = [
   'FedAvgProgram', 'MedianProgram', 'TrimmedMeanProgram',
   'AccumulateChecker', 'FinalizeChecker', 'RankChecker', 'TrimSumChecker', 'TrimEmitChecker',
   'ClippedProgram', 'NormChecker', 'ScaleChecker', 'ClipChecker',
+  'SelectedProgram', 'DistanceChecker', 'ScoreRankChecker', 'ScoreSumChecker', 'PickChecker',
+  'SelectAccumulateChecker', 'SelectFinalizeChecker', 'SelectRankChecker', 'CloseRankChecker',
+  'CloseSumChecker', 'CloseEmitChecker',
   'AccumulateVerifier', 'FinalizeVerifier', 'RankVerifier', 'TrimSumVerifier', 'TrimEmitVerifier',
-  'NormVerifier', 'ScaleVerifier',
+  'NormVerifier', 'ScaleVerifier', 'DistanceVerifier', 'ScoreRankVerifier', 'ScoreSumVerifier',
+  'PickVerifier', 'CloseRankVerifier', 'CloseSumVerifier', 'CloseEmitVerifier',
 ];
 let failed = false;
 console.log('contract             runtime   limit    margin  initcode');
