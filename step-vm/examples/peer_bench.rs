@@ -209,6 +209,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 step_vm::Base::FedAvg => "clipped_fedavg",
                 step_vm::Base::Median => "clipped_median",
                 step_vm::Base::TrimmedMean { .. } => "clipped_trimmed_mean",
+                step_vm::Base::Distance(Selection::Krum { .. }) => "clipped_krum",
+                step_vm::Base::Distance(Selection::MultiKrum { .. }) => "clipped_multi_krum",
+                step_vm::Base::Distance(Selection::Bulyan { .. }) => "clipped_bulyan",
             },
             Rule::Distance(selection) => match selection {
                 Selection::Krum { .. } => "krum",

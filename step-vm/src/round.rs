@@ -106,7 +106,7 @@ impl RoundContext {
         // The distance family's n-dependent bounds are checked at `openRound` against the
         // client count; exclusions may shrink the frozen set, which then runs with `f`
         // clamped (`Selection::effective`) rather than failing.
-        if !matches!(config.rule, crate::Rule::Distance(_)) {
+        if !matches!(config.rule.base(), crate::Rule::Distance(_)) {
             config.rule.validate(participants.len())?;
         }
         let total: u64 = participants.iter().map(|p| u64::from(p.weight)).sum();

@@ -22,6 +22,9 @@ pub struct ClipReads {
     pub scales_root: Digest,
     /// Opening of the read participant's scale leaf (empty when the base step reads none).
     pub scale_path: Vec<Digest>,
+    /// Opening of the second read participant's scale leaf, for a base step reading two
+    /// (`Distance`: participant `b`); empty otherwise.
+    pub scale_path_b: Vec<Digest>,
     /// Whether this is the base program's first step (its pre-state is the prologue's last).
     pub first: bool,
     /// Whether this is the program's last step (its post-state is the base's, unwrapped).
@@ -81,22 +84,26 @@ impl ClipReads {
                 actual: "another state".into(),
             });
         }
-        match self.client_read() {
-            Some(read) => {
-                if read.scale > UNIT_SCALE {
-                    return Err(VmError::InvalidRound {
-                        field: "scale",
-                        expected: "at most 2^32".into(),
-                        actual: read.scale.to_string(),
-                    });
+        let reads = self.base.reads.client_reads();
+        let paths = [&self.scale_path, &self.scale_path_b];
+        for (k, path) in paths.iter().enumerate() {
+            match reads.get(k) {
+                Some(read) => {
+                    if read.scale > UNIT_SCALE {
+                        return Err(VmError::InvalidRound {
+                            field: "scale",
+                            expected: "at most 2^32".into(),
+                            actual: read.scale.to_string(),
+                        });
+                    }
+                    let leaf = scale_leaf_hash(read.scale);
+                    if fold_path(leaf, read.participant as u64, path) != self.scales_root {
+                        return Err(bad_opening("scale_path"));
+                    }
                 }
-                let leaf = scale_leaf_hash(read.scale);
-                if fold_path(leaf, read.participant as u64, &self.scale_path) != self.scales_root {
-                    return Err(bad_opening("scale_path"));
-                }
+                None if path.is_empty() => {}
+                None => return Err(bad_opening("scale_path")),
             }
-            None if self.scale_path.is_empty() => {}
-            None => return Err(bad_opening("scale_path")),
         }
         let mut post = base.reads.check(ctx, &base.position, &base.pre)?;
         if !self.last {
@@ -107,6 +114,23 @@ impl ClipReads {
 }
 
 impl StepReads {
+    /// Every participant read of the step, in order: none, one, or a `Distance` step's two.
+    #[must_use]
+    pub fn client_reads(&self) -> Vec<&ClientRead> {
+        match self {
+            Self::Distance(r) => vec![&r.a, &r.b],
+            other => other.client_read().into_iter().collect(),
+        }
+    }
+
+    /// Mutable access to every participant read (see [`StepReads::client_reads`]).
+    pub fn client_reads_mut(&mut self) -> Vec<&mut ClientRead> {
+        match self {
+            Self::Distance(r) => vec![&mut r.a, &mut r.b],
+            other => other.client_read_mut().into_iter().collect(),
+        }
+    }
+
     /// The participant read of a step that streams a participant's leaf.
     #[must_use]
     pub fn client_read(&self) -> Option<&ClientRead> {
@@ -115,8 +139,7 @@ impl StepReads {
             Self::Rank(r) => Some(&r.read),
             Self::SelectAccumulate(r) => Some(&r.read),
             Self::SelectRank(r) | Self::CloseRank(r) | Self::CloseSum(r) => Some(&r.read),
-            // A `Distance` step reads two participants: clipping does not wrap the distance
-            // family (yet), so no scale is bound to it.
+            // A `Distance` step reads two participants: see `client_reads`.
             Self::Finalize(_)
             | Self::TrimEmit(_)
             | Self::Scale(_)

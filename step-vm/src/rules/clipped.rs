@@ -249,8 +249,8 @@ impl ClippedRun {
     fn clip_witness(&self, k: u64) -> Result<StepReads> {
         let b = k - self.prologue;
         let mut base = self.base.witness(b)?;
-        let mut scale_path = Vec::new();
-        if let Some(read) = base.reads.client_read_mut() {
+        let mut scale_paths = Vec::new();
+        for read in base.reads.client_reads_mut() {
             let update = self.committed(read.participant);
             let raw = update.leaf(read.leaf);
             let scale = self.scales[read.participant];
@@ -267,13 +267,17 @@ impl ClippedRun {
                 scale,
                 ..read.clone()
             };
-            scale_path = self.scales_tree.proof(read.participant);
+            scale_paths.push(self.scales_tree.proof(read.participant));
         }
+        let mut scale_paths = scale_paths.into_iter();
+        let scale_path = scale_paths.next().unwrap_or_default();
+        let scale_path_b = scale_paths.next().unwrap_or_default();
         Ok(StepReads::Clip(ClipReads {
             base_pre: base.pre.commitment(&self.ctx.config_hash()),
             base: Box::new(base),
             scales_root: self.scales_tree.root(),
             scale_path,
+            scale_path_b,
             first: b == 0,
             last: k + 1 == self.ctx.steps(),
         }))
@@ -456,6 +460,62 @@ mod tests {
                 assert_eq!(w.kind(), expected);
                 w.instances().unwrap();
             }
+        }
+    }
+
+    /// Clipping in front of the distance family: the result is the selection over the clipped
+    /// updates, and every step, a `Distance` step's two scale openings included, checks and
+    /// chains.
+    #[test]
+    fn the_distance_family_runs_clipped() {
+        for (selection, n) in [
+            (crate::Selection::Krum { f: 1 }, 5),
+            (crate::Selection::MultiKrum { f: 1, keep: 2 }, 5),
+            (crate::Selection::Bulyan { f: 1 }, 7),
+        ] {
+            let rule = Rule::Clipped {
+                threshold: 200_000,
+                base: Base::Distance(selection),
+            };
+            assert_eq!(Rule::decode(rule.id(), &rule.params()).unwrap(), rule);
+            let (ctx, updates) = round(rule, n, 40);
+            let trace = Trace::execute(ctx.clone(), updates.clone()).unwrap();
+            let clipped: Vec<Update> = updates
+                .iter()
+                .map(|u| {
+                    let s = clip_scale(norm(u.values()), 200_000).unwrap();
+                    Update::from_fixed(u.values().iter().map(|&v| clip_value(v, s)).collect())
+                })
+                .collect();
+            assert_eq!(
+                trace.output(),
+                crate::distance_native(selection, &clipped).unwrap(),
+                "{rule}"
+            );
+            assert_eq!(
+                trace.state_hash(trace.steps()).unwrap(),
+                ctx.final_state_hash(&trace.output_root())
+            );
+            let mut two_reads = 0;
+            for k in 0..trace.steps() {
+                let w = trace.witness(k).unwrap();
+                assert_eq!(
+                    w.checked_post_commitment(&ctx).unwrap(),
+                    trace.state_hash(k + 1).unwrap(),
+                    "{rule} step {k} ({:?})",
+                    w.proven().kind()
+                );
+                if let StepReads::Clip(c) = &w.reads
+                    && !c.scale_path_b.is_empty()
+                {
+                    two_reads += 1;
+                }
+            }
+            assert_eq!(
+                two_reads,
+                n * (n - 1) / 2 * 2,
+                "{rule}: every Distance step"
+            );
         }
     }
 

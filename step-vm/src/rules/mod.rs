@@ -75,6 +75,8 @@ pub enum Base {
         /// `β` in basis points, below 5,000.
         beta_bps: u16,
     },
+    /// Krum, Multi-Krum or Bulyan.
+    Distance(Selection),
 }
 
 impl Base {
@@ -85,6 +87,7 @@ impl Base {
             Self::FedAvg => Rule::FedAvg,
             Self::Median => Rule::Median,
             Self::TrimmedMean { beta_bps } => Rule::TrimmedMean { beta_bps },
+            Self::Distance(selection) => Rule::Distance(selection),
         }
     }
 }
@@ -93,6 +96,8 @@ impl Base {
 const CLIPPED_ID: u8 = 3;
 /// Rule ids of the distance family start here.
 const DISTANCE_ID: u8 = 6;
+/// Rule ids of the clipped distance family start here (3 + the base rule's id).
+const CLIPPED_DISTANCE_ID: u8 = CLIPPED_ID + DISTANCE_ID;
 
 impl Rule {
     /// The rule's on-chain id (its index in the arbiter's program table).
@@ -120,6 +125,9 @@ impl Rule {
                 Base::FedAvg => "ClippedFedAvg",
                 Base::Median => "ClippedMedian",
                 Base::TrimmedMean { .. } => "ClippedTrimmedMean",
+                Base::Distance(Selection::Krum { .. }) => "ClippedKrum",
+                Base::Distance(Selection::MultiKrum { .. }) => "ClippedMultiKrum",
+                Base::Distance(Selection::Bulyan { .. }) => "ClippedBulyan",
             },
             Self::Distance(selection) => selection.name(),
         }
@@ -197,7 +205,7 @@ impl Rule {
                     beta_bps: u16::from_be_bytes([params[30], params[31]]),
                 }
             }
-            CLIPPED_ID..=5 => {
+            CLIPPED_ID..=5 | CLIPPED_DISTANCE_ID..=11 => {
                 if params.len() < 32 || params[..28].iter().any(|&b| b != 0) {
                     return Err(VmError::InvalidRuleParams {
                         rule: "Clipped",
@@ -214,9 +222,8 @@ impl Rule {
                     Self::FedAvg => Base::FedAvg,
                     Self::Median => Base::Median,
                     Self::TrimmedMean { beta_bps } => Base::TrimmedMean { beta_bps },
-                    Self::Clipped { .. } | Self::Distance(_) => {
-                        unreachable!("base ids are below 3")
-                    }
+                    Self::Distance(selection) => Base::Distance(selection),
+                    Self::Clipped { .. } => unreachable!("base ids are 0-2 and 6-8, never clipped"),
                 };
                 Self::Clipped { threshold, base }
             }
@@ -235,7 +242,7 @@ impl Rule {
                     rule: "unknown",
                     param: "rule id",
                     bound: format!(
-                        "0 (FedAvg), 1 (Median), 2 (TrimmedMean), 3-5 (clipped), 6 (Krum), 7 (MultiKrum) or 8 (Bulyan); got {other}"
+                        "0 (FedAvg), 1 (Median), 2 (TrimmedMean), 3-5 (clipped), 6 (Krum), 7 (MultiKrum), 8 (Bulyan) or 9-11 (clipped Krum, MultiKrum, Bulyan); got {other}"
                     ),
                 });
             }
@@ -252,8 +259,8 @@ impl Rule {
             });
         }
         // The distance family's bounds depend on the participant count: checked at
-        // `openRound` (`validate`), not here.
-        if !matches!(rule, Self::Distance(_)) {
+        // `openRound` (`validate`), not here (clipped or not).
+        if !matches!(rule.base(), Self::Distance(_)) {
             rule.validate(1)?;
         }
         Ok(rule)

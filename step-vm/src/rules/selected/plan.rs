@@ -82,7 +82,8 @@ impl Plan {
     /// # Errors
     /// [`VmError::InvalidRound`] if the round's rule is not one.
     pub fn of(ctx: &RoundContext) -> Result<Self> {
-        match ctx.config().rule {
+        // Clipped or not: clipping runs the selection's program unchanged over clipped values.
+        match ctx.config().rule.base() {
             Rule::Distance(selection) => Ok(Self::new(selection, ctx.shape())),
             other => Err(VmError::InvalidRound {
                 field: "rule",
