@@ -104,7 +104,7 @@ pub const PROOF_BYTES: u64 = 1_376;
 /// Number of step kinds (the arbiter's checker table).
 pub const KIND_COUNT: usize = 18;
 /// Number of rules (the arbiter's program table).
-pub const RULE_COUNT: usize = 9;
+pub const RULE_COUNT: usize = 12;
 
 /// A contract's name, creation code and runtime code.
 type Code = (&'static str, &'static Bytes, &'static Bytes);
@@ -125,8 +125,9 @@ struct KindCode {
     checker: Code,
 }
 
-/// Kind ids whose checkers `ClipChecker` wraps (Accumulate .. TrimEmit).
-const CLIP_BASE_KINDS: usize = 5;
+/// Kind ids of the clipping kinds (Norm, Scale, Clip): every other kind's checker is a base
+/// `ClipChecker` wraps.
+const CLIPPING_KINDS: std::ops::Range<usize> = 5..8;
 
 macro_rules! code {
     ($name:literal, $module:path) => {{
@@ -243,6 +244,9 @@ fn programs() -> [(Code, ProgramArgs); RULE_COUNT] {
         (selected, ProgramArgs::Rule(6)),
         (selected, ProgramArgs::Rule(7)),
         (selected, ProgramArgs::Rule(8)),
+        (clipped, ProgramArgs::Base(6)),
+        (clipped, ProgramArgs::Base(7)),
+        (clipped, ProgramArgs::Base(8)),
     ]
 }
 
@@ -371,7 +375,13 @@ impl<C: Chain> Deployment<C> {
         };
         let mut verifiers = [Address::ZERO; KIND_COUNT];
         let mut checkers = [Address::ZERO; KIND_COUNT];
-        for (k, kind) in kinds().iter().enumerate() {
+        // `Clip` (no verifier) last: its table holds every base kind's checker.
+        let kinds = kinds();
+        let (wrapping, own): (Vec<_>, Vec<_>) = kinds
+            .iter()
+            .enumerate()
+            .partition(|(_, kind)| matches!(kind.verifier, VerifierCode::None));
+        for (k, kind) in own.into_iter().chain(wrapping) {
             let verifier_args = |verifier: Address| {
                 (
                     verifier,
@@ -390,7 +400,11 @@ impl<C: Chain> Deployment<C> {
                     verifier_args(verifiers[k])
                 }
                 VerifierCode::None => ClipChecker::constructorCall {
-                    baseCheckers_: checkers[..CLIP_BASE_KINDS].to_vec(),
+                    baseCheckers_: checkers
+                        .iter()
+                        .enumerate()
+                        .map(|(b, &c)| if CLIPPING_KINDS.contains(&b) { Address::ZERO } else { c })
+                        .collect(),
                 }
                 .abi_encode(),
             };

@@ -447,8 +447,8 @@ contract LeafGasAtScaleTest is Test {
             vm.parseJsonBytes32(json, ".pre.base.outputRoot")
         );
         l.scalesRoot = vm.parseJsonBytes32(json, ".leaf.scalesRoot");
-        l.scale = uint64(vm.parseJsonUint(json, ".leaf.scale"));
-        l.scalePath = vm.parseJsonBytes32Array(json, ".leaf.scalePath");
+        l.scales = _u64s(vm.parseJsonUintArray(json, ".leaf.scales"));
+        l.scalePaths = vm.parseJsonBytes32Array(json, ".leaf.scalePaths");
         l.baseLeaf = vm.parseJsonBytes(json, ".leaf.baseLeaf");
         leaf = abi.encode(l);
         pre = Commitments.clippedStateHash(l.basePre, l.scalesRoot);
@@ -847,9 +847,10 @@ contract LeafGasAtScaleTest is Test {
         (baseStep, l.baseLeaf, l.basePre) = _baseLeaf(r, baseKind, dense, seed);
         if (baseKind == 0 || baseKind == 2 || baseKind == 3) {
             uint256 i = r.who[dense ? 1 : 0];
-            l.scale = dense ? uint64(type(uint32).max) : uint64((1 << 31) + _rand(seed, 3) % (1 << 31));
-            l.scalePath = _randomPath(Commitments.depthFor(r.n), keccak256(abi.encode(seed, "scale path")));
-            l.scalesRoot = Commitments.foldPathMem(Commitments.scaleLeafHash(l.scale), i, l.scalePath);
+            l.scales = new uint64[](1);
+            l.scales[0] = dense ? uint64(type(uint32).max) : uint64((1 << 31) + _rand(seed, 3) % (1 << 31));
+            l.scalePaths = _randomPath(Commitments.depthFor(r.n), keccak256(abi.encode(seed, "scale path")));
+            l.scalesRoot = Commitments.foldPathMem(Commitments.scaleLeafHash(l.scales[0]), i, l.scalePaths);
         } else {
             l.scalesRoot = keccak256(abi.encode(seed, "scales root"));
         }
@@ -1276,5 +1277,13 @@ contract LeafGasAtScaleTest is Test {
             s = string.concat("0", s);
         }
         return string.concat(_fmt(v / 1000), ",", s);
+    }
+
+    /// `xs` as `uint64`s (a JSON vector's scales, each at most 2^32).
+    function _u64s(uint256[] memory xs) internal pure returns (uint64[] memory out) {
+        out = new uint64[](xs.length);
+        for (uint256 k; k < xs.length; ++k) {
+            out[k] = uint64(xs[k]);
+        }
     }
 }

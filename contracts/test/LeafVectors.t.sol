@@ -225,8 +225,12 @@ contract LeafVectorsTest is Test {
         require(_kind() == 7, "not a Clip vector");
         leaf.basePre = vm.parseJsonBytes32(json, ".leaf.basePre");
         leaf.scalesRoot = vm.parseJsonBytes32(json, ".leaf.scalesRoot");
-        leaf.scale = uint64(vm.parseJsonUint(json, ".leaf.scale"));
-        leaf.scalePath = vm.parseJsonBytes32Array(json, ".leaf.scalePath");
+        uint256[] memory scales = vm.parseJsonUintArray(json, ".leaf.scales");
+        leaf.scales = new uint64[](scales.length);
+        for (uint256 k; k < scales.length; ++k) {
+            leaf.scales[k] = uint64(scales[k]);
+        }
+        leaf.scalePaths = vm.parseJsonBytes32Array(json, ".leaf.scalePaths");
         leaf.baseLeaf = vm.parseJsonBytes(json, ".leaf.baseLeaf");
     }
 
@@ -388,7 +392,7 @@ contract LeafVectorsTest is Test {
                 assertEq(c.baseKind, _kindId(vm.parseJsonString(json, ".leaf.baseKind")), "base kind");
                 assertEq(c.baseStep, vm.parseJsonUint(json, ".pre.base.step"), "base step");
                 assertEq(c.last, !vm.parseJsonBool(json, ".post.wrapped"), "last");
-                assertEq(c.reads, vm.parseJsonUint(json, ".leaf.scale") != 0, "reads");
+                assertEq(c.participants.length, vm.parseJsonUintArray(json, ".leaf.scales").length, "reads");
             }
         }
     }

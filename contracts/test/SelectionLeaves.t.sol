@@ -158,7 +158,7 @@ contract SelectionLeavesTest is Test {
         (1 days, 1 hours, 1 hours, 1 days);
         p.burnBps = 5_000;
         registry = new RoundRegistry(p);
-        address[] memory programs = new address[](9);
+        address[] memory programs = new address[](12);
         programs[0] = address(new FedAvgProgram());
         programs[1] = address(new MedianProgram());
         programs[2] = address(new TrimmedMeanProgram());
@@ -168,6 +168,9 @@ contract SelectionLeavesTest is Test {
         programs[6] = address(new SelectedProgram(6));
         programs[7] = address(new SelectedProgram(7));
         programs[8] = address(new SelectedProgram(8));
+        for (uint256 b; b < 3; ++b) {
+            programs[9 + b] = address(new ClippedProgram(IRuleProgram(programs[6 + b])));
+        }
         address[] memory c = new address[](18);
         c[0] = address(new AccumulateChecker(v[0], GAS_CAP, proofBytes));
         c[1] = address(new FinalizeChecker(v[1], GAS_CAP, proofBytes));
@@ -176,11 +179,6 @@ contract SelectionLeavesTest is Test {
         c[4] = address(new TrimEmitChecker(v[4], GAS_CAP, proofBytes));
         c[5] = address(new NormChecker(v[5], GAS_CAP, proofBytes));
         c[6] = address(new ScaleChecker(v[6], GAS_CAP, proofBytes));
-        address[] memory base = new address[](5);
-        for (uint256 k; k < 5; ++k) {
-            base[k] = c[k];
-        }
-        c[7] = address(new ClipChecker(base));
         c[8] = address(new DistanceChecker(v[8], GAS_CAP, proofBytes));
         c[9] = address(new ScoreRankChecker(v[9], GAS_CAP, proofBytes));
         c[10] = address(new ScoreSumChecker(v[10], GAS_CAP, proofBytes));
@@ -191,6 +189,12 @@ contract SelectionLeavesTest is Test {
         c[15] = address(new CloseRankChecker(v[15], GAS_CAP, proofBytes));
         c[16] = address(new CloseSumChecker(v[16], GAS_CAP, proofBytes));
         c[17] = address(new CloseEmitChecker(v[17], GAS_CAP, proofBytes));
+        // The Clip checker wraps every kind but the clipping kinds (5-7) themselves.
+        address[] memory base = new address[](18);
+        for (uint256 k; k < 18; ++k) {
+            if (k < 5 || k > 7) base[k] = c[k];
+        }
+        c[7] = address(new ClipChecker(base));
         arbiter = new LeafArbiter(address(registry), programs, c);
         game = new BisectionGame(address(registry), address(arbiter), 1 days, 1 hours);
         registry.setGame(address(game));

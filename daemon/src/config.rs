@@ -396,15 +396,12 @@ impl RuleArgs {
             RuleName::TrimmedMean => step_vm::Base::TrimmedMean {
                 beta_bps: self.beta_bps,
             },
-            // Clipping does not wrap the distance family yet (`validate` refuses `--clip`).
-            RuleName::Krum => return step_vm::Rule::Distance(step_vm::Selection::Krum { f }),
-            RuleName::MultiKrum => {
-                return step_vm::Rule::Distance(step_vm::Selection::MultiKrum {
-                    f,
-                    keep: self.keep,
-                });
-            }
-            RuleName::Bulyan => return step_vm::Rule::Distance(step_vm::Selection::Bulyan { f }),
+            RuleName::Krum => step_vm::Base::Distance(step_vm::Selection::Krum { f }),
+            RuleName::MultiKrum => step_vm::Base::Distance(step_vm::Selection::MultiKrum {
+                f,
+                keep: self.keep,
+            }),
+            RuleName::Bulyan => step_vm::Base::Distance(step_vm::Selection::Bulyan { f }),
         };
         match self.clip_threshold() {
             Some(threshold) => step_vm::Rule::Clipped { threshold, base },
@@ -433,17 +430,6 @@ impl RuleArgs {
         {
             return Err(format!(
                 "--clip must be a norm in [2^-16, 65536) (Q15.16), got {norm}"
-            ));
-        }
-        if self.clip.is_some()
-            && matches!(
-                self.rule,
-                RuleName::Krum | RuleName::MultiKrum | RuleName::Bulyan
-            )
-        {
-            return Err(format!(
-                "--clip does not compose with --rule {:?} yet: clipping wraps fedavg, median and trimmed-mean",
-                self.rule
             ));
         }
         self.rule()

@@ -7,7 +7,7 @@
 //! (`Finalize`, `TrimEmit`, `Scale`: the register, the region root, the leaf written with its
 //! opening, the proof). Each checker declares its own struct with that tuple layout, so
 //! `AccumulateLeaf` and `FinalizeLeaf` encode all of them byte for byte. A `Clip` step's leaf
-//! wraps its base step's: `ClipLeaf { basePre, scalesRoot, scale, scalePath, baseLeaf }`.
+//! wraps its base step's: `ClipLeaf { basePre, scalesRoot, scales, scalePaths, baseLeaf }`.
 //!
 //! The distance family's kinds carry the three regions of their states (`Regions`), 13-byte
 //! slot registers, and distance or selection leaves with their openings; each has its own
@@ -113,8 +113,8 @@ fn encode(w: &StepWitness, proof: &Bytes) -> Result<Vec<u8>> {
         StepReads::Clip(c) => Ok(ClipLeaf {
             basePre: B256::from(c.base_pre),
             scalesRoot: B256::from(c.scales_root),
-            scale: c.client_read().map_or(0, |r| r.scale),
-            scalePath: path(&c.scale_path),
+            scales: c.scales(),
+            scalePaths: path(&c.scale_paths.concat()),
             baseLeaf: encode(&c.base, proof)?.into(),
         }
         .abi_encode()),

@@ -111,7 +111,8 @@ pub struct SimArgs {
     #[arg(long = "corrupt-step")]
     pub corrupt_step: Option<u64>,
     /// Step kind the dishonest aggregator corrupts: the first step of that kind (e.g.
-    /// `Distance`, `ScoreRank`, `Pick`) whose corruption changes the result.
+    /// `Distance`, `ScoreRank`, `Pick`) whose corruption changes the result. Under `--clip`
+    /// a base kind names the `Clip` steps that wrap it.
     #[arg(long = "corrupt-kind", value_parser = parse_kind, conflicts_with = "corrupt_step")]
     pub corrupt_kind: Option<step_vm::StepKind>,
     /// The rounds' aggregation rule and its parameters.
@@ -188,7 +189,7 @@ impl SimArgs {
             ));
         }
         if let Some(kind) = self.corrupt_kind
-            && !(0..steps).any(|k| self.rule().program().position(self.shape(), k).kind == kind)
+            && !(0..steps).any(|k| self.rule().program().inner_kind(self.shape(), k) == kind)
         {
             return Err(format!(
                 "--corrupt-kind {}: the {} program of {} clients and dim {} has no such step",

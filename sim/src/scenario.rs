@@ -812,7 +812,7 @@ impl<C: Chain + 'static> Run<'_, C> {
     }
 
     /// The aggregator's fault at the first step from the middle of the program (or, given a
-    /// kind, the first step of that kind) whose corruption changes the result (some
+    /// kind, the first step running that kind) whose corruption changes the result (some
     /// corruptions heal: an order statistic's radix search recovers from an early prefix below
     /// the true value, a distance moved without changing Krum's pick; lies the final result
     /// never shows). A step of the distance family's wide values is tried on each of its 8
@@ -836,7 +836,8 @@ impl<C: Chain + 'static> Run<'_, C> {
                 Some(_) => attempt,
                 None => (steps / 2 + attempt) % steps,
             };
-            let at = ctx.position(step).kind;
+            // A `Clip` step runs (and is named by) the base kind it wraps.
+            let at = ctx.program().inner_kind(ctx.shape(), step);
             if kind.is_some_and(|kind| at != kind) {
                 continue;
             }

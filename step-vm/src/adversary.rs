@@ -104,13 +104,14 @@ fn writes_leaf(kind: StepKind) -> bool {
 }
 
 /// The wide slots step `step` writes to memory (a row's last `Distance`, `ScoreSum` or
-/// `Pick`), 0 for any other step.
+/// `Pick`, or a `Clip` step wrapping one), 0 for any other step.
 fn slots_written(ctx: &RoundContext, step: u64) -> usize {
     let Ok(plan) = crate::rules::selected::Plan::of(ctx) else {
         return 0;
     };
+    // A `Clip` step sits at its base step's row and column.
     let position = ctx.position(step);
-    match position.kind {
+    match kind_at(ctx, step) {
         StepKind::Distance if position.col + 1 == plan.chunks => 1,
         StepKind::ScoreSum if position.col + 1 == (crate::SCORE_PASSES + 1) * plan.n => {
             crate::SCORE_LANES

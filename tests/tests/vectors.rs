@@ -388,8 +388,8 @@ fn clip_vector(trace: &Trace, proof: &LeafProof) -> Value {
         StepReads::Clip(c) => json!({
             "basePre": h(&c.base_pre),
             "scalesRoot": h(&c.scales_root),
-            "scale": c.client_read().map_or(0, |r| r.scale),
-            "scalePath": hexes(&c.scale_path),
+            "scales": c.scales(),
+            "scalePaths": hexes(&c.scale_paths.concat()),
             "baseKind": c.base.kind().name(),
             "baseLeaf": h(&leaf_input(&LeafProof {
                 witness: (*c.base).clone(),

@@ -10,7 +10,8 @@ import {TrimStepChecker} from "./TrimStepChecker.sol";
 ///         count' = count + flag·[|2u - lo - hi| < r + 2^b] (and at the pass's last participant
 ///         r' = r + 2^b where count' <= β - 1, count reset) over the instances 2^(32-p), last,
 ///         β - 1, flag, x (5), register (27), registerOut (27).
-/// @dev `kindParams` = abi.encode(uint256 betaMinusOne).
+/// @dev `kindParams` = abi.encode(uint256 betaMinusOne), and under a clipped rule the
+///      participant's scale appended (`TrimStepChecker`).
 contract CloseRankChecker is TrimStepChecker {
     /// @notice Public inputs of a CloseRank proof.
     uint256 public constant INSTANCES = 63;
@@ -32,11 +33,10 @@ contract CloseRankChecker is TrimStepChecker {
         if (s.col < RANK_PASSES * n || s.col >= (RANK_PASSES + CLOSE_PASSES) * n) {
             revert BadPosition(s.row, s.col);
         }
-        _requireLength("kindParams", s.kindParams.length, 32);
-        uint256 rank = abi.decode(s.kindParams, (uint256));
         uint256 rel = s.col - RANK_PASSES * n;
         uint256 i = rel % n;
-        (TrimLeaf memory l, bool picked, uint256[] memory instances) = _trimRead(s, hPre, leaf, i, 4);
+        (TrimLeaf memory l, bool picked, uint256[] memory instances) = _trimRead(s, hPre, leaf, i, 4, 32);
+        uint256 rank = abi.decode(s.kindParams[:32], (uint256));
         instances[0] = uint256(1) << (CLOSE_PASSES - 1 - rel / n);
         instances[1] = i == n - 1 ? 1 : 0;
         instances[2] = rank;

@@ -9,6 +9,8 @@ import {TrimStepChecker} from "./TrimStepChecker.sol";
 ///         row over participant i. The proof is of the counts c_lt + 256·c_below and the sum of
 ///         the values closer to the median than r (flag-masked) over the instances flag, x (5),
 ///         register (27), registerOut (27).
+/// @dev `kindParams` is empty, or under a clipped rule the participant's scale
+///      (`TrimStepChecker`).
 contract CloseSumChecker is TrimStepChecker {
     /// @notice Public inputs of a CloseSum proof.
     uint256 public constant INSTANCES = 60;
@@ -29,7 +31,7 @@ contract CloseSumChecker is TrimStepChecker {
         uint256 first = (RANK_PASSES + CLOSE_PASSES) * s.n;
         if (s.col < first || s.col >= first + s.n) revert BadPosition(s.row, s.col);
         (TrimLeaf memory l, bool picked, uint256[] memory instances) =
-            _trimRead(s, hPre, leaf, s.col - first, 1);
+            _trimRead(s, hPre, leaf, s.col - first, 1, 0);
         instances[0] = picked ? 1 : 0;
         _verify(instances, l.proof);
         return _state(s, uint256(s.step) + 1, l.registerOut, l.pre);

@@ -15,7 +15,9 @@ import {SelectionStepChecker} from "./SelectionStepChecker.sol";
 ///         phase's zero register; otherwise the register becomes acc'.
 /// @dev `kindParams` = abi.encode(uint256 a, uint256 b, uint256 next), a < b < n, next = 0
 ///      except at a pair's last chunk: the next phase's register length (13: another pair,
-///      312: the scoring phase).
+///      312: the scoring phase). Under a clipped rule the `ClipChecker` appends a's and b's
+///      scales (`abi.encode(sa, sb)`): the openings are of the committed values, xa and xb
+///      the clipped ones.
 contract DistanceChecker is SelectionStepChecker {
     /// @notice The write of one lane of a distance leaf: the leaf's 104 bytes before the write
     ///         and its path (depth ceil(log2(n·B))).
@@ -52,8 +54,9 @@ contract DistanceChecker is SelectionStepChecker {
         view
         returns (bytes32)
     {
-        _requireLength("kindParams", s.kindParams.length, 96);
-        (uint256 a, uint256 b, uint256 next) = abi.decode(s.kindParams, (uint256, uint256, uint256));
+        uint256 scaleA = _clipScale(s.kindParams, 96, 2, 0);
+        uint256 scaleB = _clipScale(s.kindParams, 96, 2, 1);
+        (uint256 a, uint256 b, uint256 next) = abi.decode(s.kindParams[:96], (uint256, uint256, uint256));
         if (a >= b || b >= s.n || s.col >= Commitments.chunkCount(s.dim)) revert BadPosition(s.row, s.col);
         DistanceLeaf memory l = abi.decode(leaf, (DistanceLeaf));
         _requireCanonical(leaf.length, _leafLength(l));
@@ -61,8 +64,8 @@ contract DistanceChecker is SelectionStepChecker {
         _requireLength("accOut", l.accOut.length, DISTANCE_REGISTER_BYTES);
         _requireProofLength(l.proof.length);
         _requirePre(s, hPre, l.register, l.pre);
-        _openRead(s, a, s.col, l.a);
-        _openRead(s, b, s.col, l.b);
+        _openRead(s, a, s.col, l.a, scaleA);
+        _openRead(s, b, s.col, l.b, scaleB);
 
         uint256[] memory instances = new uint256[](INSTANCES);
         Commitments.packValuesMem(l.a.values, instances, 0);

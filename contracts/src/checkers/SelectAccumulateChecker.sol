@@ -10,6 +10,8 @@ import {SelectionStepChecker} from "./SelectionStepChecker.sol";
 ///         i = col's value leaf j = row, weighted by its pick flag (selection leaf i/8), with the
 ///         Accumulate verifier: acc' = acc + flag_i · x over the instances flag, x (5), acc (11),
 ///         acc' (11). Returns (configHash, step + 1, acc', regions).
+/// @dev `kindParams` is empty, or under a clipped rule the participant's scale (x is then the
+///      clipped values).
 contract SelectAccumulateChecker is SelectionStepChecker {
     /// @notice A SelectAccumulate leaf, passed as `abi.encode(leaf)`: the accumulator (32 ×
     ///         int64, 256 bytes), the pre-state's regions, the participant's read, its
@@ -47,7 +49,7 @@ contract SelectAccumulateChecker is SelectionStepChecker {
         _requireLength("accOut", l.accOut.length, Commitments.ACC_BYTES);
         _requireProofLength(l.proof.length);
         _requirePre(s, hPre, l.acc, l.pre);
-        _openRead(s, s.col, s.row, l.read);
+        _openRead(s, s.col, s.row, l.read, _clipScale(s.kindParams, 0, 1, 0));
         _openSelection(s.n, l.flag, l.flagPath, s.col / SCORE_LANES, l.pre.selection);
 
         uint256[] memory instances = new uint256[](INSTANCES);

@@ -11,7 +11,8 @@ import {TrimStepChecker} from "./TrimStepChecker.sol";
 ///         i = c mod n, whose values are ranked as they are if it is picked and as i32::MAX on
 ///         every lane otherwise (above every picked value). Instances: 2^(31-p), last, the
 ///         ranks floor((θ-1)/2) and floor(θ/2), the values (5), register (27), registerOut (27).
-/// @dev `kindParams` = abi.encode(uint256 kLo, uint256 kHi).
+/// @dev `kindParams` = abi.encode(uint256 kLo, uint256 kHi), and under a clipped rule the
+///      participant's scale appended (`TrimStepChecker`).
 contract SelectRankChecker is TrimStepChecker {
     /// @notice Public inputs of a Rank proof.
     uint256 public constant INSTANCES = 63;
@@ -31,10 +32,9 @@ contract SelectRankChecker is TrimStepChecker {
     {
         uint256 n = s.n;
         if (s.col >= RANK_PASSES * n) revert BadPosition(s.row, s.col);
-        _requireLength("kindParams", s.kindParams.length, 64);
-        (uint256 kLo, uint256 kHi) = abi.decode(s.kindParams, (uint256, uint256));
         uint256 i = s.col % n;
-        (TrimLeaf memory l, bool picked, uint256[] memory instances) = _trimRead(s, hPre, leaf, i, 4);
+        (TrimLeaf memory l, bool picked, uint256[] memory instances) = _trimRead(s, hPre, leaf, i, 4, 64);
+        (uint256 kLo, uint256 kHi) = abi.decode(s.kindParams[:64], (uint256, uint256));
         if (!picked) {
             // An unpicked participant's values rank as i32::MAX: the offset limbs 2^32 - 1.
             bytes memory max = new bytes(Commitments.VALUE_LEAF_BYTES);

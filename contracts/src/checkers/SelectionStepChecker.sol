@@ -99,17 +99,40 @@ abstract contract SelectionStepChecker is StepChecker {
         return Commitments.stateHash3(s.configHash, uint256(s.step) + 1, zero, r.output, r.distance, r.selection);
     }
 
-    /// Checks the read of `participant`'s value leaf `leafIndex` (lengths and both openings).
-    function _openRead(StepContext calldata s, uint256 participant, uint256 leafIndex, ClientRead memory c)
+    /// The clipping scale of the step's `k`-th participant read, of `reads`: 2^32 when
+    /// `kindParams` is the kind's own `own` bytes (an unclipped rule). Under a clipped rule
+    /// (docs/design/clipping.md) the `ClipChecker` appends one word per read, each at most
+    /// 2^32; any other length reverts `BadLength("kindParams", own + 32·reads, length)`.
+    function _clipScale(bytes calldata kindParams, uint256 own, uint256 reads, uint256 k)
         internal
         pure
+        returns (uint256 scale)
     {
+        uint256 len = kindParams.length;
+        if (len == own) return Commitments.UNIT_SCALE;
+        _requireLength("kindParams", len, own + 32 * reads);
+        uint256 word = own + 32 * k;
+        scale = uint256(bytes32(kindParams[word:word + 32]));
+        Commitments.requireScale(scale);
+    }
+
+    /// Checks the read of `participant`'s value leaf `leafIndex` (lengths and both openings of
+    /// the committed values), then clips its values by `scale` (<= 2^32; unchanged at 2^32):
+    /// what the proof is over.
+    function _openRead(
+        StepContext calldata s,
+        uint256 participant,
+        uint256 leafIndex,
+        ClientRead memory c,
+        uint256 scale
+    ) internal pure {
         _requireLength("values", c.values.length, Commitments.VALUE_LEAF_BYTES);
         _requireLength("valuesPath", c.valuesPath.length, Commitments.depthFor(Commitments.chunkCount(s.dim)));
         _requireLength("inputPath", c.inputPath.length, Commitments.depthFor(s.n));
         _openClientRead(
             s.inputRoot, participant, leafIndex, c.updateRoot, c.weight, c.inputPath, c.values, c.valuesPath
         );
+        if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(c.values, scale);
     }
 
     /// Reverts `BadOpening` unless `lanes` (104 bytes) is distance leaf `index` of `root`.

@@ -38,13 +38,17 @@ abstract contract TrimStepChecker is SelectionStepChecker {
 
     /// Decodes and checks a trim leaf reading participant `i`'s value leaf `s.row`: canonical
     /// encoding, lengths, pre-state, both openings and the flag's. Returns the leaf, whether
-    /// `i` is picked, and the instances with `first` scalars left for the caller, then x (5),
-    /// the register (27) and registerOut (27).
-    function _trimRead(StepContext calldata s, bytes32 hPre, bytes calldata leaf, uint256 i, uint256 first)
-        internal
-        view
-        returns (TrimLeaf memory l, bool picked, uint256[] memory instances)
-    {
+    /// `i` is picked, and the instances with `first` scalars left for the caller, then x (5,
+    /// clipped by the scale a clipped rule appends to the kind's `own` parameter bytes), the
+    /// register (27) and registerOut (27).
+    function _trimRead(
+        StepContext calldata s,
+        bytes32 hPre,
+        bytes calldata leaf,
+        uint256 i,
+        uint256 first,
+        uint256 own
+    ) internal view returns (TrimLeaf memory l, bool picked, uint256[] memory instances) {
         if (s.row >= Commitments.chunkCount(s.dim)) revert BadPosition(s.row, s.col);
         l = abi.decode(leaf, (TrimLeaf));
         _requireCanonical(leaf.length, abi.encode(l).length);
@@ -52,7 +56,7 @@ abstract contract TrimStepChecker is SelectionStepChecker {
         _requireLength("registerOut", l.registerOut.length, Commitments.STAT_BYTES);
         _requireProofLength(l.proof.length);
         _requirePre(s, hPre, l.register, l.pre);
-        _openRead(s, i, s.row, l.read);
+        _openRead(s, i, s.row, l.read, _clipScale(s.kindParams, own, 1, 0));
         _openSelection(s.n, l.flag, l.flagPath, i / SCORE_LANES, l.pre.selection);
         picked = _picked(l.flag, i);
         instances = new uint256[](first + Commitments.VALUE_INSTANCES + 2 * Commitments.STAT_INSTANCES);

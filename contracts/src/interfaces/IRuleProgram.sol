@@ -53,22 +53,24 @@ interface IRuleProgram {
         view
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams);
 
-    /// @notice Whether step `step` reads a participant's update, and whose; reverts
-    ///         `StepOutOfRange(step, T)` when `step >= T`.
-    /// @dev A clipped rule (docs/design/clipping.md) opens the scale of this participant for
-    ///      the base program's step. FedAvg: column `col < n` reads participant `col`; the
-    ///      order-statistic rules: column `col < 33n` reads participant `col mod n`; a clipped
-    ///      rule: a Norm step its row, a Scale step none, a base step the base program's.
+    /// @notice The participants whose updates step `step` reads, in the order its checker
+    ///         opens them (none, one, or two); reverts `StepOutOfRange(step, T)` when
+    ///         `step >= T`.
+    /// @dev A clipped rule (docs/design/clipping.md) opens the scales of these participants
+    ///      for the base program's step. FedAvg: column `col < n` reads participant `col`; the
+    ///      order-statistic rules: column `col < 33n` reads participant `col mod n`; the distance
+    ///      family: a Distance step its pair (a, b), a last-phase step reading a value leaf
+    ///      `col mod n`; a clipped rule: a Norm step its row, a Scale step none, a base step the
+    ///      base program's.
     /// @param params The rule's parameters.
     /// @param n Number of participants.
     /// @param dim Model dimension.
     /// @param step The step.
-    /// @return reads Whether the step reads a participant's value leaf.
-    /// @return participant The participant it reads (0 when it reads none).
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    /// @return participants The participants it reads, each below n.
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (bool reads, uint256 participant);
+        returns (uint256[] memory participants);
 
     /// @notice h_0, the commitment of the program's initial state, computed on chain.
     /// @param configHash The round's config hash.

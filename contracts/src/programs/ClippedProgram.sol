@@ -6,7 +6,7 @@ import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
 import {ClipChecker} from "../checkers/ClipChecker.sol";
 
 /// @notice The rule id a base program declares (`FedAvgProgram.RULE`, `MedianProgram.RULE`,
-///         `TrimmedMeanProgram.RULE`).
+///         `TrimmedMeanProgram.RULE`, `SelectedProgram.RULE`).
 interface IRuleId {
     /// @notice The program's rule id.
     /// @return The id.
@@ -16,8 +16,9 @@ interface IRuleId {
 /// @title ClippedProgram
 /// @notice The schedule of a clipped rule (docs/design/clipping.md): L2 norm clipping of every
 ///         participant's update to the round's threshold τ, then a base rule over the clipped
-///         values. Rules 3, 4, 5 are this program over FedAvg (0), Median (1), TrimmedMean (2):
-///         params `abi.encode(uint32 τ) ‖ baseParams`.
+///         values. Rules 3, 4, 5 are this program over FedAvg (0), Median (1), TrimmedMean (2),
+///         rules 9, 10, 11 over Krum (6), Multi-Krum (7), Bulyan (8): params
+///         `abi.encode(uint32 τ) ‖ baseParams`.
 ///
 ///         A prologue of P = n·(C + 1) steps, then the base program's T_b steps: T = P + T_b.
 ///         Prologue step k < P has row i = k / (C+1) (the participant) and column
@@ -90,24 +91,27 @@ contract ClippedProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (bool reads, uint256 participant)
+        returns (uint256[] memory participants)
     {
         (, bytes calldata baseParams) = _split(params);
         uint256 perRow = Commitments.chunkCount(dim) + 1;
         uint256 prologue = n * perRow;
         if (step < prologue) {
             // A Norm step (column < C) reads its row's participant; a Scale step none.
-            if (step % perRow + 1 < perRow) return (true, step / perRow);
-            return (false, 0);
+            if (step % perRow + 1 < perRow) {
+                participants = new uint256[](1);
+                participants[0] = step / perRow;
+            }
+            return participants;
         }
         (uint64 t,) = _steps(baseParams, n, dim);
         if (step >= t) revert StepOutOfRange(step, t);
         // Below T_b.
         // forge-lint: disable-next-line(unsafe-typecast)
-        return base.participantAt(baseParams, n, dim, uint64(step - prologue));
+        return base.participantsAt(baseParams, n, dim, uint64(step - prologue));
     }
 
     /// @inheritdoc IRuleProgram
@@ -200,7 +204,7 @@ contract ClippedProgram is IRuleProgram {
         // forge-lint: disable-next-line(unsafe-typecast)
         c.baseStep = uint64(step - prologue);
         (c.baseKind, row, col, c.baseKindParams) = base.stepAt(baseParams, n, dim, c.baseStep);
-        (c.reads, c.participant) = base.participantAt(baseParams, n, dim, c.baseStep);
+        c.participants = base.participantsAt(baseParams, n, dim, c.baseStep);
         c.first = c.baseStep == 0;
         c.last = c.baseStep + 1 == baseSteps;
         c.baseProgram = address(base);

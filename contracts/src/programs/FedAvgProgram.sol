@@ -55,17 +55,20 @@ contract FedAvgProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         pure
-        returns (bool reads, uint256 participant)
+        returns (uint256[] memory participants)
     {
         params;
         uint64 t = _steps(n, dim);
         if (step >= t) revert StepOutOfRange(step, t);
         // An Accumulate step (column < n) reads participant `column`; Finalize reads none.
         uint256 col = step % (n + 1);
-        if (col < n) (reads, participant) = (true, col);
+        if (col < n) {
+            participants = new uint256[](1);
+            participants[0] = col;
+        }
     }
 
     /// @inheritdoc IRuleProgram

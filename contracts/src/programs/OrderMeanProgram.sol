@@ -59,10 +59,10 @@ abstract contract OrderMeanProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         pure
-        returns (bool reads, uint256 participant)
+        returns (uint256[] memory participants)
     {
         params;
         uint64 t = _steps(n, dim);
@@ -70,7 +70,10 @@ abstract contract OrderMeanProgram is IRuleProgram {
         // Rank (column < 32n) and TrimSum (32n <= column < 33n) read participant
         // `column mod n`; TrimEmit reads none.
         uint256 col = step % ((RANK_PASSES + 1) * n + 1);
-        if (col < (RANK_PASSES + 1) * n) (reads, participant) = (true, col % n);
+        if (col < (RANK_PASSES + 1) * n) {
+            participants = new uint256[](1);
+            participants[0] = col % n;
+        }
     }
 
     /// @inheritdoc IRuleProgram

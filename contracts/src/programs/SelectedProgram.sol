@@ -64,7 +64,7 @@ contract SelectedProgram is IRuleProgram {
     uint256 private constant PICK_REGISTER = 26;
 
     /// @notice This program's rule id (6, 7 or 8).
-    uint8 public immutable rule;
+    uint8 public immutable RULE;
 
     /// @notice The rule id is not one this program runs.
     error UnknownSelection(uint8 rule);
@@ -86,7 +86,7 @@ contract SelectedProgram is IRuleProgram {
     /// @param rule_ KRUM, MULTI_KRUM or BULYAN.
     constructor(uint8 rule_) {
         if (rule_ != KRUM && rule_ != MULTI_KRUM && rule_ != BULYAN) revert UnknownSelection(rule_);
-        rule = rule_;
+        RULE = rule_;
     }
 
     // ---------------------------------------------------------------- parameters
@@ -97,12 +97,12 @@ contract SelectedProgram is IRuleProgram {
     /// @return f The tolerated Byzantine count.
     /// @return keep The participants averaged.
     function decode(bytes calldata params) public view returns (uint256 f, uint256 keep) {
-        uint256 words = rule == MULTI_KRUM ? 2 : 1;
+        uint256 words = RULE == MULTI_KRUM ? 2 : 1;
         if (params.length != 32 * words) {
             revert InvalidRuleParams(
-                rule,
+                RULE,
                 string.concat(
-                    rule != MULTI_KRUM
+                    RULE != MULTI_KRUM
                         ? "params must be abi.encode(uint8 f), 32 bytes; got "
                         : "params must be abi.encode(uint8 f, uint8 keep), 64 bytes; got ",
                     _decimal(params.length),
@@ -111,9 +111,9 @@ contract SelectedProgram is IRuleProgram {
             );
         }
         f = uint256(bytes32(params[0:32]));
-        keep = rule == MULTI_KRUM ? uint256(bytes32(params[32:64])) : 1;
+        keep = RULE == MULTI_KRUM ? uint256(bytes32(params[32:64])) : 1;
         if (f > type(uint8).max || keep > type(uint8).max) {
-            revert InvalidRuleParams(rule, "f and keep must be canonical abi.encode(uint8) words");
+            revert InvalidRuleParams(RULE, "f and keep must be canonical abi.encode(uint8) words");
         }
     }
 
@@ -121,16 +121,16 @@ contract SelectedProgram is IRuleProgram {
     function validate(bytes calldata params, uint256 n, uint256 dim) external view {
         dim;
         (uint256 f, uint256 keep) = decode(params);
-        uint256 factor = rule == BULYAN ? 4 : 2;
+        uint256 factor = RULE == BULYAN ? 4 : 2;
         if (n < factor * f + 3) {
             revert InvalidRuleParams(
-                rule,
+                RULE,
                 string.concat(
                     "f must be at most (n - 3) / ",
                     _decimal(factor),
                     " for n = ",
                     _decimal(n),
-                    rule == BULYAN
+                    RULE == BULYAN
                         ? " clients (n >= 4f + 3: beta = n - 4f >= 3 values per coordinate); got "
                         : " clients (n >= 2f + 3: n - f - 2 >= f + 1 neighbours); got ",
                     _decimal(f)
@@ -139,7 +139,7 @@ contract SelectedProgram is IRuleProgram {
         }
         if (keep == 0 || keep > n - f) {
             revert InvalidRuleParams(
-                rule,
+                RULE,
                 string.concat(
                     "keep must be between 1 and n - f = ", _decimal(n - f), "; got ", _decimal(keep)
                 )
@@ -154,7 +154,7 @@ contract SelectedProgram is IRuleProgram {
     /// @return p The plan.
     function plan(bytes calldata params, uint256 n, uint256 dim) public view returns (Plan memory p) {
         (uint256 f, uint256 keep) = decode(params);
-        bool bulyan = rule == BULYAN;
+        bool bulyan = RULE == BULYAN;
         uint256 most = n < 3 ? 0 : (n - 3) / (bulyan ? 4 : 2);
         if (f > most) f = most;
         uint256 maxKeep = n - f;
@@ -274,27 +274,30 @@ contract SelectedProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    /// @dev A Distance step reads two participants: this names the pair's first, a (the
-    ///      second, b, is in `stepAt`'s kind parameters). The distance family is not wrapped by
-    ///      clipping, the only reader of this view.
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    /// @dev A Distance step reads its pair (a, b); a last-phase step reading a value leaf
+    ///      (SelectAccumulate, SelectRank, CloseRank, CloseSum) participant `col mod n`.
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (bool reads, uint256 participant)
+        returns (uint256[] memory participants)
     {
         Plan memory p = plan(params, n, dim);
         uint64 t = _steps(p);
         if (step >= t) revert StepOutOfRange(step, t);
         uint256 distanceSteps = _pairs(n) * p.chunks;
         if (step < distanceSteps) {
-            (uint256 a,) = pairAt(step / p.chunks);
-            return (true, a);
+            participants = new uint256[](2);
+            (participants[0], participants[1]) = pairAt(step / p.chunks);
+            return participants;
         }
         uint256 per = _lastRowLen(p);
         uint256 last = t - p.chunks * per;
         if (step >= last) {
             uint256 col = (step - last) % per;
-            if (col < per - 1) return (true, col % n);
+            if (col < per - 1) {
+                participants = new uint256[](1);
+                participants[0] = col % n;
+            }
         }
     }
 
@@ -329,8 +332,8 @@ contract SelectedProgram is IRuleProgram {
 
     /// @inheritdoc IRuleProgram
     function name() external view returns (string memory) {
-        if (rule == KRUM) return "Krum";
-        return rule == MULTI_KRUM ? "MultiKrum" : "Bulyan";
+        if (RULE == KRUM) return "Krum";
+        return RULE == MULTI_KRUM ? "MultiKrum" : "Bulyan";
     }
 
     // ---------------------------------------------------------------- arithmetic

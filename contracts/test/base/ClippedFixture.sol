@@ -254,7 +254,8 @@ abstract contract ClippedFixture is OrderFixture {
     }
 
     /// The Clip leaf of step k = P + b around `baseLeaf` from the base pre-state `basePre`:
-    /// the scales root, and the read participant's scale with its opening.
+    /// the scales root, and the read participant's scale with its opening (none for a step
+    /// reading no participant).
     function _clipLeafFrom(uint256 k, bytes32 basePre, bytes memory baseLeaf)
         internal
         view
@@ -264,8 +265,9 @@ abstract contract ClippedFixture is OrderFixture {
         l.basePre = basePre;
         l.scalesRoot = _scalesRoot(n);
         if (reads) {
-            l.scale = uint64(scales[i]);
-            l.scalePath = Ref.proof(_scaleLeaves(n), i);
+            l.scales = new uint64[](1);
+            l.scales[0] = uint64(scales[i]);
+            l.scalePaths = Ref.proof(_scaleLeaves(n), i);
         }
         l.baseLeaf = baseLeaf;
     }

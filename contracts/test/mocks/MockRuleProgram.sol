@@ -39,12 +39,12 @@ contract MockRuleProgram is IRuleProgram {
         if (step + 1 == fedAvg.steps(params[:0], n, dim)) kind = uint8(abi.decode(params, (uint256)));
     }
 
-    function participantAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (bool reads, uint256 participant)
+        returns (uint256[] memory)
     {
-        return fedAvg.participantAt(params[:0], n, dim, step);
+        return fedAvg.participantsAt(params[:0], n, dim, step);
     }
 
     function initialState(bytes32 configHash, bytes calldata params, uint256 n, uint256 dim)

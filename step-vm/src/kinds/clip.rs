@@ -1,7 +1,7 @@
 //! `Clip`: a base program's step run under a clipped rule (docs/design/clipping.md). It has no
 //! circuit or verifier of its own: it binds the base step's states to the scales root the
-//! prologue wrote, opens the scale of the participant the base step reads, and hands the base
-//! step, with that scale, to the base kind (whose circuit proves it over the clipped values).
+//! prologue wrote, opens the scales of the participants the base step reads, and hands the base
+//! step, with those scales, to the base kind (whose circuit proves it over the clipped values).
 
 use crate::clip::UNIT_SCALE;
 use crate::hash::{clipped_state_hash, scale_leaf_hash};
@@ -20,11 +20,9 @@ pub struct ClipReads {
     pub base_pre: Digest,
     /// Root of the scales tree the prologue wrote.
     pub scales_root: Digest,
-    /// Opening of the read participant's scale leaf (empty when the base step reads none).
-    pub scale_path: Vec<Digest>,
-    /// Opening of the second read participant's scale leaf, for a base step reading two
-    /// (`Distance`: participant `b`); empty otherwise.
-    pub scale_path_b: Vec<Digest>,
+    /// Openings of the scale leaves of the participants the base step reads, in the order
+    /// of [`StepReads::client_reads`]: none, one, or a `Distance` step's two.
+    pub scale_paths: Vec<Vec<Digest>>,
     /// Whether this is the base program's first step (its pre-state is the prologue's last).
     pub first: bool,
     /// Whether this is the program's last step (its post-state is the base's, unwrapped).
@@ -32,10 +30,11 @@ pub struct ClipReads {
 }
 
 impl ClipReads {
-    /// The base step's participant read, if it makes one.
+    /// The scales of the participants the base step reads, in the order of
+    /// [`StepReads::client_reads`] (what the clip leaf carries beside `scale_paths`).
     #[must_use]
-    pub fn client_read(&self) -> Option<&ClientRead> {
-        self.base.reads.client_read()
+    pub fn scales(&self) -> Vec<u64> {
+        self.base.reads.client_reads().iter().map(|r| r.scale).collect()
     }
 
     /// Public inputs: the base kind's, over the clipped values.
@@ -85,24 +84,20 @@ impl ClipReads {
             });
         }
         let reads = self.base.reads.client_reads();
-        let paths = [&self.scale_path, &self.scale_path_b];
-        for (k, path) in paths.iter().enumerate() {
-            match reads.get(k) {
-                Some(read) => {
-                    if read.scale > UNIT_SCALE {
-                        return Err(VmError::InvalidRound {
-                            field: "scale",
-                            expected: "at most 2^32".into(),
-                            actual: read.scale.to_string(),
-                        });
-                    }
-                    let leaf = scale_leaf_hash(read.scale);
-                    if fold_path(leaf, read.participant as u64, path) != self.scales_root {
-                        return Err(bad_opening("scale_path"));
-                    }
-                }
-                None if path.is_empty() => {}
-                None => return Err(bad_opening("scale_path")),
+        if reads.len() != self.scale_paths.len() {
+            return Err(bad_opening("scale_paths"));
+        }
+        for (read, path) in reads.iter().zip(&self.scale_paths) {
+            if read.scale > UNIT_SCALE {
+                return Err(VmError::InvalidRound {
+                    field: "scale",
+                    expected: "at most 2^32".into(),
+                    actual: read.scale.to_string(),
+                });
+            }
+            let leaf = scale_leaf_hash(read.scale);
+            if fold_path(leaf, read.participant as u64, path) != self.scales_root {
+                return Err(bad_opening("scale_paths"));
             }
         }
         let mut post = base.reads.check(ctx, &base.position, &base.pre)?;

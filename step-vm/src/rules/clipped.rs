@@ -202,6 +202,10 @@ impl Tamper for Shifted {
     fn scale(&self, _: &RoundContext, step: u64, scale: &mut u64) {
         self.inner.scale(&self.ctx, step + self.offset, scale);
     }
+
+    fn slot(&self, _: &RoundContext, step: u64, index: usize, value: &mut u128) {
+        self.inner.slot(&self.ctx, step + self.offset, index, value);
+    }
 }
 
 /// A clipped program executed.
@@ -269,15 +273,11 @@ impl ClippedRun {
             };
             scale_paths.push(self.scales_tree.proof(read.participant));
         }
-        let mut scale_paths = scale_paths.into_iter();
-        let scale_path = scale_paths.next().unwrap_or_default();
-        let scale_path_b = scale_paths.next().unwrap_or_default();
         Ok(StepReads::Clip(ClipReads {
             base_pre: base.pre.commitment(&self.ctx.config_hash()),
             base: Box::new(base),
             scales_root: self.scales_tree.root(),
-            scale_path,
-            scale_path_b,
+            scale_paths,
             first: b == 0,
             last: k + 1 == self.ctx.steps(),
         }))
@@ -506,7 +506,7 @@ mod tests {
                     w.proven().kind()
                 );
                 if let StepReads::Clip(c) = &w.reads
-                    && !c.scale_path_b.is_empty()
+                    && c.scale_paths.len() == 2
                 {
                     two_reads += 1;
                 }
