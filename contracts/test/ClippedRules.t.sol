@@ -73,7 +73,7 @@ contract ClipHarness {
 
 /// The clipped rules on chain (docs/design/clipping.md): the three `ClippedProgram`s (rules 3,
 /// 4, 5 over FedAvg, Median, TrimmedMean: identity, schedule, participants, endpoints,
-/// parameters), the clipping helpers of `Commitments`, the base programs' `participantsAt`, the
+/// parameters), the clipping helpers of `Commitments`, the base programs' `stepView`, the
 /// Norm, Scale and Clip checkers (every refusal, the Clip around each base kind with and
 /// without a participant read, first and last steps, the clipped instances), the base kinds'
 /// scale parameters, every step of a clipped round of each rule chaining h0 to hT through the
@@ -319,7 +319,7 @@ contract ClippedRulesTest is ClippedFixture {
         (ClippedProgram p, bytes memory params) = _clipped(t);
         uint256 c = (dim_ + 31) / 32;
         (uint8 kind, uint256 row, uint256 col, bytes memory kp) = p.stepAt(params, n_, dim_, uint64(step));
-        (bool reads, uint256 who) = _one(p.participantsAt(params, n_, dim_, uint64(step)));
+        (bool reads, uint256 who) = _one(p.stepView(params, n_, dim_, uint64(step)).participants);
         assertEq(row, step / (c + 1), "row");
         assertEq(col, step % (c + 1), "col");
         assertEq(kind, col < c ? 5 : 6, "Norm or Scale");
@@ -348,10 +348,10 @@ contract ClippedRulesTest is ClippedFixture {
         assertEq(s.first, step == prologue);
         assertEq(s.last, step + 1 == total);
         assertEq(s.baseParams, t == 2 ? _beta(2500) : NONE);
-        (bool reads, uint256 who) = _one(p.participantsAt(params, n_, dim_, uint64(step)));
+        (bool reads, uint256 who) = _one(p.stepView(params, n_, dim_, uint64(step)).participants);
         (bool sreads, uint256 swho) = _one(s.participants);
-        assertEq(reads, sreads, "participantsAt: the base's read");
-        assertEq(who, swho, "participantsAt: the base's participant");
+        assertEq(reads, sreads, "stepView: the base's read");
+        assertEq(who, swho, "stepView: the base's participant");
     }
 
     /// The ClipStep's kind, kind parameters and read, and the step's position, are the base
@@ -371,7 +371,8 @@ contract ClippedRulesTest is ClippedFixture {
         assertEq(s.baseKind, bk);
         assertEq(s.baseKindParams, bkp);
         assertEq(
-            abi.encode(s.participants), abi.encode(p.base().participantsAt(s.baseParams, n_, dim_, s.baseStep))
+            abi.encode(s.participants),
+            abi.encode(p.base().stepView(s.baseParams, n_, dim_, s.baseStep).participants)
         );
     }
 
@@ -380,11 +381,11 @@ contract ClippedRulesTest is ClippedFixture {
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, 31, 31));
         clippedFedAvg.stepAt(_params(TAU, NONE), 3, 100, 31);
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, 31, 31));
-        _one(clippedFedAvg.participantsAt(_params(TAU, NONE), 3, 100, 31));
+        _one(clippedFedAvg.stepView(_params(TAU, NONE), 3, 100, 31).participants);
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, type(uint64).max, 415));
         clippedMedian.stepAt(_params(TAU, NONE), 3, 100, type(uint64).max);
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, type(uint64).max, 415));
-        _one(clippedTrimmedMean.participantsAt(_params(TAU, _beta(10)), 3, 100, type(uint64).max));
+        _one(clippedTrimmedMean.stepView(_params(TAU, _beta(10)), 3, 100, type(uint64).max).participants);
         // The last step is in range.
         clippedFedAvg.stepAt(_params(TAU, NONE), 3, 100, 30);
     }
@@ -400,7 +401,7 @@ contract ClippedRulesTest is ClippedFixture {
         clippedFedAvg.steps(_params(TAU, NONE), 1, dim_);
     }
 
-    // ------------------------------------------------------------ participantsAt
+    // ------------------------------------------------------------ stepView
 
     /// A list of at most one participant (what these base programs read) as (reads, who).
     function _one(uint256[] memory participants) internal pure returns (bool, uint256) {
@@ -409,44 +410,44 @@ contract ClippedRulesTest is ClippedFixture {
     }
 
     /// FedAvg: column < n reads participant `column`, Finalize none; out of range reverts.
-    function test_fedAvg_participantsAt() public {
+    function test_fedAvg_stepView() public {
         // n = 3, dim = 100: rows of 4.
         uint256[6] memory steps_ = [uint256(0), 2, 3, 4, 14, 15];
         bool[6] memory reads_ = [true, true, false, true, true, false];
         uint256[6] memory who_ = [uint256(0), 2, 0, 0, 2, 0];
         for (uint256 k; k < 6; ++k) {
-            (bool r, uint256 w) = _one(fedAvg.participantsAt(NONE, 3, 100, uint64(steps_[k])));
+            (bool r, uint256 w) = _one(fedAvg.stepView(NONE, 3, 100, uint64(steps_[k])).participants);
             assertEq(r, reads_[k], "reads");
             assertEq(w, who_[k], "participant");
         }
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, 16, 16));
-        _one(fedAvg.participantsAt(NONE, 3, 100, 16));
+        _one(fedAvg.stepView(NONE, 3, 100, 16).participants);
     }
 
     /// Order statistics: columns < 33n read participant `column mod n`, TrimEmit none.
-    function test_orderPrograms_participantsAt() public {
+    function test_orderPrograms_stepView() public {
         // n = 3, dim = 100: rows of 100.
         uint256[7] memory cols = [uint256(0), 94, 95, 96, 97, 98, 99];
         uint256[7] memory who_ = [uint256(0), 1, 2, 0, 1, 2, 0];
         for (uint256 row; row < 4; ++row) {
             for (uint256 k; k < 7; ++k) {
-                (bool r, uint256 w) = _one(median.participantsAt(NONE, 3, 100, uint64(row * 100 + cols[k])));
+                (bool r, uint256 w) = _one(median.stepView(NONE, 3, 100, uint64(row * 100 + cols[k])).participants);
                 assertEq(r, cols[k] < 99, "reads");
                 assertEq(w, who_[k], "participant");
                 (bool r2, uint256 w2) =
-                    _one(trimmedMean.participantsAt(_beta(2500), 3, 100, uint64(row * 100 + cols[k])));
+                    _one(trimmedMean.stepView(_beta(2500), 3, 100, uint64(row * 100 + cols[k])).participants);
                 assertEq(r2, r);
                 assertEq(w2, w);
             }
         }
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, 400, 400));
-        _one(median.participantsAt(NONE, 3, 100, 400));
+        _one(median.stepView(NONE, 3, 100, 400).participants);
         vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, type(uint64).max, 400));
-        _one(trimmedMean.participantsAt(_beta(0), 3, 100, type(uint64).max));
+        _one(trimmedMean.stepView(_beta(0), 3, 100, type(uint64).max).participants);
     }
 
-    /// participantsAt agrees with stepAt's kind and column for every base program.
-    function testFuzz_basePrograms_participantsAt_matchesStepAt(uint256 n_, uint256 dim_, uint256 step)
+    /// stepView agrees with stepAt's kind and column for every base program.
+    function testFuzz_basePrograms_stepView_matchesStepAt(uint256 n_, uint256 dim_, uint256 step)
         public
         view
     {
@@ -455,12 +456,13 @@ contract ClippedRulesTest is ClippedFixture {
         uint256 c = (dim_ + 31) / 32;
         uint64 s = uint64(bound(step, 0, c * (n_ + 1) - 1));
         (uint8 kind,, uint256 col,) = fedAvg.stepAt(NONE, n_, dim_, s);
-        (bool reads, uint256 who) = _one(fedAvg.participantsAt(NONE, n_, dim_, s));
+        (bool reads, uint256 who) = _one(fedAvg.stepView(NONE, n_, dim_, s).participants);
+        assertEq(fedAvg.stepView(NONE, n_, dim_, s).steps, fedAvg.steps(NONE, n_, dim_), "stepView: T");
         assertEq(reads, kind == 0, "FedAvg: Accumulate reads");
         assertEq(who, reads ? col : 0);
         s = uint64(bound(step, 0, c * (33 * n_ + 1) - 1));
         (kind,, col,) = median.stepAt(NONE, n_, dim_, s);
-        (reads, who) = _one(median.participantsAt(NONE, n_, dim_, s));
+        (reads, who) = _one(median.stepView(NONE, n_, dim_, s).participants);
         assertEq(reads, kind != 4, "order: Rank and TrimSum read");
         assertEq(who, reads ? col % n_ : 0);
     }
@@ -542,7 +544,7 @@ contract ClippedRulesTest is ClippedFixture {
             );
             p.finalState(bytes32(0), hex"00000001", 3, 10, bytes32(0));
             vm.expectRevert(_invalid(id, "threshold must be at least 1 (Q15.16, i.e. 2^-16), got 0"));
-            _one(p.participantsAt(_params(0, bp), 3, 10, 0));
+            _one(p.stepView(_params(0, bp), 3, 10, 0).participants);
         }
     }
 

@@ -253,8 +253,16 @@ contract SelectionLeavesTest is Test {
         }
     }
 
-    /// The commitment of the state `path` of `json` describes, under `config`.
-    function _state(string memory json, string memory path, bytes32 config) internal pure returns (bytes32) {
+    /// The commitment of the state `path` of `json` describes, under `config` (wrapped in its
+    /// scales root, `.wrap`, under clipping).
+    function _state(string memory json, string memory path, bytes32 config) internal view returns (bytes32 h) {
+        h = _baseState(json, path, config);
+        string memory wrap = string.concat(path, ".wrap");
+        if (vm.keyExistsJson(json, wrap)) h = Commitments.clippedStateHash(h, vm.parseJsonBytes32(json, wrap));
+    }
+
+    /// The state `path` of `json` describes under `config`, unwrapped: the base program's.
+    function _baseState(string memory json, string memory path, bytes32 config) internal pure returns (bytes32) {
         return Commitments.stateHash3(
             config,
             vm.parseJsonUint(json, string.concat(path, ".step")),
@@ -566,16 +574,26 @@ contract SelectionLeavesTest is Test {
         uint64 step = uint64(vm.parseJsonUint(json, string.concat(path, ".step")));
         bytes32 pre = _state(json, string.concat(path, ".pre"), r.configs[v]);
         bytes memory leaf = vm.parseJsonBytes(json, string.concat(path, ".encoded"));
+        bool clipped = vm.parseJsonUint(json, string.concat(path, ".kindId")) == 7;
+        if (clipped) {
+            // The Clip leaf carries the base pre-state, committed under the generator's config
+            // hash: recomputed under this round's.
+            ClipChecker.ClipLeaf memory cl = abi.decode(leaf, (ClipChecker.ClipLeaf));
+            cl.basePre = _baseState(json, string.concat(path, ".pre"), r.configs[v]);
+            leaf = abi.encode(cl);
+        }
         assertEq(
             arbiter.postState(r.ids[v], step, pre, leaf),
             _state(json, string.concat(path, ".post"), r.configs[v]),
             "the arbiter's post-state is the VM's"
         );
-        uint8 kind = uint8(vm.parseJsonUint(json, string.concat(path, ".kindId")));
+        // A Clip step (kind 7) proves with its base kind's verifier.
+        uint8 kind = uint8(vm.parseJsonUint(json, string.concat(path, ".baseKindId")));
         uint256 gas = _proveInGame(r.ids[v], c + 10, step, pre, leaf) + r.delta[kind];
         emit log(
             string.concat(
                 "| ",
+                clipped ? "Clip: " : "",
                 _name(kind),
                 " | ",
                 vm.toString(r.n),
@@ -588,7 +606,7 @@ contract SelectionLeavesTest is Test {
                 " |"
             )
         );
-        assertLe(gas, LEAF_GAS_BOUND, string.concat(_name(kind), ": leaf gas over the bound"));
+        assertLe(gas, clipped ? 10_000_000 : LEAF_GAS_BOUND, string.concat(_name(kind), ": leaf gas over the bound"));
     }
 
     function test_leafGas_distanceFamily_n8_dim25M() public {
@@ -613,6 +631,30 @@ contract SelectionLeavesTest is Test {
 
     function test_leafGas_bulyanTrim_n255_dim25M() public {
         _measure("bulyan_scale", 255, 8);
+    }
+
+    function test_leafGas_clippedDistanceFamily_n8_dim25M() public {
+        _measure("clip_select_scale", 8, 12);
+    }
+
+    function test_leafGas_clippedDistanceFamily_n64_dim25M() public {
+        _measure("clip_select_scale", 64, 12);
+    }
+
+    function test_leafGas_clippedDistanceFamily_n255_dim25M() public {
+        _measure("clip_select_scale", 255, 12);
+    }
+
+    function test_leafGas_clippedBulyanTrim_n8_dim25M() public {
+        _measure("clip_bulyan_scale", 8, 8);
+    }
+
+    function test_leafGas_clippedBulyanTrim_n64_dim25M() public {
+        _measure("clip_bulyan_scale", 64, 8);
+    }
+
+    function test_leafGas_clippedBulyanTrim_n255_dim25M() public {
+        _measure("clip_bulyan_scale", 255, 8);
     }
 
     function _name(uint8 kind) internal pure returns (string memory) {

@@ -13,6 +13,10 @@
 //!   check computes, which forge compares with the arbiter's (accepting verifiers stand in for
 //!   the real ones there, whose cost the real vectors measure).
 //!
+//! The at-scale leaves are also written clipped (`clip_select_scale_n*`, `clip_bulyan_scale_n*`):
+//! each kind's leaf as a `Clip` step of the clipped rule, its reads' values clipped by scales
+//! below 2^32 that open in a scales tree of the round's n leaves (a `Distance` step opens two).
+//!
 //! Every field but the proofs regenerates bit for bit; the committed proofs verify with the
 //! current keys. `UPDATE_VECTORS=1 cargo test -p fl-tests --test distance_vectors` rewrites
 //! the files.
@@ -26,11 +30,11 @@ use protocol::leaf_input;
 use serde_json::{Value, json};
 use step_vm::{
     AccLeaf, ClientRead, CloseEmitReads, CompleteTree, Digest, DistanceOpening, DistanceReads,
-    FinalizeReads, LANES, Participant, PickReads, PickRegister, RoundConfig, RoundContext, Rule,
+    ClipReads, FinalizeReads, LANES, Participant, PickReads, PickRegister, RoundConfig, RoundContext, Rule,
     SCORE_LANES, SCORE_PASSES, ScoreReads, ScoreRegister, SelectReads, SelectedPlan, Selection,
     SelectionOpening, StatRegister, State, StepKind, StepPosition, StepReads, StepWitness, Trace,
     TrimReads, UNIT_SCALE, Update, ValueLeaf, distance_leaf_hash, fold_path, pair_index,
-    selection_leaf_hash, slot_words,
+    scale_leaf_hash, selection_leaf_hash, slot_words,
 };
 
 const SELECTION: Selection = Selection::MultiKrum { f: 1, keep: 2 };
@@ -68,15 +72,20 @@ fn check_file(name: &str, fresh: &Value, strip: impl Fn(Value) -> Value) -> Valu
     committed
 }
 
-/// A state as the forge test recomputes it under its own config hash.
+/// A state as the forge test recomputes it under its own config hash (with the scales root
+/// it is wrapped in, under clipping).
 fn state(s: &State) -> Value {
-    json!({
+    let mut v = json!({
         "step": s.step,
         "registerHash": h(&s.register_hash()),
         "output": h(&s.regions[0]),
         "distance": h(&s.regions[1]),
         "selection": h(&s.regions[2]),
-    })
+    });
+    if let Some(root) = &s.wrap {
+        v["wrap"] = json!(h(root));
+    }
+    v
 }
 
 fn round_json(ctx: &RoundContext) -> Value {
@@ -687,20 +696,101 @@ fn trim_case(
 
 #[test]
 fn at_scale_leaves_are_in_lockstep_with_the_vm() {
-    scale_files(SELECTION, "select_scale", &KINDS);
-    scale_files(BULYAN, "bulyan_scale", &TRIM_KINDS);
+    scale_files(SELECTION, "select_scale", &KINDS, false);
+    scale_files(BULYAN, "bulyan_scale", &TRIM_KINDS, false);
 }
 
-fn scale_files(selection: Selection, prefix: &str, kinds: &[StepKind]) {
+#[test]
+fn clipped_at_scale_leaves_are_in_lockstep_with_the_vm() {
+    scale_files(SELECTION, "clip_select_scale", &KINDS, true);
+    scale_files(BULYAN, "clip_bulyan_scale", &TRIM_KINDS, true);
+}
+
+/// Clipping's threshold in the clipped at-scale rounds (1.0 in Q15.16; the scales are drawn,
+/// not computed from it: the Clip step reads them from the scales tree).
+const SCALE_THRESHOLD: u32 = 1 << 16;
+
+/// The scales of a clipped synthetic round: each participant's below 2^32 (realistic: in
+/// [2^31, 2^32); densest: 2^32 − 1), set on the disputed reads too, and their tree.
+fn clip_scales(s: &mut Synthetic, dense: bool, rng: &mut Rng) -> CompleteTree {
+    let scales: Vec<u64> = (0..s.plan.n)
+        .map(|_| {
+            if dense {
+                UNIT_SCALE - 1
+            } else {
+                (1 << 31) + rng.next() % (1 << 31)
+            }
+        })
+        .collect();
+    for (i, read) in &mut s.reads {
+        read.scale = scales[*i];
+    }
+    tree(&scales, |&v| scale_leaf_hash(v))
+}
+
+/// Base witness `w` of `s`'s round as the `Clip` step of the clipped round `clipped` that
+/// wraps it: step P + b, states wrapped in the scales root (the last step's post-state
+/// unwrapped), each read's scale opened in `scales`; its post-state the VM's check.
+fn clip_witness(clipped: &RoundContext, scales: &CompleteTree, w: StepWitness) -> StepWitness {
+    let shape = clipped.shape();
+    let prologue = (shape.participants * (shape.chunks + 1)) as u64;
+    let step = prologue + w.step;
+    let config_hash = clipped.config_hash();
+    let scale_paths = w
+        .reads
+        .client_reads()
+        .iter()
+        .map(|r| scales.proof(r.participant))
+        .collect();
+    let mut pre = w.pre.clone();
+    pre.wrap = Some(scales.root());
+    let reads = StepReads::Clip(ClipReads {
+        base_pre: w.pre.commitment(&config_hash),
+        base: Box::new(w),
+        scales_root: scales.root(),
+        scale_paths,
+        first: false,
+        last: step + 1 == clipped.steps(),
+    });
+    let position = clipped.position(step);
+    let post = reads
+        .check(clipped, &position, &pre)
+        .expect("the VM checks the clipped synthetic leaf");
+    StepWitness {
+        step,
+        position,
+        pre,
+        post,
+        reads,
+    }
+}
+
+fn scale_files(selection: Selection, prefix: &str, kinds: &[StepKind], clip: bool) {
     let proofs = real_proofs();
     for n in [8usize, 64, 255] {
         let mut cases = Vec::new();
         let mut round = None;
         for dense in [false, true] {
             let mut rng = Rng(0x5eed ^ (n as u64) << 8 ^ u64::from(dense));
-            let s = synthetic(selection, n, dense, &mut rng);
+            let mut s = synthetic(selection, n, dense, &mut rng);
+            let clipped = clip.then(|| {
+                let scales = clip_scales(&mut s, dense, &mut rng);
+                let config = RoundConfig {
+                    rule: Rule::Clipped {
+                        threshold: SCALE_THRESHOLD,
+                        base: step_vm::Base::Distance(selection),
+                    },
+                    ..*s.ctx.config()
+                };
+                let ctx = RoundContext::new(config, s.ctx.participants().to_vec())
+                    .expect("valid clipped round");
+                (ctx, scales)
+            });
             for &kind in kinds {
-                let w = scale_witness(&s, kind, dense, &mut rng);
+                let mut w = scale_witness(&s, kind, dense, &mut rng);
+                if let Some((ctx, scales)) = &clipped {
+                    w = clip_witness(ctx, scales, w);
+                }
                 let proof = &proofs.iter().find(|p| p.0 == kind).expect("a real proof").1;
                 let leaf = LeafProof {
                     witness: w.clone(),
@@ -713,7 +803,8 @@ fn scale_files(selection: Selection, prefix: &str, kinds: &[StepKind]) {
                 };
                 cases.push(json!({
                     "kind": kind.name(),
-                    "kindId": kind.id(),
+                    "kindId": w.position.kind.id(),
+                    "baseKindId": kind.id(),
                     "dense": dense,
                     "step": w.step,
                     "encoded": h(&leaf_input(&leaf).expect("encodes")),
@@ -723,9 +814,10 @@ fn scale_files(selection: Selection, prefix: &str, kinds: &[StepKind]) {
             }
             // Each variant has its own round (its disputed participants' roots differ).
             let key = if dense { "denseRound" } else { "round" };
+            let ctx = clipped.as_ref().map_or(&s.ctx, |c| &c.0);
             round
                 .get_or_insert_with(serde_json::Map::new)
-                .insert(key.into(), round_json(&s.ctx));
+                .insert(key.into(), round_json(ctx));
         }
         let mut fresh = Value::Object(round.expect("two variants"));
         fresh["n"] = json!(n);

@@ -25,7 +25,7 @@ contract ClipChecker is CheckerBase {
     ///         `kindParams = abi.encode(step)`.
     /// @dev `baseKind` and `baseKindParams` are the base program's `stepAt(baseParams, n, dim,
     ///      b)`; `first` is b == 0, `last` is k + 1 == T; `participants` the base program's
-    ///      `participantsAt(baseParams, n, dim, b)`.
+    ///      `stepView(baseParams, n, dim, b).participants`.
     struct ClipStep {
         uint8 baseKind;
         uint64 baseStep;

@@ -17,6 +17,17 @@ interface IRuleProgram {
     /// @notice T does not fit 64 bits (never for a round the registry accepts).
     error ProgramTooLong(uint256 steps);
 
+    /// @notice A step as `stepView` describes it: `stepAt`'s kind, position and kind
+    ///         parameters, the participants it reads (each below n) and the program length T.
+    struct StepView {
+        uint8 kind;
+        uint256 row;
+        uint256 col;
+        bytes kindParams;
+        uint256[] participants;
+        uint64 steps;
+    }
+
     /// @notice Reverts `InvalidRuleParams` unless `params` are valid for a round of up to `n`
     ///         participants and `dim` values.
     /// @dev Called at `openRound`, when the participants are not known yet: `n` is then the
@@ -53,24 +64,25 @@ interface IRuleProgram {
         view
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams);
 
-    /// @notice The participants whose updates step `step` reads, in the order its checker
-    ///         opens them (none, one, or two); reverts `StepOutOfRange(step, T)` when
-    ///         `step >= T`.
-    /// @dev A clipped rule (docs/design/clipping.md) opens the scales of these participants
-    ///      for the base program's step. FedAvg: column `col < n` reads participant `col`; the
-    ///      order-statistic rules: column `col < 33n` reads participant `col mod n`; the distance
-    ///      family: a Distance step its pair (a, b), a last-phase step reading a value leaf
-    ///      `col mod n`; a clipped rule: a Norm step its row, a Scale step none, a base step the
-    ///      base program's.
+    /// @notice Step `step` as `stepAt` gives it, with the participants whose updates it reads
+    ///         and the program length T: what a program wrapping this one (a clipped rule)
+    ///         needs of a step, in one call; reverts `StepOutOfRange(step, T)` when `step >= T`.
+    /// @dev `participants` are in the order the kind's checker opens them (none, one, or
+    ///      two); a clipped rule (docs/design/clipping.md) opens their scales for the step.
+    ///      FedAvg: column `col < n` reads participant `col`; the order-statistic rules: column
+    ///      `col < 33n` reads participant `col mod n`; the distance family: a Distance step its
+    ///      pair (a, b), a last-phase step reading a value leaf participant `col mod n`; a
+    ///      clipped rule: a Norm step its row, a Scale step none, a base step the base
+    ///      program's.
     /// @param params The rule's parameters.
     /// @param n Number of participants.
     /// @param dim Model dimension.
     /// @param step The step.
-    /// @return participants The participants it reads, each below n.
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    /// @return v The step, its reads and T.
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint256[] memory participants);
+        returns (StepView memory v);
 
     /// @notice h_0, the commitment of the program's initial state, computed on chain.
     /// @param configHash The round's config hash.

@@ -72,46 +72,17 @@ contract ClippedProgram is IRuleProgram {
         view
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
     {
-        (uint256 tau, bytes calldata baseParams) = _split(params);
-        uint256 perRow = Commitments.chunkCount(dim) + 1;
-        uint256 prologue = n * perRow;
-        if (step < prologue) {
-            row = step / perRow;
-            col = step % perRow;
-            if (col + 1 < perRow) {
-                kind = KIND_NORM;
-            } else {
-                kind = KIND_SCALE;
-                kindParams = abi.encode(tau);
-            }
-            return (kind, row, col, kindParams);
-        }
-        (row, col, kindParams) = _clipStepAt(baseParams, n, dim, step, prologue);
-        return (KIND_CLIP, row, col, kindParams);
+        StepView memory v = _view(params, n, dim, step, false);
+        return (v.kind, v.row, v.col, v.kindParams);
     }
 
     /// @inheritdoc IRuleProgram
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint256[] memory participants)
+        returns (StepView memory)
     {
-        (, bytes calldata baseParams) = _split(params);
-        uint256 perRow = Commitments.chunkCount(dim) + 1;
-        uint256 prologue = n * perRow;
-        if (step < prologue) {
-            // A Norm step (column < C) reads its row's participant; a Scale step none.
-            if (step % perRow + 1 < perRow) {
-                participants = new uint256[](1);
-                participants[0] = step / perRow;
-            }
-            return participants;
-        }
-        (uint64 t,) = _steps(baseParams, n, dim);
-        if (step >= t) revert StepOutOfRange(step, t);
-        // Below T_b.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        return base.participantsAt(baseParams, n, dim, uint64(step - prologue));
+        return _view(params, n, dim, step, true);
     }
 
     /// @inheritdoc IRuleProgram
@@ -189,27 +160,77 @@ contract ClippedProgram is IRuleProgram {
         baseParams = params[32:];
     }
 
-    /// Row, column and `kindParams = abi.encode(ClipStep)` of step `step >= prologue`: base step
-    /// b = step - P at the base step's own row and column; reverts `StepOutOfRange(step, T)`
-    /// past the program.
-    function _clipStepAt(bytes calldata baseParams, uint256 n, uint256 dim, uint64 step, uint256 prologue)
+    /// Step `step`: a prologue step (a Norm step reads its row's participant, a Scale step
+    /// none), or base step b = step - P as a Clip step at the base step's row and column,
+    /// `kindParams = abi.encode(ClipStep)`, reading the base step's participants (one call
+    /// into the base program); reverts `StepOutOfRange(step, T)` past the program. A prologue
+    /// step's `steps` is T only `withSteps` (it costs a call `stepAt` does without), else 0.
+    function _view(bytes calldata params, uint256 n, uint256 dim, uint64 step, bool withSteps)
         private
         view
-        returns (uint256 row, uint256 col, bytes memory kindParams)
+        returns (StepView memory v)
     {
-        (uint64 t, uint64 baseSteps) = _steps(baseParams, n, dim);
-        if (step >= t) revert StepOutOfRange(step, t);
-        ClipChecker.ClipStep memory c;
-        // Below T_b <= 2^64 - 1.
+        (uint256 tau, bytes calldata baseParams) = _split(params);
+        uint256 perRow = Commitments.chunkCount(dim) + 1;
+        uint256 prologue = n * perRow;
+        if (step < prologue) {
+            if (withSteps) (v.steps,) = _steps(baseParams, n, dim);
+            v.row = step / perRow;
+            v.col = step % perRow;
+            if (v.col + 1 < perRow) {
+                v.kind = KIND_NORM;
+                v.participants = new uint256[](1);
+                v.participants[0] = v.row;
+            } else {
+                v.kind = KIND_SCALE;
+                v.kindParams = abi.encode(tau);
+            }
+            return v;
+        }
+        // Below `step`.
         // forge-lint: disable-next-line(unsafe-typecast)
-        c.baseStep = uint64(step - prologue);
-        (c.baseKind, row, col, c.baseKindParams) = base.stepAt(baseParams, n, dim, c.baseStep);
-        c.participants = base.participantsAt(baseParams, n, dim, c.baseStep);
-        c.first = c.baseStep == 0;
-        c.last = c.baseStep + 1 == baseSteps;
+        uint64 b = uint64(step - prologue);
+        StepView memory bv = _baseView(baseParams, n, dim, b, step, prologue);
+        uint256 total = prologue + bv.steps;
+        if (total > type(uint64).max) revert ProgramTooLong(total);
+        // Checked just above.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        v.steps = uint64(total);
+        (v.row, v.col, v.participants) = (bv.row, bv.col, bv.participants);
+        ClipChecker.ClipStep memory c;
+        c.baseKind = bv.kind;
+        c.baseStep = b;
+        c.first = b == 0;
+        c.last = b + 1 == bv.steps;
+        c.participants = bv.participants;
+        c.baseKindParams = bv.kindParams;
         c.baseProgram = address(base);
         c.baseParams = baseParams;
-        kindParams = abi.encode(c);
+        v.kind = KIND_CLIP;
+        v.kindParams = abi.encode(c);
+    }
+
+    /// The base program's view of its step b; its `StepOutOfRange(b, T_b)` becomes this
+    /// program's `StepOutOfRange(step, P + T_b)`, any other revert passes through unchanged.
+    function _baseView(bytes calldata baseParams, uint256 n, uint256 dim, uint64 b, uint64 step, uint256 prologue)
+        private
+        view
+        returns (StepView memory)
+    {
+        try base.stepView(baseParams, n, dim, b) returns (StepView memory bv) {
+            return bv;
+        } catch (bytes memory reason) {
+            if (reason.length == 4 + 64 && bytes4(reason) == StepOutOfRange.selector) {
+                uint256 baseSteps;
+                assembly ("memory-safe") {
+                    baseSteps := mload(add(reason, 68))
+                }
+                revert StepOutOfRange(step, prologue + baseSteps);
+            }
+            assembly ("memory-safe") {
+                revert(add(reason, 32), mload(reason))
+            }
+        }
     }
 
     /// (T, T_b): T = P + T_b with the prologue P = n·(C + 1); reverts `ProgramTooLong` past

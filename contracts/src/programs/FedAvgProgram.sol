@@ -39,7 +39,7 @@ contract FedAvgProgram is IRuleProgram {
 
     /// @inheritdoc IRuleProgram
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
-        external
+        public
         pure
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
     {
@@ -55,19 +55,17 @@ contract FedAvgProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    /// @dev An Accumulate step (column < n) reads participant `column`; Finalize none.
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         pure
-        returns (uint256[] memory participants)
+        returns (StepView memory v)
     {
-        params;
-        uint64 t = _steps(n, dim);
-        if (step >= t) revert StepOutOfRange(step, t);
-        // An Accumulate step (column < n) reads participant `column`; Finalize reads none.
-        uint256 col = step % (n + 1);
-        if (col < n) {
-            participants = new uint256[](1);
-            participants[0] = col;
+        (v.kind, v.row, v.col, v.kindParams) = stepAt(params, n, dim, step);
+        v.steps = _steps(n, dim);
+        if (v.kind == KIND_ACCUMULATE) {
+            v.participants = new uint256[](1);
+            v.participants[0] = v.col;
         }
     }
 

@@ -43,7 +43,7 @@ abstract contract OrderMeanProgram is IRuleProgram {
 
     /// @inheritdoc IRuleProgram
     function stepAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
-        external
+        public
         pure
         returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
     {
@@ -59,20 +59,18 @@ abstract contract OrderMeanProgram is IRuleProgram {
     }
 
     /// @inheritdoc IRuleProgram
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    /// @dev Rank (column < 32n) and TrimSum (32n <= column < 33n) read participant
+    ///      `column mod n`; TrimEmit none.
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         pure
-        returns (uint256[] memory participants)
+        returns (StepView memory v)
     {
-        params;
-        uint64 t = _steps(n, dim);
-        if (step >= t) revert StepOutOfRange(step, t);
-        // Rank (column < 32n) and TrimSum (32n <= column < 33n) read participant
-        // `column mod n`; TrimEmit reads none.
-        uint256 col = step % ((RANK_PASSES + 1) * n + 1);
-        if (col < (RANK_PASSES + 1) * n) {
-            participants = new uint256[](1);
-            participants[0] = col % n;
+        (v.kind, v.row, v.col, v.kindParams) = stepAt(params, n, dim, step);
+        v.steps = _steps(n, dim);
+        if (v.kind != KIND_TRIM_EMIT) {
+            v.participants = new uint256[](1);
+            v.participants[0] = v.col % n;
         }
     }
 

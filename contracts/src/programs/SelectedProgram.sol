@@ -187,6 +187,16 @@ contract SelectedProgram is IRuleProgram {
         Plan memory p = plan(params, n, dim);
         uint64 t = _steps(p);
         if (step >= t) revert StepOutOfRange(step, t);
+        return _stepAt(p, step);
+    }
+
+    /// Step `step` (below T) of plan `p`.
+    function _stepAt(Plan memory p, uint256 step)
+        private
+        pure
+        returns (uint8 kind, uint256 row, uint256 col, bytes memory kindParams)
+    {
+        uint256 n = p.n;
         uint256 k = step;
         uint256 distanceSteps = _pairs(n) * p.chunks;
         if (k < distanceSteps) {
@@ -276,28 +286,24 @@ contract SelectedProgram is IRuleProgram {
     /// @inheritdoc IRuleProgram
     /// @dev A Distance step reads its pair (a, b); a last-phase step reading a value leaf
     ///      (SelectAccumulate, SelectRank, CloseRank, CloseSum) participant `col mod n`.
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint256[] memory participants)
+        returns (StepView memory v)
     {
         Plan memory p = plan(params, n, dim);
-        uint64 t = _steps(p);
-        if (step >= t) revert StepOutOfRange(step, t);
-        uint256 distanceSteps = _pairs(n) * p.chunks;
-        if (step < distanceSteps) {
-            participants = new uint256[](2);
-            (participants[0], participants[1]) = pairAt(step / p.chunks);
-            return participants;
-        }
-        uint256 per = _lastRowLen(p);
-        uint256 last = t - p.chunks * per;
-        if (step >= last) {
-            uint256 col = (step - last) % per;
-            if (col < per - 1) {
-                participants = new uint256[](1);
-                participants[0] = col % n;
-            }
+        v.steps = _steps(p);
+        if (step >= v.steps) revert StepOutOfRange(step, v.steps);
+        (v.kind, v.row, v.col, v.kindParams) = _stepAt(p, step);
+        if (v.kind == KIND_DISTANCE) {
+            v.participants = new uint256[](2);
+            (v.participants[0], v.participants[1]) = pairAt(v.row);
+        } else if (
+            v.kind == KIND_SELECT_ACCUMULATE || v.kind == KIND_SELECT_RANK || v.kind == KIND_CLOSE_RANK
+                || v.kind == KIND_CLOSE_SUM
+        ) {
+            v.participants = new uint256[](1);
+            v.participants[0] = v.col % n;
         }
     }
 

@@ -39,12 +39,13 @@ contract MockRuleProgram is IRuleProgram {
         if (step + 1 == fedAvg.steps(params[:0], n, dim)) kind = uint8(abi.decode(params, (uint256)));
     }
 
-    function participantsAt(bytes calldata params, uint256 n, uint256 dim, uint64 step)
+    function stepView(bytes calldata params, uint256 n, uint256 dim, uint64 step)
         external
         view
-        returns (uint256[] memory)
+        returns (StepView memory v)
     {
-        return fedAvg.participantsAt(params[:0], n, dim, step);
+        v = fedAvg.stepView(params[:0], n, dim, step);
+        if (step + 1 == v.steps) v.kind = uint8(abi.decode(params, (uint256)));
     }
 
     function initialState(bytes32 configHash, bytes calldata params, uint256 n, uint256 dim)
