@@ -403,7 +403,13 @@ impl<C: Chain> Deployment<C> {
                     baseCheckers_: checkers
                         .iter()
                         .enumerate()
-                        .map(|(b, &c)| if CLIPPING_KINDS.contains(&b) { Address::ZERO } else { c })
+                        .map(|(b, &c)| {
+                            if CLIPPING_KINDS.contains(&b) {
+                                Address::ZERO
+                            } else {
+                                c
+                            }
+                        })
                         .collect(),
                 }
                 .abi_encode(),

@@ -431,7 +431,8 @@ contract ClippedRulesTest is ClippedFixture {
         uint256[7] memory who_ = [uint256(0), 1, 2, 0, 1, 2, 0];
         for (uint256 row; row < 4; ++row) {
             for (uint256 k; k < 7; ++k) {
-                (bool r, uint256 w) = _one(median.stepView(NONE, 3, 100, uint64(row * 100 + cols[k])).participants);
+                (bool r, uint256 w) =
+                    _one(median.stepView(NONE, 3, 100, uint64(row * 100 + cols[k])).participants);
                 assertEq(r, cols[k] < 99, "reads");
                 assertEq(w, who_[k], "participant");
                 (bool r2, uint256 w2) =

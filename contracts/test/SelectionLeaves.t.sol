@@ -30,6 +30,9 @@ import {CloseRankChecker} from "../src/checkers/CloseRankChecker.sol";
 import {CloseSumChecker} from "../src/checkers/CloseSumChecker.sol";
 import {CloseEmitChecker} from "../src/checkers/CloseEmitChecker.sol";
 import {IRuleProgram} from "../src/interfaces/IRuleProgram.sol";
+import {IStepChecker} from "../src/interfaces/IStepChecker.sol";
+import {IRoundRegistry} from "../src/interfaces/IRoundRegistry.sol";
+import {CheckerBase} from "../src/checkers/CheckerBase.sol";
 import {Commitments} from "../src/lib/Commitments.sol";
 import {AcceptingVerifier, MockStepVerifier} from "./mocks/MockStepVerifier.sol";
 import {MockSelectionVerifier} from "./mocks/MockSelectionVerifier.sol";
@@ -61,6 +64,11 @@ import {ScoreStepChecker} from "../src/checkers/ScoreStepChecker.sol";
 /// forge-config: default.isolate = true
 contract SelectionLeavesTest is Test {
     uint256 internal constant LEAF_GAS_BOUND = 600_000;
+    /// @notice The measured exception: a clipped Distance leaf at n = 64 and 255 (624k and
+    ///         646k: two participants' reads, two matrix writes and two scale openings in one
+    ///         leaf); every other leaf, clipped or not, and this one at n = 8, is held to
+    ///         `LEAF_GAS_BOUND`.
+    uint256 internal constant CLIPPED_DISTANCE_CEILING = 650_000;
     uint256 internal constant PROOF_BYTES = 1_376;
     uint256 internal constant GAS_CAP = 500_000;
     /// The challenger's metering at a nonzero base fee (see `LeafGasAtScale`).
@@ -255,14 +263,24 @@ contract SelectionLeavesTest is Test {
 
     /// The commitment of the state `path` of `json` describes, under `config` (wrapped in its
     /// scales root, `.wrap`, under clipping).
-    function _state(string memory json, string memory path, bytes32 config) internal view returns (bytes32 h) {
+    function _state(string memory json, string memory path, bytes32 config)
+        internal
+        view
+        returns (bytes32 h)
+    {
         h = _baseState(json, path, config);
         string memory wrap = string.concat(path, ".wrap");
-        if (vm.keyExistsJson(json, wrap)) h = Commitments.clippedStateHash(h, vm.parseJsonBytes32(json, wrap));
+        if (vm.keyExistsJson(json, wrap)) {
+            h = Commitments.clippedStateHash(h, vm.parseJsonBytes32(json, wrap));
+        }
     }
 
     /// The state `path` of `json` describes under `config`, unwrapped: the base program's.
-    function _baseState(string memory json, string memory path, bytes32 config) internal pure returns (bytes32) {
+    function _baseState(string memory json, string memory path, bytes32 config)
+        internal
+        pure
+        returns (bytes32)
+    {
         return Commitments.stateHash3(
             config,
             vm.parseJsonUint(json, string.concat(path, ".step")),
@@ -286,7 +304,8 @@ contract SelectionLeavesTest is Test {
         BisectionGame.GameView memory g = game.game(gameId);
         while (g.status == BisectionGame.GameStatus.AwaitingMid) {
             uint64 mid = g.lo + (g.hi - g.lo) / 2;
-            bytes32 h = mid == step ? pre : mid == step + 1 ? claim : keccak256(abi.encode("filler", gameId, mid));
+            bytes32 h =
+                mid == step ? pre : mid == step + 1 ? claim : keccak256(abi.encode("filler", gameId, mid));
             vm.prank(AGGREGATOR, AGGREGATOR);
             game.bisect(gameId, g.lo, g.hi, g.hHi, h);
             vm.prank(challenger, challenger);
@@ -342,9 +361,14 @@ contract SelectionLeavesTest is Test {
             10,
             "f must be at most (n - 3) / 4 for n = 10 clients (n >= 4f + 3: beta = n - 4f >= 3 values per coordinate); got 2"
         );
-        _refused(6, abi.encode(uint8(1), uint8(1)), 8, "params must be abi.encode(uint8 f), 32 bytes; got 64 bytes");
         _refused(
-            7, abi.encode(uint8(1)), 8, "params must be abi.encode(uint8 f, uint8 keep), 64 bytes; got 32 bytes"
+            6, abi.encode(uint8(1), uint8(1)), 8, "params must be abi.encode(uint8 f), 32 bytes; got 64 bytes"
+        );
+        _refused(
+            7,
+            abi.encode(uint8(1)),
+            8,
+            "params must be abi.encode(uint8 f, uint8 keep), 64 bytes; got 32 bytes"
         );
         _refused(8, abi.encode(uint256(256)), 11, "f and keep must be canonical abi.encode(uint8) words");
         // At the bounds: accepted and stored.
@@ -500,10 +524,14 @@ contract SelectionLeavesTest is Test {
             uint64 step = uint64(vm.parseJsonUint(json, ".step"));
             bytes32 pre = _state(json, ".pre", config);
             bytes memory leaf = _withPlaceholder(kind, vm.parseJsonBytes(json, ".encoded"));
-            assertEq(arbiter.postState(id, step, pre, leaf), _state(json, ".post", config), "the VM's post-state");
+            assertEq(
+                arbiter.postState(id, step, pre, leaf), _state(json, ".post", config), "the VM's post-state"
+            );
             uint256 gas = _proveInGame(id, kind, step, pre, leaf);
             emit log_named_uint(
-                string.concat(_name(kind), ": proveLeaf gas, Solidity re-execution (the real vector's round)"),
+                string.concat(
+                    _name(kind), ": proveLeaf gas, Solidity re-execution (the real vector's round)"
+                ),
                 gas
             );
         }
@@ -590,8 +618,7 @@ contract SelectionLeavesTest is Test {
         // A Clip step (kind 7) proves with its base kind's verifier.
         uint8 kind = uint8(vm.parseJsonUint(json, string.concat(path, ".baseKindId")));
         uint256 gas = _proveInGame(r.ids[v], c + 10, step, pre, leaf) + r.delta[kind];
-        emit log(
-            string.concat(
+        emit log(string.concat(
                 "| ",
                 clipped ? "Clip: " : "",
                 _name(kind),
@@ -604,9 +631,11 @@ contract SelectionLeavesTest is Test {
                 " | ",
                 vm.toString(gas),
                 " |"
-            )
-        );
-        assertLe(gas, clipped ? 10_000_000 : LEAF_GAS_BOUND, string.concat(_name(kind), ": leaf gas over the bound"));
+            ));
+        // Clip: Distance at n = 64 and 255 is the one leaf over the bound (BENCHMARKS §7):
+        // held to its own ceiling until a lighter clipped Distance step lands (issue 8).
+        uint256 bound = clipped && kind == 8 && r.n > 8 ? CLIPPED_DISTANCE_CEILING : LEAF_GAS_BOUND;
+        assertLe(gas, bound, string.concat(clipped ? "Clip: " : "", _name(kind), ": leaf gas over the bound"));
     }
 
     function test_leafGas_distanceFamily_n8_dim25M() public {
@@ -655,6 +684,213 @@ contract SelectionLeavesTest is Test {
 
     function test_leafGas_clippedBulyanTrim_n255_dim25M() public {
         _measure("clip_bulyan_scale", 255, 8);
+    }
+
+    // ------------------------------------------------------------------ under clipping
+
+    /// The clipped programs over the family (rules 9-11) wrap every base step as a Clip step
+    /// whose reads are the base step's (a Distance step its pair, a reading last-phase step
+    /// `col mod n`, the rest none), with the clipped program's T; the base programs' `stepView`
+    /// is their `stepAt` with those reads and their own T.
+    function test_clippedSelection_stepView_namesEveryRead() public {
+        _deploy(_acceptingVerifiers());
+        // Clipped Multi-Krum (f = 1, keep = 2), n = 5, dim = 100: P = 5·(4 + 1).
+        _checkClippedViews(10, abi.encode(uint256(1), uint256(2)), 5, 100);
+        // Clipped Bulyan (f = 1), n = 7, dim = 32: P = 7·2.
+        _checkClippedViews(11, abi.encode(uint256(1)), 7, 32);
+    }
+
+    /// A clipped program over the family and its base, at one round shape.
+    struct ClippedViews {
+        IRuleProgram p;
+        IRuleProgram b;
+        bytes params;
+        bytes baseParams;
+        uint256 n;
+        uint256 dim;
+        uint256 prologue;
+        uint64 tb;
+        uint64 t;
+    }
+
+    function _checkClippedViews(uint8 rule, bytes memory baseParams, uint256 n, uint256 dim) internal view {
+        ClippedViews memory w;
+        (w.p, w.b, w.baseParams, w.n, w.dim) =
+        (arbiter.program(rule), arbiter.program(rule - 3), baseParams, n, dim);
+        w.params = abi.encodePacked(abi.encode(uint256(1 << 16)), baseParams);
+        w.prologue = n * ((dim + 31) / 32 + 1);
+        w.tb = w.b.steps(baseParams, n, dim);
+        w.t = w.p.steps(w.params, n, dim);
+        assertEq(w.t, w.prologue + w.tb, "T = P + T_b");
+        uint256 reads;
+        for (uint64 k; k < w.tb; ++k) {
+            // Each step's views are garbage after its checks: reuse their memory (thousands of
+            // steps would otherwise run out of it).
+            uint256 free;
+            assembly ("memory-safe") {
+                free := mload(0x40)
+            }
+            reads += _checkClippedStep(w, k);
+            assembly ("memory-safe") {
+                mstore(0x40, free)
+            }
+        }
+        assertGt(reads, 0);
+    }
+
+    /// Base step k and its Clip step; returns the number of reads.
+    function _checkClippedStep(ClippedViews memory w, uint64 k) internal view returns (uint256) {
+        IRuleProgram.StepView memory v = w.b.stepView(w.baseParams, w.n, w.dim, k);
+        {
+            (uint8 kind, uint256 row, uint256 col, bytes memory kp) = w.b.stepAt(w.baseParams, w.n, w.dim, k);
+            assertEq(abi.encode(v.kind, v.row, v.col, v.kindParams), abi.encode(kind, row, col, kp), "stepAt");
+        }
+        assertEq(v.steps, w.tb, "base T");
+        assertEq(
+            abi.encode(v.participants), abi.encode(_expectedReads(w.n, v.kind, v.row, v.col)), "base reads"
+        );
+        IRuleProgram.StepView memory cv = w.p.stepView(w.params, w.n, w.dim, uint64(w.prologue + k));
+        assertEq(cv.kind, 7, "a Clip step");
+        assertEq(cv.steps, w.t, "clipped T");
+        assertEq(abi.encode(cv.participants), abi.encode(v.participants), "clipped reads");
+        ClipChecker.ClipStep memory c = abi.decode(cv.kindParams, (ClipChecker.ClipStep));
+        assertEq(abi.encode(c.participants), abi.encode(v.participants), "ClipStep reads");
+        assertEq(c.baseKind, v.kind, "base kind");
+        assertEq(c.last, k + 1 == w.tb, "last");
+        return v.participants.length;
+    }
+
+    /// The participants a step of the family reads, from its kind and position alone.
+    function _expectedReads(uint256 n, uint8 kind, uint256 row, uint256 col)
+        internal
+        pure
+        returns (uint256[] memory r)
+    {
+        if (kind == 8) {
+            r = new uint256[](2);
+            // Pair `row` in colexicographic order: b the largest with b(b-1)/2 <= row.
+            uint256 b = 1;
+            while ((b + 1) * b / 2 <= row) ++b;
+            (r[0], r[1]) = (row - b * (b - 1) / 2, b);
+        } else if (kind == 12 || kind == 14 || kind == 15 || kind == 16) {
+            r = new uint256[](1);
+            r[0] = col % n;
+        }
+    }
+
+    /// A base program's refusal passes through the clipped program unchanged; a step past the
+    /// end names the clipped program's T.
+    function test_clippedSelection_baseRefusalsPassThrough() public {
+        _deploy(_acceptingVerifiers());
+        IRuleProgram p = arbiter.program(9);
+        bytes memory tau = abi.encode(uint256(1 << 16));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IRuleProgram.InvalidRuleParams.selector,
+                6,
+                "f and keep must be canonical abi.encode(uint8) words"
+            )
+        );
+        p.stepAt(abi.encodePacked(tau, abi.encode(uint256(300))), 5, 100, 30);
+        bytes memory params = abi.encodePacked(tau, abi.encode(uint256(1)));
+        uint64 t = p.steps(params, 5, 100);
+        vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, t, t));
+        p.stepAt(params, 5, 100, t);
+        vm.expectRevert(abi.encodeWithSelector(IRuleProgram.StepOutOfRange.selector, type(uint64).max, t));
+        p.stepView(params, 5, 100, type(uint64).max);
+    }
+
+    /// The clipped round of `clip_select_scale_n8.json` and its first case (Clip: Distance at
+    /// the last pair's last chunk), its base pre-state recomputed under this round's config.
+    struct ClippedCase {
+        uint256 id;
+        bytes32 config;
+        uint64 step;
+        bytes32 pre;
+        bytes32 post;
+        ClipChecker.ClipLeaf leaf;
+    }
+
+    function _clippedDistance() internal returns (ClippedCase memory c) {
+        _deploy(_acceptingVerifiers());
+        string memory json =
+            vm.readFile(string.concat(vm.projectRoot(), "/test/vectors/clip_select_scale_n8.json"));
+        (c.id, c.config) = _openRound(json, ".round", 1);
+        assertEq(vm.parseJsonUint(json, ".cases[0].kindId"), 7);
+        assertEq(vm.parseJsonUint(json, ".cases[0].baseKindId"), 8);
+        c.step = uint64(vm.parseJsonUint(json, ".cases[0].step"));
+        c.pre = _state(json, ".cases[0].pre", c.config);
+        c.post = _state(json, ".cases[0].post", c.config);
+        c.leaf = abi.decode(vm.parseJsonBytes(json, ".cases[0].encoded"), (ClipChecker.ClipLeaf));
+        c.leaf.basePre = _baseState(json, ".cases[0].pre", c.config);
+    }
+
+    /// A deep copy of `l`.
+    function _copy(ClipChecker.ClipLeaf memory l) internal pure returns (ClipChecker.ClipLeaf memory) {
+        return abi.decode(abi.encode(l), (ClipChecker.ClipLeaf));
+    }
+
+    /// A clipped Distance step opens both participants' scales, each at its own participant,
+    /// and hands both to the Distance checker.
+    function test_clipChecker_twoReads_eachScaleOpensAtItsParticipant() public {
+        ClippedCase memory c = _clippedDistance();
+        ClipChecker.ClipLeaf memory l = c.leaf;
+        assertEq(l.scales.length, 2, "a Distance step reads two participants");
+        assertEq(l.scalePaths.length, 2 * 3, "two paths of depth 3 (n = 8)");
+        assertEq(arbiter.postState(c.id, c.step, c.pre, abi.encode(l)), c.post, "the VM's post-state");
+        // The scales swapped: each opens at the other participant.
+        ClipChecker.ClipLeaf memory bad = _copy(l);
+        (bad.scales[0], bad.scales[1]) = (l.scales[1], l.scales[0]);
+        vm.expectPartialRevert(CheckerBase.BadOpening.selector);
+        arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
+        // The paths swapped.
+        bad = _copy(l);
+        for (uint256 k; k < 3; ++k) {
+            (bad.scalePaths[k], bad.scalePaths[3 + k]) = (l.scalePaths[3 + k], l.scalePaths[k]);
+        }
+        vm.expectPartialRevert(CheckerBase.BadOpening.selector);
+        arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
+        // One scale, or one path, for two reads.
+        bad = _copy(l);
+        bad.scales = new uint64[](1);
+        bad.scales[0] = l.scales[0];
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "scales", 2, 1));
+        arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
+        bad = _copy(l);
+        bad.scalePaths = new bytes32[](3);
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "scalePaths", 6, 3));
+        arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
+        // The second participant's scale above 2^32.
+        bad = _copy(l);
+        bad.scales[1] = uint64((1 << 32) + 1);
+        vm.expectRevert(abi.encodeWithSelector(Commitments.ScaleOutOfRange.selector, (1 << 32) + 1));
+        arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
+    }
+
+    /// The Distance checker takes its own three words, or those and one scale per read: one
+    /// scale alone is refused, and the clipped values are what the proof is over (a scale
+    /// that changes the values changes the instances the verifier sees).
+    function test_distanceChecker_scaleParameters() public {
+        ClippedCase memory c = _clippedDistance();
+        IRoundRegistry.ProgramContext memory pc = registry.stepContext(c.id);
+        (,,, bytes memory kp) = arbiter.program(pc.rule).stepAt(pc.ruleParams, pc.n, pc.dim, c.step);
+        ClipChecker.ClipStep memory cs = abi.decode(kp, (ClipChecker.ClipStep));
+        IStepChecker.StepContext memory s;
+        (s.configHash, s.inputRoot, s.n, s.dim, s.totalWeight) =
+        (pc.configHash, pc.inputRoot, pc.n, pc.dim, pc.totalWeight);
+        s.step = cs.baseStep;
+        (, s.row, s.col,) = arbiter.program(pc.rule - 3).stepAt(cs.baseParams, pc.n, pc.dim, cs.baseStep);
+        IStepChecker distance = arbiter.checker(8);
+        s.kindParams = abi.encodePacked(cs.baseKindParams, uint256(c.leaf.scales[0]));
+        vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "kindParams", 160, 128));
+        distance.postState(s, c.leaf.basePre, c.leaf.baseLeaf);
+        // Both scales: the Clip checker's call, whose post-state is the base program's.
+        s.kindParams =
+            abi.encodePacked(cs.baseKindParams, uint256(c.leaf.scales[0]), uint256(c.leaf.scales[1]));
+        bytes32 post = distance.postState(s, c.leaf.basePre, c.leaf.baseLeaf);
+        assertEq(
+            Commitments.clippedStateHash(post, c.leaf.scalesRoot), c.post, "wrapped, the VM's post-state"
+        );
     }
 
     function _name(uint8 kind) internal pure returns (string memory) {

@@ -397,10 +397,9 @@ impl RuleArgs {
                 beta_bps: self.beta_bps,
             },
             RuleName::Krum => step_vm::Base::Distance(step_vm::Selection::Krum { f }),
-            RuleName::MultiKrum => step_vm::Base::Distance(step_vm::Selection::MultiKrum {
-                f,
-                keep: self.keep,
-            }),
+            RuleName::MultiKrum => {
+                step_vm::Base::Distance(step_vm::Selection::MultiKrum { f, keep: self.keep })
+            }
             RuleName::Bulyan => step_vm::Base::Distance(step_vm::Selection::Bulyan { f }),
         };
         match self.clip_threshold() {

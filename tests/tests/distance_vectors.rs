@@ -29,12 +29,12 @@ use circuits::StepProof;
 use protocol::leaf_input;
 use serde_json::{Value, json};
 use step_vm::{
-    AccLeaf, ClientRead, CloseEmitReads, CompleteTree, Digest, DistanceOpening, DistanceReads,
-    ClipReads, FinalizeReads, LANES, Participant, PickReads, PickRegister, RoundConfig, RoundContext, Rule,
-    SCORE_LANES, SCORE_PASSES, ScoreReads, ScoreRegister, SelectReads, SelectedPlan, Selection,
-    SelectionOpening, StatRegister, State, StepKind, StepPosition, StepReads, StepWitness, Trace,
-    TrimReads, UNIT_SCALE, Update, ValueLeaf, distance_leaf_hash, fold_path, pair_index,
-    scale_leaf_hash, selection_leaf_hash, slot_words,
+    AccLeaf, ClientRead, ClipReads, CloseEmitReads, CompleteTree, Digest, DistanceOpening,
+    DistanceReads, FinalizeReads, LANES, Participant, PickReads, PickRegister, RoundConfig,
+    RoundContext, Rule, SCORE_LANES, SCORE_PASSES, ScoreReads, ScoreRegister, SelectReads,
+    SelectedPlan, Selection, SelectionOpening, StatRegister, State, StepKind, StepReads,
+    StepWitness, Trace, TrimReads, UNIT_SCALE, Update, ValueLeaf, distance_leaf_hash, fold_path,
+    pair_index, scale_leaf_hash, selection_leaf_hash, slot_words,
 };
 
 const SELECTION: Selection = Selection::MultiKrum { f: 1, keep: 2 };
@@ -578,8 +578,7 @@ fn scale_witness(s: &Synthetic, kind: StepKind, dense: bool, rng: &mut Rng) -> S
         }
         other => panic!("not a distance-family kind: {other:?}"),
     };
-    let position: StepPosition = ctx.position(step);
-    assert_eq!(position.kind, kind, "step {step}");
+    assert_eq!(ctx.position(step).kind, kind, "step {step}");
     let layout = match kind {
         StepKind::SelectAccumulate | StepKind::SelectFinalize => step_vm::RegisterLayout::Be64,
         StepKind::SelectRank | StepKind::CloseRank | StepKind::CloseSum | StepKind::CloseEmit => {
@@ -587,17 +586,12 @@ fn scale_witness(s: &Synthetic, kind: StepKind, dense: bool, rng: &mut Rng) -> S
         }
         _ => step_vm::RegisterLayout::Slots104,
     };
-    let pre = State::new(step, register, regions).with_layout(layout);
-    let post = reads
-        .check(ctx, &position, &pre)
-        .expect("the VM checks the synthetic leaf");
-    StepWitness {
+    checked_witness(
+        ctx,
         step,
-        position,
-        pre,
-        post,
+        State::new(step, register, regions).with_layout(layout),
         reads,
-    }
+    )
 }
 
 /// A Bulyan trim kind's heaviest leaf: participant n − 1's read at the end of a pass (a
@@ -752,10 +746,15 @@ fn clip_witness(clipped: &RoundContext, scales: &CompleteTree, w: StepWitness) -
         first: false,
         last: step + 1 == clipped.steps(),
     });
-    let position = clipped.position(step);
+    checked_witness(clipped, step, pre, reads)
+}
+
+/// The witness of `reads` at `step` from `pre`, its post-state the VM's own check.
+fn checked_witness(ctx: &RoundContext, step: u64, pre: State, reads: StepReads) -> StepWitness {
+    let position = ctx.position(step);
     let post = reads
-        .check(clipped, &position, &pre)
-        .expect("the VM checks the clipped synthetic leaf");
+        .check(ctx, &position, &pre)
+        .expect("the VM checks the synthetic leaf");
     StepWitness {
         step,
         position,

@@ -100,18 +100,38 @@ contract ClipChecker is CheckerBase {
         if (count == 0 || count > MAX_BASE_KINDS) revert BadBaseTable(count);
         address[MAX_BASE_KINDS] memory t;
         for (uint256 k; k < count; ++k) {
-            if (baseCheckers_[k] != address(0) && baseCheckers_[k].code.length == 0) revert NoCode(baseCheckers_[k]);
+            if (baseCheckers_[k] != address(0) && baseCheckers_[k].code.length == 0) {
+                revert NoCode(baseCheckers_[k]);
+            }
             t[k] = baseCheckers_[k];
         }
         baseKindCount = count;
-        (_base0, _base1, _base2, _base3, _base4, _base5) = (
-            IStepChecker(t[0]), IStepChecker(t[1]), IStepChecker(t[2]), IStepChecker(t[3]), IStepChecker(t[4]), IStepChecker(t[5])
+        (_base0, _base1, _base2, _base3, _base4, _base5) =
+        (
+            IStepChecker(t[0]),
+            IStepChecker(t[1]),
+            IStepChecker(t[2]),
+            IStepChecker(t[3]),
+            IStepChecker(t[4]),
+            IStepChecker(t[5])
         );
-        (_base6, _base7, _base8, _base9, _base10, _base11) = (
-            IStepChecker(t[6]), IStepChecker(t[7]), IStepChecker(t[8]), IStepChecker(t[9]), IStepChecker(t[10]), IStepChecker(t[11])
+        (_base6, _base7, _base8, _base9, _base10, _base11) =
+        (
+            IStepChecker(t[6]),
+            IStepChecker(t[7]),
+            IStepChecker(t[8]),
+            IStepChecker(t[9]),
+            IStepChecker(t[10]),
+            IStepChecker(t[11])
         );
-        (_base12, _base13, _base14, _base15, _base16, _base17) = (
-            IStepChecker(t[12]), IStepChecker(t[13]), IStepChecker(t[14]), IStepChecker(t[15]), IStepChecker(t[16]), IStepChecker(t[17])
+        (_base12, _base13, _base14, _base15, _base16, _base17) =
+        (
+            IStepChecker(t[12]),
+            IStepChecker(t[13]),
+            IStepChecker(t[14]),
+            IStepChecker(t[15]),
+            IStepChecker(t[16]),
+            IStepChecker(t[17])
         );
     }
 
@@ -281,7 +301,9 @@ contract ClipChecker is CheckerBase {
             scalesLength := calldataload(add(p, 192))
         }
         // The tuple starts at byte 32; its tails at 32 + their offsets.
-        if (outer != 32 || scalesOffset != 5 * 32 || scalesLength > len / 32) revert NonCanonicalLeaf(0, len);
+        if (outer != 32 || scalesOffset != 5 * 32 || scalesLength > len / 32) {
+            revert NonCanonicalLeaf(0, len);
+        }
         if (pathsOffset != scalesOffset + 32 + 32 * scalesLength || 32 + pathsOffset + 32 > len) {
             revert NonCanonicalLeaf(0, len);
         }

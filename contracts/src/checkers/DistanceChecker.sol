@@ -81,8 +81,10 @@ contract DistanceChecker is SelectionStepChecker {
         _requireLength("writes", l.writes.length, 2);
         uint256 blocks = _blocks(s.n);
         Regions memory post = l.pre;
-        post.distance = _write(s.n, post.distance, a * blocks + b / SCORE_LANES, b % SCORE_LANES, accOut, l.writes[0]);
-        post.distance = _write(s.n, post.distance, b * blocks + a / SCORE_LANES, a % SCORE_LANES, accOut, l.writes[1]);
+        post.distance =
+            _write(s.n, post.distance, a * blocks + b / SCORE_LANES, b % SCORE_LANES, accOut, l.writes[0]);
+        post.distance =
+            _write(s.n, post.distance, b * blocks + a / SCORE_LANES, a % SCORE_LANES, accOut, l.writes[1]);
         return _phaseStart(s, next, post);
     }
 
@@ -99,16 +101,20 @@ contract DistanceChecker is SelectionStepChecker {
 
     /// A `ClientRead` tuple's encoding: five head words, then its three tails.
     function _readLength(ClientRead memory c) private pure returns (uint256) {
-        return 5 * 32 + _abiWords(c.inputPath.length) + _abiBytes(c.values.length)
-            + _abiWords(c.valuesPath.length);
+        return
+            5 * 32 + _abiWords(c.inputPath.length) + _abiBytes(c.values.length)
+                + _abiWords(c.valuesPath.length);
     }
 
     /// The distance root after writing `value` into lane `lane` of leaf `index` of `root`.
-    function _write(uint256 n, bytes32 root, uint256 index, uint256 lane, uint256 value, DistanceWrite memory w)
-        private
-        pure
-        returns (bytes32)
-    {
+    function _write(
+        uint256 n,
+        bytes32 root,
+        uint256 index,
+        uint256 lane,
+        uint256 value,
+        DistanceWrite memory w
+    ) private pure returns (bytes32) {
         _openDistance(n, w.lanes, w.path, index, root);
         Commitments.setSlot(w.lanes, 13 * lane, value);
         return Commitments.foldPathMem(Commitments.distanceLeafHashMem(w.lanes), index, w.path);

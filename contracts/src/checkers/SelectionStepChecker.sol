@@ -87,7 +87,11 @@ abstract contract SelectionStepChecker is StepChecker {
     /// The post-state after a row's last step: the next phase's zero register (`next` bytes:
     /// 13 distance, 312 scoring, 26 pick, 256 the averaging accumulator, 800 Bulyan's trim
     /// register) and `r`.
-    function _phaseStart(StepContext calldata s, uint256 next, Regions memory r) internal pure returns (bytes32) {
+    function _phaseStart(StepContext calldata s, uint256 next, Regions memory r)
+        internal
+        pure
+        returns (bytes32)
+    {
         if (
             next != DISTANCE_REGISTER_BYTES && next != SCORE_REGISTER_BYTES && next != PICK_REGISTER_BYTES
                 && next != Commitments.ACC_BYTES && next != Commitments.STAT_BYTES
@@ -96,7 +100,8 @@ abstract contract SelectionStepChecker is StepChecker {
         bytes32 zero = next == Commitments.STAT_BYTES
             ? Commitments.ZERO_STAT_HASH
             : Commitments.registerHashMem(new bytes(next));
-        return Commitments.stateHash3(s.configHash, uint256(s.step) + 1, zero, r.output, r.distance, r.selection);
+        return
+            Commitments.stateHash3(s.configHash, uint256(s.step) + 1, zero, r.output, r.distance, r.selection);
     }
 
     /// The clipping scale of the step's `k`-th participant read, of `reads`: 2^32 when

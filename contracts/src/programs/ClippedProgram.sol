@@ -212,11 +212,14 @@ contract ClippedProgram is IRuleProgram {
 
     /// The base program's view of its step b; its `StepOutOfRange(b, T_b)` becomes this
     /// program's `StepOutOfRange(step, P + T_b)`, any other revert passes through unchanged.
-    function _baseView(bytes calldata baseParams, uint256 n, uint256 dim, uint64 b, uint64 step, uint256 prologue)
-        private
-        view
-        returns (StepView memory)
-    {
+    function _baseView(
+        bytes calldata baseParams,
+        uint256 n,
+        uint256 dim,
+        uint64 b,
+        uint64 step,
+        uint256 prologue
+    ) private view returns (StepView memory) {
         try base.stepView(baseParams, n, dim, b) returns (StepView memory bv) {
             return bv;
         } catch (bytes memory reason) {

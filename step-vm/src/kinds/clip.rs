@@ -34,7 +34,12 @@ impl ClipReads {
     /// [`StepReads::client_reads`] (what the clip leaf carries beside `scale_paths`).
     #[must_use]
     pub fn scales(&self) -> Vec<u64> {
-        self.base.reads.client_reads().iter().map(|r| r.scale).collect()
+        self.base
+            .reads
+            .client_reads()
+            .iter()
+            .map(|r| r.scale)
+            .collect()
     }
 
     /// Public inputs: the base kind's, over the clipped values.

@@ -1,4 +1,5 @@
-//! L2 norm clipping in front of any base rule (rule ids 3–5; docs/design/clipping.md).
+//! L2 norm clipping in front of any base rule (rule ids 3–5 over FedAvg, Median, TrimmedMean;
+//! 9–11 over Krum, Multi-Krum, Bulyan; docs/design/clipping.md).
 //!
 //! The program is a prologue of `n` rows of `C + 1` columns — `C` `Norm` steps summing
 //! participant `i`'s squares, then its `Scale` step writing `s_i` to the scales tree — followed
@@ -439,19 +440,7 @@ mod tests {
             let trace = Trace::execute(ctx.clone(), updates).unwrap();
             let prologue = 3 * (2 + 1);
             assert_eq!(trace.steps(), prologue + rule.base().steps(3, 40), "{rule}");
-            assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
-            assert_eq!(
-                trace.state_hash(trace.steps()).unwrap(),
-                ctx.final_state_hash(&trace.output_root())
-            );
-            for k in 0..trace.steps() {
-                let w = trace.witness(k).unwrap();
-                assert_eq!(
-                    w.checked_post_commitment(&ctx).unwrap(),
-                    trace.state_hash(k + 1).unwrap(),
-                    "{rule} step {k} ({:?})",
-                    w.kind()
-                );
+            assert_chains(&trace, &ctx, |k, w| {
                 let expected = if k < prologue {
                     [StepKind::Norm, StepKind::Norm, StepKind::Scale][(k % 3) as usize]
                 } else {
@@ -459,7 +448,28 @@ mod tests {
                 };
                 assert_eq!(w.kind(), expected);
                 w.instances().unwrap();
-            }
+            });
+        }
+    }
+
+    /// Every witness of `trace` checks to the next state, from `h_0` to the claim `h_T`;
+    /// `each` sees every step's witness.
+    fn assert_chains(trace: &Trace, ctx: &RoundContext, mut each: impl FnMut(u64, &StepWitness)) {
+        let rule = ctx.config().rule;
+        assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
+        assert_eq!(
+            trace.state_hash(trace.steps()).unwrap(),
+            ctx.final_state_hash(&trace.output_root())
+        );
+        for k in 0..trace.steps() {
+            let w = trace.witness(k).unwrap();
+            assert_eq!(
+                w.checked_post_commitment(ctx).unwrap(),
+                trace.state_hash(k + 1).unwrap(),
+                "{rule} step {k} ({:?})",
+                w.proven().kind()
+            );
+            each(k, &w);
         }
     }
 
@@ -492,25 +502,14 @@ mod tests {
                 crate::distance_native(selection, &clipped).unwrap(),
                 "{rule}"
             );
-            assert_eq!(
-                trace.state_hash(trace.steps()).unwrap(),
-                ctx.final_state_hash(&trace.output_root())
-            );
             let mut two_reads = 0;
-            for k in 0..trace.steps() {
-                let w = trace.witness(k).unwrap();
-                assert_eq!(
-                    w.checked_post_commitment(&ctx).unwrap(),
-                    trace.state_hash(k + 1).unwrap(),
-                    "{rule} step {k} ({:?})",
-                    w.proven().kind()
-                );
+            assert_chains(&trace, &ctx, |_, w| {
                 if let StepReads::Clip(c) = &w.reads
                     && c.scale_paths.len() == 2
                 {
                     two_reads += 1;
                 }
-            }
+            });
             assert_eq!(
                 two_reads,
                 n * (n - 1) / 2 * 2,
