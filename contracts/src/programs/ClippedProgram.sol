@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Commitments} from "../lib/Commitments.sol";
 import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
 import {ClipChecker} from "../checkers/ClipChecker.sol";
+import {Decimal} from "../lib/Decimal.sol";
 
 /// @notice The rule id a base program declares (`FedAvgProgram.RULE`, `MedianProgram.RULE`,
 ///         `TrimmedMeanProgram.RULE`, `SelectedProgram.RULE`).
@@ -137,7 +138,7 @@ contract ClippedProgram is IRuleProgram {
                 RULE,
                 string.concat(
                     "params must start with abi.encode(uint32 threshold), 32 bytes; got ",
-                    _decimal(params.length),
+                    Decimal.format(params.length),
                     " bytes"
                 )
             );
@@ -153,7 +154,7 @@ contract ClippedProgram is IRuleProgram {
                 RULE,
                 string.concat(
                     "threshold must be below 2^32 (a canonical abi.encode(uint32)), got ",
-                    _decimal(threshold_)
+                    Decimal.format(threshold_)
                 )
             );
         }
@@ -249,21 +250,5 @@ contract ClippedProgram is IRuleProgram {
         // Checked just above.
         // forge-lint: disable-next-line(unsafe-typecast)
         t = uint64(total);
-    }
-
-    /// `v` in decimal (for the reasons above).
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 x = v; x != 0; x /= 10) {
-            ++digits;
-        }
-        bytes memory s = new bytes(digits);
-        for (; v != 0; v /= 10) {
-            // A digit is below 10.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            s[--digits] = bytes1(uint8(48 + v % 10));
-        }
-        return string(s);
     }
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Commitments} from "../lib/Commitments.sol";
 import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
+import {Decimal} from "../lib/Decimal.sol";
 
 /// @title SelectedProgram
 /// @notice The distance family's schedule (step-vm `rules/selected`,
@@ -105,7 +106,7 @@ contract SelectedProgram is IRuleProgram {
                     RULE != MULTI_KRUM
                         ? "params must be abi.encode(uint8 f), 32 bytes; got "
                         : "params must be abi.encode(uint8 f, uint8 keep), 64 bytes; got ",
-                    _decimal(params.length),
+                    Decimal.format(params.length),
                     " bytes"
                 )
             );
@@ -127,13 +128,13 @@ contract SelectedProgram is IRuleProgram {
                 RULE,
                 string.concat(
                     "f must be at most (n - 3) / ",
-                    _decimal(factor),
+                    Decimal.format(factor),
                     " for n = ",
-                    _decimal(n),
+                    Decimal.format(n),
                     RULE == BULYAN
                         ? " clients (n >= 4f + 3: beta = n - 4f >= 3 values per coordinate); got "
                         : " clients (n >= 2f + 3: n - f - 2 >= f + 1 neighbours); got ",
-                    _decimal(f)
+                    Decimal.format(f)
                 )
             );
         }
@@ -141,7 +142,7 @@ contract SelectedProgram is IRuleProgram {
             revert InvalidRuleParams(
                 RULE,
                 string.concat(
-                    "keep must be between 1 and n - f = ", _decimal(n - f), "; got ", _decimal(keep)
+                    "keep must be between 1 and n - f = ", Decimal.format(n - f), "; got ", Decimal.format(keep)
                 )
             );
         }
@@ -388,21 +389,5 @@ contract SelectedProgram is IRuleProgram {
             y = z;
             z = (x / z + z) / 2;
         }
-    }
-
-    /// `v` in decimal (for the reasons above).
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 x = v; x != 0; x /= 10) {
-            ++digits;
-        }
-        bytes memory s = new bytes(digits);
-        for (; v != 0; v /= 10) {
-            // A digit is below 10.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            s[--digits] = bytes1(uint8(48 + v % 10));
-        }
-        return string(s);
     }
 }

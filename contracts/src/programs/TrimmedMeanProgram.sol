@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IRuleProgram} from "../interfaces/IRuleProgram.sol";
 import {OrderMeanProgram} from "./OrderMeanProgram.sol";
+import {Decimal} from "../lib/Decimal.sol";
 
 /// @title TrimmedMeanProgram
 /// @notice Rule 2, the coordinate-wise trimmed mean (unweighted): the order-statistic schedule
@@ -39,7 +40,7 @@ contract TrimmedMeanProgram is OrderMeanProgram {
                 RULE,
                 string.concat(
                     "params must be abi.encode(uint16 betaBps), 32 bytes; got ",
-                    _decimal(params.length),
+                    Decimal.format(params.length),
                     " bytes"
                 )
             );
@@ -54,7 +55,7 @@ contract TrimmedMeanProgram is OrderMeanProgram {
         }
         if (word >= BPS / 2) {
             revert InvalidRuleParams(
-                RULE, string.concat("betaBps must be below 5000 (beta < 1/2), got ", _decimal(word))
+                RULE, string.concat("betaBps must be below 5000 (beta < 1/2), got ", Decimal.format(word))
             );
         }
         return word;
@@ -63,21 +64,5 @@ contract TrimmedMeanProgram is OrderMeanProgram {
     /// @inheritdoc IRuleProgram
     function name() external pure returns (string memory) {
         return "TrimmedMean";
-    }
-
-    /// `v` in decimal (for the reasons above).
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 x = v; x != 0; x /= 10) {
-            ++digits;
-        }
-        bytes memory s = new bytes(digits);
-        for (; v != 0; v /= 10) {
-            // A digit is below 10.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            s[--digits] = bytes1(uint8(48 + v % 10));
-        }
-        return string(s);
     }
 }
