@@ -440,7 +440,7 @@ mod tests {
             let trace = Trace::execute(ctx.clone(), updates).unwrap();
             let prologue = 3 * (2 + 1);
             assert_eq!(trace.steps(), prologue + rule.base().steps(3, 40), "{rule}");
-            assert_chains(&trace, &ctx, |k, w| {
+            crate::rules::assert_chains(&trace, &ctx, |k, w| {
                 let expected = if k < prologue {
                     [StepKind::Norm, StepKind::Norm, StepKind::Scale][(k % 3) as usize]
                 } else {
@@ -449,27 +449,6 @@ mod tests {
                 assert_eq!(w.kind(), expected);
                 w.instances().unwrap();
             });
-        }
-    }
-
-    /// Every witness of `trace` checks to the next state, from `h_0` to the claim `h_T`;
-    /// `each` sees every step's witness.
-    fn assert_chains(trace: &Trace, ctx: &RoundContext, mut each: impl FnMut(u64, &StepWitness)) {
-        let rule = ctx.config().rule;
-        assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
-        assert_eq!(
-            trace.state_hash(trace.steps()).unwrap(),
-            ctx.final_state_hash(&trace.output_root())
-        );
-        for k in 0..trace.steps() {
-            let w = trace.witness(k).unwrap();
-            assert_eq!(
-                w.checked_post_commitment(ctx).unwrap(),
-                trace.state_hash(k + 1).unwrap(),
-                "{rule} step {k} ({:?})",
-                w.proven().kind()
-            );
-            each(k, &w);
         }
     }
 
@@ -503,7 +482,7 @@ mod tests {
                 "{rule}"
             );
             let mut two_reads = 0;
-            assert_chains(&trace, &ctx, |_, w| {
+            crate::rules::assert_chains(&trace, &ctx, |_, w| {
                 if let StepReads::Clip(c) = &w.reads
                     && c.scale_paths.len() == 2
                 {

@@ -427,3 +427,37 @@ pub trait Execution: Send + Sync + std::fmt::Debug {
     /// A rule-specific failure to rebuild the step.
     fn witness(&self, k: u64) -> Result<StepWitness>;
 }
+
+/// Test support shared by the rules' tests.
+#[cfg(test)]
+pub(crate) use test_support::assert_chains;
+
+#[cfg(test)]
+mod test_support {
+    use crate::{RoundContext, StepWitness, Trace};
+
+    /// Every witness of `trace` checks to the next state, from `h_0` to the claim `h_T`;
+    /// `each` sees every step's witness.
+    pub(crate) fn assert_chains(
+        trace: &Trace,
+        ctx: &RoundContext,
+        mut each: impl FnMut(u64, &StepWitness),
+    ) {
+        let rule = ctx.config().rule;
+        assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
+        assert_eq!(
+            trace.state_hash(trace.steps()).unwrap(),
+            ctx.final_state_hash(&trace.output_root())
+        );
+        for k in 0..trace.steps() {
+            let w = trace.witness(k).unwrap();
+            assert_eq!(
+                w.checked_post_commitment(ctx).unwrap(),
+                trace.state_hash(k + 1).unwrap(),
+                "{rule} step {k} ({:?})",
+                w.proven().kind()
+            );
+            each(k, &w);
+        }
+    }
+}

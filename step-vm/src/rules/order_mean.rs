@@ -354,21 +354,9 @@ mod tests {
         let (ctx, updates) = round(Rule::TrimmedMean { beta_bps: 2_500 }, 4, 40, 3);
         let trace = Trace::execute(ctx.clone(), updates).unwrap();
         assert_eq!(trace.steps(), 2 * (33 * 4 + 1));
-        assert_eq!(trace.state_hash(0).unwrap(), ctx.initial_state_hash());
-        assert_eq!(
-            trace.state_hash(trace.steps()).unwrap(),
-            ctx.final_state_hash(&trace.output_root())
-        );
-        for k in 0..trace.steps() {
-            let w = trace.witness(k).unwrap();
-            assert_eq!(
-                w.checked_post_commitment(&ctx).unwrap(),
-                trace.state_hash(k + 1).unwrap(),
-                "step {k} ({:?})",
-                w.kind()
-            );
+        crate::rules::assert_chains(&trace, &ctx, |_, w| {
             w.instances().unwrap();
-        }
+        });
     }
 
     #[cfg(feature = "adversary")]
