@@ -12,14 +12,15 @@ import {CheckerBase} from "./CheckerBase.sol";
 ///         verifier of its own: it binds the base step's pre-state to the scales root the
 ///         prologue wrote, opens the scales of the participants the base step reads (none, one,
 ///         or a Distance step's two), and hands the base step, with those scales, to the base
-///         kind's checker (whose proof is over the clipped values). States P < k < T are keccak(0x05 ‖ h^base_{k-P} ‖ scalesRoot); state
-///         P is the prologue's last, state T the base program's last, unwrapped.
+///         kind's checker (whose proof is over the clipped values). States P < k < T are
+///         keccak(0x05 ‖ h^base_{k-P} ‖ scalesRoot); state P is the prologue's last, state T the
+///         base program's last, unwrapped.
 /// @dev `verifier()` is `address(0)`: the arbiter's verifiers hash takes bytes32(0) for this
-///      kind (the base kinds' verifiers are bound at their own kinds). The base checkers, by kind
-///      id (at most 18: Accumulate .. TrimEmit, 0-4, and the distance family's, 8-17; the
-///      clipping kinds 5-7 are no base), are fixed at deployment. The step's kind parameters (`ClipStep`) come from the clipped program
-///      through the arbiter, which trusts its program table; called directly, this contract only
-///      computes what such parameters imply.
+///      kind (the base kinds' verifiers are bound at their own kinds). The base checkers, by
+///      kind id (at most 18: Accumulate .. TrimEmit, 0-4, and the distance family's, 8-17; the
+///      clipping kinds 5-7 are no base), are fixed at deployment. The step's kind parameters
+///      (`ClipStep`) come from the clipped program through the arbiter, which trusts its program
+///      table; called directly, this contract only computes what such parameters imply.
 contract ClipChecker is CheckerBase {
     /// @notice What the clipped program says of base step b, passed as
     ///         `kindParams = abi.encode(step)`.
