@@ -5,22 +5,14 @@
 
 use std::sync::OnceLock;
 
-use halo2_base::halo2_proofs::dev::MockProver;
 use step_vm::{
     Base, Participant, RoundConfig, RoundContext, Rule, StepKind, StepReads, Trace, UNIT_SCALE,
     Update, norm,
 };
 
 use crate::prover::{Assignment, mock};
-use crate::{CircuitError, Fr, K, ScaleAssignment, StepProver, instance_to_fr};
-
-fn to_fr(instances: &[step_vm::Instance]) -> Vec<Fr> {
-    instances
-        .iter()
-        .enumerate()
-        .map(|(i, w)| instance_to_fr(i, w).unwrap())
-        .collect()
-}
+use crate::test_support::{assert_inputs_bound, mock_ok, to_fr};
+use crate::{CircuitError, Fr, ScaleAssignment, StepProver};
 
 /// Participant 0 all zeros, 1 exactly at the threshold (3-4-5 in Q15.16: norm 5·2^16 = τ), 2
 /// the i32 extremes (clipped), 3 moderate (clipped). 40 values: 2 chunks.
@@ -57,14 +49,6 @@ fn trace(base: Base) -> (RoundContext, Trace) {
     };
     let ctx = RoundContext::new(config, participants).unwrap();
     (ctx.clone(), Trace::execute(ctx, updates).unwrap())
-}
-
-fn mock_ok(kind: StepKind, a: &Assignment, instances: Vec<Fr>) -> bool {
-    let (builder, _) = mock(kind, a);
-    MockProver::run(K, &builder, vec![instances])
-        .expect("mock prover runs")
-        .verify()
-        .is_ok()
 }
 
 /// Prologue: 4 rows of 3 columns (2 Norm, 1 Scale).
@@ -119,16 +103,7 @@ fn every_public_input_is_bound() {
     // the threshold.
     for k in [7, 8, 5] {
         let witness = trace.witness(k).unwrap();
-        let assignment = Assignment::of_witness(&witness).unwrap();
-        let honest = to_fr(&witness.instances().unwrap());
-        for index in 0..honest.len() {
-            let mut wrong = honest.clone();
-            wrong[index] += Fr::from(1u64);
-            assert!(
-                !mock_ok(witness.kind(), &assignment, wrong),
-                "step {k}: instance {index} is not bound"
-            );
-        }
+        assert_inputs_bound(&witness, true);
     }
 }
 

@@ -82,4 +82,6 @@ mod order_tests;
 #[cfg(test)]
 mod select_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

@@ -4,19 +4,11 @@
 
 use std::sync::OnceLock;
 
-use halo2_base::halo2_proofs::dev::MockProver;
 use step_vm::{Participant, RoundConfig, RoundContext, Rule, StepKind, StepReads, Trace, Update};
 
 use crate::prover::{Assignment, mock};
-use crate::{CircuitError, Fr, K, StepProver, instance_to_fr};
-
-fn to_fr(instances: &[step_vm::Instance]) -> Vec<Fr> {
-    instances
-        .iter()
-        .enumerate()
-        .map(|(i, w)| instance_to_fr(i, w).unwrap())
-        .collect()
-}
+use crate::test_support::{assert_inputs_bound, mock_ok, to_fr};
+use crate::{CircuitError, StepProver};
 
 /// A small round under `rule`: `n` participants, 40 values (2 chunks), with ties, the ends of
 /// the i32 range and equal bounds.
@@ -48,14 +40,6 @@ fn trace(rule: Rule, n: usize) -> (RoundContext, Trace) {
     };
     let ctx = RoundContext::new(config, participants).unwrap();
     (ctx.clone(), Trace::execute(ctx, updates).unwrap())
-}
-
-fn mock_ok(kind: StepKind, a: &Assignment, instances: Vec<Fr>) -> bool {
-    let (builder, _) = mock(kind, a);
-    MockProver::run(K, &builder, vec![instances])
-        .expect("mock prover runs")
-        .verify()
-        .is_ok()
 }
 
 #[test]
@@ -100,16 +84,7 @@ fn every_public_input_is_bound() {
     // The last rank step of pass 31 (a decision), a sum step, and the emit.
     for k in [4 * 32 - 1, 4 * 32 + 2, per_row - 1] {
         let witness = trace.witness(k).unwrap();
-        let assignment = Assignment::of_witness(&witness).unwrap();
-        let honest = to_fr(&witness.instances().unwrap());
-        for index in [0, honest.len() / 2, honest.len() - 1] {
-            let mut wrong = honest.clone();
-            wrong[index] += Fr::from(1u64);
-            assert!(
-                !mock_ok(witness.kind(), &assignment, wrong),
-                "step {k}: instance {index} is not bound"
-            );
-        }
+        assert_inputs_bound(&witness, false);
     }
 }
 

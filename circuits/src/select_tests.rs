@@ -4,22 +4,14 @@
 
 use std::sync::OnceLock;
 
-use halo2_base::halo2_proofs::dev::MockProver;
 use step_vm::{
     Participant, RoundConfig, RoundContext, Rule, Selection, StepKind, StepReads, StepWitness,
     Trace, Update,
 };
 
 use crate::prover::{Assignment, mock};
-use crate::{CircuitError, Fr, K, StepProver, instance_to_fr};
-
-fn to_fr(instances: &[step_vm::Instance]) -> Vec<Fr> {
-    instances
-        .iter()
-        .enumerate()
-        .map(|(i, w)| instance_to_fr(i, w).unwrap())
-        .collect()
-}
+use crate::test_support::{assert_inputs_bound, mock_ok, to_fr};
+use crate::{CircuitError, StepProver};
 
 /// A small round under `selection`: `n` participants, 40 values (2 chunks), with the ends of
 /// the i32 range (the widest distances) and equal updates (zero distances, tied scores).
@@ -50,15 +42,6 @@ fn trace(selection: Selection, n: usize) -> Trace {
     };
     let ctx = RoundContext::new(config, participants).unwrap();
     Trace::execute(ctx, updates).unwrap()
-}
-
-fn mock_ok(witness: &StepWitness, a: &Assignment, instances: Vec<Fr>) -> bool {
-    let kind = witness.kind().circuit().unwrap();
-    let (builder, _) = mock(kind, a);
-    MockProver::run(K, &builder, vec![instances])
-        .expect("mock prover runs")
-        .verify()
-        .is_ok()
 }
 
 /// Whether the step ends its row (a write, a decision or a pick).
@@ -93,7 +76,7 @@ fn exposed_instances_equal_step_vm_packing_for_every_step() {
             // MockProver is slow: the first row end of each kind.
             if row_end(&witness) && satisfied.insert(witness.kind().name()) {
                 assert!(
-                    mock_ok(&witness, &assignment, expected),
+                    mock_ok(witness.kind().circuit().unwrap(), &assignment, expected),
                     "{selection:?} step {k} ({:?})",
                     witness.position
                 );
@@ -121,16 +104,7 @@ fn every_public_input_is_bound() {
         StepKind::Pick,
     ] {
         let witness = first_row_end(&trace, kind);
-        let assignment = Assignment::of_witness(&witness).unwrap();
-        let honest = to_fr(&witness.instances().unwrap());
-        for index in [0, honest.len() / 2, honest.len() - 1] {
-            let mut wrong = honest.clone();
-            wrong[index] += Fr::from(1u64);
-            assert!(
-                !mock_ok(&witness, &assignment, wrong),
-                "{kind:?}: instance {index} is not bound"
-            );
-        }
+        assert_inputs_bound(&witness, false);
     }
 }
 
@@ -191,16 +165,7 @@ fn bulyan_trim_claims_are_refused_and_inputs_bound() {
     let trace = trace(Selection::Bulyan { f: 1 }, 7);
     for kind in [StepKind::CloseRank, StepKind::CloseSum, StepKind::CloseEmit] {
         let witness = first_row_end(&trace, kind);
-        let assignment = Assignment::of_witness(&witness).unwrap();
-        let honest = to_fr(&witness.instances().unwrap());
-        for index in [0, honest.len() / 2, honest.len() - 1] {
-            let mut wrong = honest.clone();
-            wrong[index] += Fr::from(1u64);
-            assert!(
-                !mock_ok(&witness, &assignment, wrong),
-                "{kind:?}: instance {index} is not bound"
-            );
-        }
+        assert_inputs_bound(&witness, false);
         let mut false_claim = witness.clone();
         match &mut false_claim.reads {
             StepReads::CloseEmit(r) => r.out[3] += 1,
