@@ -167,16 +167,14 @@ impl StepCircuit for CloseRankAssignment {
             post.c1.push(gate.mul_add(ctx, step, bit, pre.c1[l]));
             post.c2.push(gate.mul_not(ctx, last, counted));
         }
-        let mut instances = vec![bit, last, rank, flag];
-        instances.extend(pack(
+        let instances = RegisterCells::read_step_instances(
             ctx,
             range,
+            vec![bit, last, rank, flag],
             &u,
-            VALUE_PACK.bits,
-            VALUE_PACK.per_instance,
-        ));
-        instances.extend(pre.instances(ctx, range));
-        instances.extend(post.instances(ctx, range));
+            &pre,
+            &post,
+        );
         builder.assigned_instances = vec![instances];
     }
 }
@@ -253,16 +251,7 @@ impl StepCircuit for CloseSumAssignment {
             post.c2.push(counts);
             post.sum.push(sum);
         }
-        let mut instances = vec![flag];
-        instances.extend(pack(
-            ctx,
-            range,
-            &u,
-            VALUE_PACK.bits,
-            VALUE_PACK.per_instance,
-        ));
-        instances.extend(pre.instances(ctx, range));
-        instances.extend(post.instances(ctx, range));
+        let instances = RegisterCells::read_step_instances(ctx, range, vec![flag], &u, &pre, &post);
         builder.assigned_instances = vec![instances];
     }
 }

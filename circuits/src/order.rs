@@ -175,6 +175,30 @@ impl RegisterCells {
         }
     }
 
+    /// The public inputs of a step that reads a value leaf into the register (Rank, TrimSum,
+    /// CloseRank, CloseSum): `head`, then the values `u` packed, the register before (`pre`)
+    /// and after (`post`), in that order.
+    pub(crate) fn read_step_instances(
+        ctx: &mut Context<Fr>,
+        range: &RangeChip<Fr>,
+        head: Vec<AssignedValue<Fr>>,
+        u: &[AssignedValue<Fr>],
+        pre: &Self,
+        post: &Self,
+    ) -> Vec<AssignedValue<Fr>> {
+        let mut instances = head;
+        instances.extend(pack(
+            ctx,
+            range,
+            u,
+            VALUE_PACK.bits,
+            VALUE_PACK.per_instance,
+        ));
+        instances.extend(pre.instances(ctx, range));
+        instances.extend(post.instances(ctx, range));
+        instances
+    }
+
     /// The packed public inputs (27) of the register: offset limbs `v + 2^39` in word order,
     /// the offsets folded into one constant per instance.
     pub(crate) fn instances(
@@ -311,16 +335,14 @@ impl StepCircuit for RankAssignment {
                 new_count.push(gate.mul_not(ctx, last, counted));
             }
         }
-        let mut instances = vec![bit, last, r1, r2];
-        instances.extend(pack(
+        let instances = RegisterCells::read_step_instances(
             ctx,
             range,
+            vec![bit, last, r1, r2],
             &u,
-            VALUE_PACK.bits,
-            VALUE_PACK.per_instance,
-        ));
-        instances.extend(pre.instances(ctx, range));
-        instances.extend(post.instances(ctx, range));
+            &pre,
+            &post,
+        );
         builder.assigned_instances = vec![instances];
     }
 }
@@ -384,9 +406,7 @@ impl StepCircuit for TrimSumAssignment {
             range.range_check(ctx, limb, STAT_PACK.bits as usize);
             post.sum.push(sum);
         }
-        let mut instances = pack(ctx, range, &u, VALUE_PACK.bits, VALUE_PACK.per_instance);
-        instances.extend(pre.instances(ctx, range));
-        instances.extend(post.instances(ctx, range));
+        let instances = RegisterCells::read_step_instances(ctx, range, Vec::new(), &u, &pre, &post);
         builder.assigned_instances = vec![instances];
     }
 }
