@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
+import {valueAt, wordAt} from "./PackedInstances.sol";
+
 /// @title MockCloseVerifier
 /// @notice Stands in for Bulyan's trim verifiers (CloseRank, CloseSum, CloseEmit) in tests:
 ///         instead of checking a proof it re-executes the step from its public inputs in
@@ -35,18 +37,18 @@ contract MockCloseVerifier {
     function _closeRank(uint256[] memory w) private pure {
         (int256 bit, bool last, int256 rank, bool flag) = (int256(w[0]), w[1] == 1, int256(w[2]), w[3] == 1);
         for (uint256 l; l < 32; ++l) {
-            int256 u = _value(w, 4, l) + 2 ** 31;
+            int256 u = valueAt(w, 4, l) + 2 ** 31;
             (int256 lo, int256 hi, int256 r, int256 c) =
-                (_word(w, 9, l), _word(w, 9, 32 + l), _word(w, 9, 64 + l), _word(w, 9, 96 + l));
+                (wordAt(w, 9, l), wordAt(w, 9, 32 + l), wordAt(w, 9, 64 + l), wordAt(w, 9, 96 + l));
             if (flag && _abs(2 * u - lo - hi) < r + bit) ++c;
             if (last) {
                 if (c <= rank) r += bit;
                 c = 0;
             }
-            require(_word(w, 36, l) == lo && _word(w, 36, 32 + l) == hi, "mock verifier: bounds'");
-            require(_word(w, 36, 64 + l) == r, "mock verifier: r'");
-            require(_word(w, 36, 96 + l) == c, "mock verifier: count'");
-            require(_word(w, 36, 128 + l) == _word(w, 9, 128 + l), "mock verifier: sum'");
+            require(wordAt(w, 36, l) == lo && wordAt(w, 36, 32 + l) == hi, "mock verifier: bounds'");
+            require(wordAt(w, 36, 64 + l) == r, "mock verifier: r'");
+            require(wordAt(w, 36, 96 + l) == c, "mock verifier: count'");
+            require(wordAt(w, 36, 128 + l) == wordAt(w, 9, 128 + l), "mock verifier: sum'");
         }
     }
 
@@ -54,11 +56,11 @@ contract MockCloseVerifier {
     function _closeSum(uint256[] memory w) private pure {
         bool flag = w[0] == 1;
         for (uint256 l; l < 32; ++l) {
-            int256 x = _value(w, 1, l);
+            int256 x = valueAt(w, 1, l);
             int256 u = x + 2 ** 31;
             (int256 lo, int256 hi, int256 r, int256 c) =
-                (_word(w, 6, l), _word(w, 6, 32 + l), _word(w, 6, 64 + l), _word(w, 6, 96 + l));
-            int256 sum = _word(w, 6, 128 + l);
+                (wordAt(w, 6, l), wordAt(w, 6, 32 + l), wordAt(w, 6, 64 + l), wordAt(w, 6, 96 + l));
+            int256 sum = wordAt(w, 6, 128 + l);
             int256 e = _abs(2 * u - lo - hi);
             if (flag && e < r) {
                 c += 1;
@@ -66,9 +68,9 @@ contract MockCloseVerifier {
             } else if (flag && e == r && 2 * u < lo + hi) {
                 c += 256;
             }
-            require(_word(w, 33, 96 + l) == c, "mock verifier: counts'");
-            require(_word(w, 33, 128 + l) == sum, "mock verifier: sum'");
-            require(_word(w, 33, 64 + l) == r, "mock verifier: r'");
+            require(wordAt(w, 33, 96 + l) == c, "mock verifier: counts'");
+            require(wordAt(w, 33, 128 + l) == sum, "mock verifier: sum'");
+            require(wordAt(w, 33, 64 + l) == r, "mock verifier: r'");
         }
     }
 
@@ -77,37 +79,21 @@ contract MockCloseVerifier {
         int256 beta = int256(w[0]);
         require(beta >= 1, "mock verifier: beta");
         for (uint256 l; l < 32; ++l) {
-            int256 m = _word(w, 1, l) + _word(w, 1, 32 + l) - 2 ** 32;
-            int256 r = _word(w, 1, 64 + l);
-            int256 c = _word(w, 1, 96 + l);
+            int256 m = wordAt(w, 1, l) + wordAt(w, 1, 32 + l) - 2 ** 32;
+            int256 r = wordAt(w, 1, 64 + l);
+            int256 c = wordAt(w, 1, 96 + l);
             int256 need = beta - c % 256;
             int256 below = c / 256;
             int256 take = below < need ? below : need;
-            int256 twice = 2 * _word(w, 1, 128 + l) + take * (m - r) + (need - take) * (m + r);
+            int256 twice = 2 * wordAt(w, 1, 128 + l) + take * (m - r) + (need - take) * (m + r);
             int256 num = twice + beta;
             int256 q = num / (2 * beta);
             if (num % (2 * beta) != 0 && num < 0) q -= 1;
-            require(_value(w, 28, l) == q, "mock verifier: close emit relation");
+            require(valueAt(w, 28, l) == q, "mock verifier: close emit relation");
         }
     }
 
     function _abs(int256 v) private pure returns (int256) {
         return v < 0 ? -v : v;
-    }
-
-    /// Word `i` of a register packed 6 words of 40 bits per instance (4 in the 27th).
-    function _word(uint256[] memory w, uint256 first, uint256 i) private pure returns (int256) {
-        uint256 t = i / 6;
-        uint256 inGroup = t == 26 ? 4 : 6;
-        uint256 pos = inGroup - 1 - i % 6;
-        return int256((w[first + t] >> (40 * pos)) & (2 ** 40 - 1)) - 2 ** 39;
-    }
-
-    /// Value `l` of a leaf packed 7 values of 32 bits per instance (4 in the 5th).
-    function _value(uint256[] memory w, uint256 first, uint256 l) private pure returns (int256) {
-        uint256 t = l / 7;
-        uint256 inGroup = t == 4 ? 4 : 7;
-        uint256 pos = inGroup - 1 - l % 7;
-        return int256((w[first + t] >> (32 * pos)) & (2 ** 32 - 1)) - 2 ** 31;
     }
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.24;
 
+import {valueAt, wordAt} from "./PackedInstances.sol";
+
 /// @title MockOrderVerifier
 /// @notice Stands in for the generated Rank, TrimSum or TrimEmit verifier in tests, as
 ///         `MockStepVerifier` does for FedAvg's kinds: instead of checking a proof it decodes the
@@ -56,7 +58,7 @@ contract MockOrderVerifier {
         Reg memory pre = _reg(w, 9);
         Reg memory post = _reg(w, 36);
         for (uint256 l; l < 32; ++l) {
-            int256 u = _value(w, 4, l) + 2 ** 31;
+            int256 u = valueAt(w, 4, l) + 2 ** 31;
             int256 c1 = pre.c1[l] + (u < pre.lo[l] + bit ? int256(1) : int256(0));
             int256 c2 = pre.c2[l] + (u < pre.hi[l] + bit ? int256(1) : int256(0));
             int256 lo = pre.lo[l];
@@ -79,7 +81,7 @@ contract MockOrderVerifier {
         Reg memory pre = _reg(w, 5);
         Reg memory post = _reg(w, 32);
         for (uint256 l; l < 32; ++l) {
-            int256 x = _value(w, 0, l);
+            int256 x = valueAt(w, 0, l);
             int256 u = x + 2 ** 31;
             int256 c1 = pre.c1[l] + (u <= pre.lo[l] ? int256(1) : int256(0));
             int256 c2 = pre.c2[l] + (u < pre.hi[l] ? int256(1) : int256(0));
@@ -108,38 +110,22 @@ contract MockOrderVerifier {
             int256 num = 2 * s + m;
             int256 q = num / (2 * m);
             if (num % (2 * m) != 0 && num < 0) q -= 1;
-            require(_value(w, 29, l) == q, "mock order verifier: trim-emit relation");
+            require(valueAt(w, 29, l) == q, "mock order verifier: trim-emit relation");
         }
     }
 
     /// The register packed from instance `first` on, its widths checked as the circuits do.
     function _reg(uint256[] memory w, uint256 first) private pure returns (Reg memory r) {
         for (uint256 l; l < 32; ++l) {
-            r.lo[l] = _word(w, first, l);
-            r.hi[l] = _word(w, first, 32 + l);
-            r.c1[l] = _word(w, first, 64 + l);
-            r.c2[l] = _word(w, first, 96 + l);
-            r.sum[l] = _word(w, first, 128 + l);
+            r.lo[l] = wordAt(w, first, l);
+            r.hi[l] = wordAt(w, first, 32 + l);
+            r.c1[l] = wordAt(w, first, 64 + l);
+            r.c2[l] = wordAt(w, first, 96 + l);
+            r.sum[l] = wordAt(w, first, 128 + l);
             require(
                 r.lo[l] >= 0 && r.lo[l] < 2 ** 33 && r.hi[l] >= 0 && r.hi[l] < 2 ** 33, "mock: lo/hi range"
             );
             require(r.c1[l] >= 0 && r.c1[l] < 2 ** 9 && r.c2[l] >= 0 && r.c2[l] < 2 ** 9, "mock: count range");
         }
-    }
-
-    /// Word `i` of a register packed 6 words of 40 bits per instance (4 in the 27th).
-    function _word(uint256[] memory w, uint256 first, uint256 i) private pure returns (int256) {
-        uint256 t = i / 6;
-        uint256 inGroup = t == 26 ? 4 : 6;
-        uint256 pos = inGroup - 1 - i % 6;
-        return int256((w[first + t] >> (40 * pos)) & (2 ** 40 - 1)) - 2 ** 39;
-    }
-
-    /// Value `l` of a leaf packed 7 values of 32 bits per instance (4 in the 5th).
-    function _value(uint256[] memory w, uint256 first, uint256 l) private pure returns (int256) {
-        uint256 t = l / 7;
-        uint256 inGroup = t == 4 ? 4 : 7;
-        uint256 pos = inGroup - 1 - l % 7;
-        return int256((w[first + t] >> (32 * pos)) & (2 ** 32 - 1)) - 2 ** 31;
     }
 }
