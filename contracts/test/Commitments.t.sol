@@ -41,6 +41,12 @@ contract CommitmentsHarness {
         return Commitments.depthFor(leaves);
     }
 
+    /// `setSlot` on a copy of `data` (lengths checked by the caller, as in the checkers).
+    function setSlot(bytes memory data, uint256 offset, uint256 value) external pure returns (bytes memory) {
+        Commitments.setSlot(data, offset, value);
+        return data;
+    }
+
     function chunkCount(uint256 dim) external pure returns (uint256) {
         return Commitments.chunkCount(dim);
     }
@@ -571,6 +577,32 @@ contract CommitmentsTest is Test {
         assertEq(h.depthFor(256), 8);
         assertEq(h.depthFor(1 << 23), 23);
         assertEq(h.depthFor((1 << 23) + 1), 24);
+        assertEq(h.depthFor(type(uint256).max), 256);
+    }
+
+    /// The depth is the least d with 2^d >= leaves, for every leaf count a tree can have.
+    function testFuzz_depthFor_isTheLeastCoveringPowerOfTwo(uint256 leaves) public view {
+        leaves = bound(leaves, 2, uint256(1) << 255);
+        uint256 d = h.depthFor(leaves);
+        assertGe(uint256(1) << d, leaves, "2^d covers the leaves");
+        assertLt(uint256(1) << (d - 1), leaves, "2^(d-1) does not");
+    }
+
+    /// `setSlot` writes exactly the 13 bytes of the slot, big-endian, from the value's low 104
+    /// bits: every byte before and after it (the rest of the word included) is unchanged.
+    function testFuzz_setSlot_writesOnlyItsThirteenBytes(bytes32 a, bytes32 b, bytes32 c, uint8 lane, uint256 value)
+        public
+        view
+    {
+        bytes memory data = abi.encodePacked(a, b, c, bytes8(a));
+        uint256 offset = 13 * (lane % 8);
+        bytes memory got = h.setSlot(data, offset, value);
+        assertEq(got.length, data.length);
+        for (uint256 i; i < data.length; ++i) {
+            bool inSlot = i >= offset && i < offset + 13;
+            bytes1 want = inSlot ? bytes1(uint8(value >> (8 * (12 - (i - offset))))) : data[i];
+            assertEq(uint8(got[i]), uint8(want), "byte");
+        }
     }
 
     function test_chunkCount_roundsUp() public view {

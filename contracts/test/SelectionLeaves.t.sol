@@ -332,6 +332,27 @@ contract SelectionLeavesTest is Test {
         assertTrue(game.game(gameId).status == BisectionGame.GameStatus.ChallengerWon, "challenger wins");
     }
 
+    /// `pairAt` inverts the colexicographic pair order: pair p is (a, b) with
+    /// b(b-1)/2 <= p < b(b+1)/2 and a = p - b(b-1)/2 < b, for every pair index of a uint32
+    /// participant count, and the two ends of each b.
+    function testFuzz_pairAt_isTheColexicographicPair(uint256 p) public {
+        SelectedProgram krum = new SelectedProgram(6);
+        p = bound(p, 0, uint256(type(uint32).max) * (uint256(type(uint32).max) - 1) / 2 - 1);
+        (uint256 a, uint256 b) = krum.pairAt(p);
+        assertLe(b * (b - 1) / 2, p, "b(b-1)/2 <= p");
+        assertLt(p, b * (b + 1) / 2, "p < b(b+1)/2");
+        assertEq(a, p - b * (b - 1) / 2, "a");
+        assertLt(a, b, "a < b");
+        for (uint256 q = 1; q < 300; ++q) {
+            (uint256 a0, uint256 b0) = krum.pairAt(q * (q - 1) / 2);
+            (uint256 a1, uint256 b1) = krum.pairAt(q * (q + 1) / 2 - 1);
+            assertEq(a0, 0);
+            assertEq(b0, q);
+            assertEq(a1, q - 1);
+            assertEq(b1, q);
+        }
+    }
+
     // ------------------------------------------------------------------ parameters
 
     function _refused(uint8 rule, bytes memory params, uint256 clients, string memory reason) internal {

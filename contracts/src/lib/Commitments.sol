@@ -255,10 +255,21 @@ library Commitments {
 
     /// @notice Depth of the complete tree over `leaves` leaves: log2 of the next power of two
     ///         (at least one leaf, so depth 0 for 0 or 1 leaves).
+    /// @dev The bit length of `leaves - 1`, by binary search: constant gas (a loop over the
+    ///      depth cost ~100 gas a level, and every opening checks a depth).
     function depthFor(uint256 leaves) internal pure returns (uint256 depth) {
-        while ((uint256(1) << depth) < leaves) {
-            ++depth;
-        }
+        if (leaves < 2) return 0;
+        uint256 x = leaves - 1;
+        if (x >> 128 != 0) (x, depth) = (x >> 128, depth + 128);
+        if (x >> 64 != 0) (x, depth) = (x >> 64, depth + 64);
+        if (x >> 32 != 0) (x, depth) = (x >> 32, depth + 32);
+        if (x >> 16 != 0) (x, depth) = (x >> 16, depth + 16);
+        if (x >> 8 != 0) (x, depth) = (x >> 8, depth + 8);
+        if (x >> 4 != 0) (x, depth) = (x >> 4, depth + 4);
+        if (x >> 2 != 0) (x, depth) = (x >> 2, depth + 2);
+        if (x >> 1 != 0) (x, depth) = (x >> 1, depth + 1);
+        // x is now 1: floor(log2(leaves - 1)) + 1 bits.
+        depth += 1;
     }
 
     /// @notice Root of an empty complete tree of `depth`: Z_0 = 0, Z_{l+1} = node(Z_l, Z_l).
@@ -556,10 +567,12 @@ library Commitments {
     /// @notice Writes `value`'s low 104 bits as the 13-byte big-endian slot at byte `offset` of
     ///         `data` (the caller checks the length).
     function setSlot(bytes memory data, uint256 offset, uint256 value) internal pure {
-        for (uint256 i; i < 13; ++i) {
-            // A byte of the value: below 256.
-            // forge-lint: disable-next-line(unsafe-typecast)
-            data[offset + i] = bytes1(uint8(value >> (8 * (12 - i))));
+        assembly ("memory-safe") {
+            // One read-modify-write of the word starting at the slot: its top 13 bytes take the
+            // value, the 19 bytes after them are written back unchanged.
+            let p := add(add(data, 32), offset)
+            let keep := shr(104, not(0))
+            mstore(p, or(and(mload(p), keep), shl(152, and(value, sub(shl(104, 1), 1)))))
         }
     }
 

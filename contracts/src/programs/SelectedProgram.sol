@@ -297,8 +297,9 @@ contract SelectedProgram is IRuleProgram {
         if (step >= v.steps) revert StepOutOfRange(step, v.steps);
         (v.kind, v.row, v.col, v.kindParams) = _stepAt(p, step);
         if (v.kind == KIND_DISTANCE) {
+            // The pair, as `_stepAt` encoded it (a, b, next).
             v.participants = new uint256[](2);
-            (v.participants[0], v.participants[1]) = pairAt(v.row);
+            (v.participants[0], v.participants[1],) = abi.decode(v.kindParams, (uint256, uint256, uint256));
         } else if (
             v.kind == KIND_SELECT_ACCUMULATE || v.kind == KIND_SELECT_RANK || v.kind == KIND_CLOSE_RANK
                 || v.kind == KIND_CLOSE_SUM
@@ -380,11 +381,13 @@ contract SelectedProgram is IRuleProgram {
         return uint64(t);
     }
 
-    /// floor(sqrt(x)) by Newton's method.
+    /// floor(sqrt(x)) by Newton's method, from 2^ceil(bits(x)/2) >= sqrt(x): the iterates
+    /// decrease to floor(sqrt(x)) and stop there (a start at x took ~20 iterations at n = 255).
     function _isqrt(uint256 x) private pure returns (uint256 y) {
         if (x == 0) return 0;
-        y = x;
-        uint256 z = (x + 1) / 2;
+        // depthFor(x + 1) is the bit length of x (x < 2^255 here: a pair index times 8).
+        y = uint256(1) << ((Commitments.depthFor(x + 1) + 1) / 2);
+        uint256 z = (x / y + y) / 2;
         while (z < y) {
             y = z;
             z = (x / z + z) / 2;
