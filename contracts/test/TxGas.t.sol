@@ -111,6 +111,18 @@ contract TxGasTest is Test {
         _assertCount(data);
     }
 
+    /// Dense data: mostly nonzero bytes (every bit pattern), lengths across several groups
+    /// of four words, so every byte of a group's summed flags is at its largest (4).
+    function testFuzz_calldataBytes_dense(uint256 length, uint256 seed) public {
+        length = bound(length, 0, 2_000);
+        bytes memory data = new bytes(length);
+        for (uint256 k; k < length; ++k) {
+            uint256 r = uint256(keccak256(abi.encode(seed, k)));
+            if (r % 7 != 0) data[k] = bytes1(uint8(1 + (r >> 8) % 255));
+        }
+        _assertCount(data);
+    }
+
     /// A limit inside a word, at a word boundary, past the end: exactly the prefix is counted.
     function testFuzz_calldataBytes_limit_countsThePrefixOnly(bytes memory tail, uint256 limit) public view {
         bytes memory cd = abi.encodeCall(TxGasHarness.countPrefix, (0, tail));
