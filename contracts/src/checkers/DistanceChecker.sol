@@ -17,7 +17,7 @@ import {SelectionStepChecker} from "./SelectionStepChecker.sol";
 ///      except at a pair's last chunk: the next phase's register length (13: another pair,
 ///      312: the scoring phase). Under a clipped rule the `ClipChecker` appends a's and b's
 ///      scales (`abi.encode(sa, sb)`): the openings are of the committed values, xa and xb
-///      the clipped ones.
+///      the clipped ones. The leaf is read in place (`_leaf`), not decoded into memory.
 contract DistanceChecker is SelectionStepChecker {
     /// @notice The write of one lane of a distance leaf: the leaf's 104 bytes before the write
     ///         and its path (depth ceil(log2(n·B))).
@@ -49,75 +49,182 @@ contract DistanceChecker is SelectionStepChecker {
     {}
 
     /// @inheritdoc IStepChecker
+    /// @dev The leaf stays in calldata (the family's heaviest: decoding it into memory cost
+    ///      ~20k gas): `_leaf` checks it is exactly the canonical `abi.encode(leaf)`, then its
+    ///      fields are read in place; only the values, registers and lanes a step rewrites are
+    ///      copied to memory.
     function postState(StepContext calldata s, bytes32 hPre, bytes calldata leaf)
         external
         view
         returns (bytes32)
     {
-        uint256 scaleA = _clipScale(s.kindParams, 96, 2, 0);
-        uint256 scaleB = _clipScale(s.kindParams, 96, 2, 1);
         (uint256 a, uint256 b, uint256 next) = abi.decode(s.kindParams[:96], (uint256, uint256, uint256));
-        if (a >= b || b >= s.n || s.col >= Commitments.chunkCount(s.dim)) revert BadPosition(s.row, s.col);
-        DistanceLeaf memory l = abi.decode(leaf, (DistanceLeaf));
-        _requireCanonical(leaf.length, _leafLength(l));
+        uint256 chunks = Commitments.chunkCount(s.dim);
+        if (a >= b || b >= s.n || s.col >= chunks) revert BadPosition(s.row, s.col);
+        DistanceLeaf calldata l = _leaf(leaf);
         _requireLength("register", l.register.length, DISTANCE_REGISTER_BYTES);
         _requireLength("accOut", l.accOut.length, DISTANCE_REGISTER_BYTES);
         _requireProofLength(l.proof.length);
-        _requirePre(s, hPre, l.register, l.pre);
-        _openRead(s, a, s.col, l.a, scaleA);
-        _openRead(s, b, s.col, l.b, scaleB);
-
-        uint256[] memory instances = new uint256[](INSTANCES);
-        Commitments.packValuesMem(l.a.values, instances, 0);
-        Commitments.packValuesMem(l.b.values, instances, 5);
-        uint256 accOut = Commitments.slotAt(l.accOut, 0);
-        instances[10] = (Commitments.slotAt(l.register, 0) << 104) | accOut;
-        _verify(instances, l.proof);
+        Regions memory r = l.pre;
+        _requirePre(s, hPre, l.register, r);
+        uint256 acc = _prove(s, l, a, b, chunks);
 
         if (next == 0) {
             _requireLength("writes", l.writes.length, 0);
-            return _state(s, uint256(s.step) + 1, l.accOut, l.pre);
+            return _state(s, uint256(s.step) + 1, l.accOut, r);
         }
         _requireLength("writes", l.writes.length, 2);
         uint256 blocks = _blocks(s.n);
-        Regions memory post = l.pre;
-        post.distance =
-            _write(s.n, post.distance, a * blocks + b / SCORE_LANES, b % SCORE_LANES, accOut, l.writes[0]);
-        post.distance =
-            _write(s.n, post.distance, b * blocks + a / SCORE_LANES, a % SCORE_LANES, accOut, l.writes[1]);
-        return _phaseStart(s, next, post);
+        uint256 depthW = Commitments.depthFor(s.n * blocks);
+        r.distance =
+            _write(depthW, r.distance, a * blocks + b / SCORE_LANES, b % SCORE_LANES, acc, l.writes[0]);
+        r.distance =
+            _write(depthW, r.distance, b * blocks + a / SCORE_LANES, a % SCORE_LANES, acc, l.writes[1]);
+        return _phaseStart(s, next, r);
     }
 
-    /// The canonical length of `abi.encode(l)`, from its decoded fields (the heaviest leaf of
-    /// the family: computing it costs ~10k gas less than re-encoding): the struct's offset
-    /// word, its nine head words (`pre` inline), then each dynamic field's tail in order.
-    function _leafLength(DistanceLeaf memory l) private pure returns (uint256 len) {
-        len = 32 + 9 * 32 + _abiBytes(l.register.length) + _readLength(l.a) + _readLength(l.b)
-            + _abiBytes(l.accOut.length) + 32 + 32 * l.writes.length + _abiBytes(l.proof.length);
-        for (uint256 w; w < l.writes.length; ++w) {
-            len += 2 * 32 + _abiBytes(l.writes[w].lanes.length) + _abiWords(l.writes[w].path.length);
+    /// Opens a's and b's reads, clips their values by the scales in `kindParams`, and checks
+    /// the proof of acc' = acc + Σ (xa - xb)² over them: returns acc'.
+    function _prove(StepContext calldata s, DistanceLeaf calldata l, uint256 a, uint256 b, uint256 chunks)
+        private
+        view
+        returns (uint256 acc)
+    {
+        uint256 depthN = Commitments.depthFor(s.n);
+        uint256 depthC = Commitments.depthFor(chunks);
+        uint256[] memory instances = new uint256[](INSTANCES);
+        bytes memory values = _openReadInPlace(s, a, l.a, _clipScale(s.kindParams, 96, 2, 0), depthN, depthC);
+        Commitments.packValuesMem(values, instances, 0);
+        values = _openReadInPlace(s, b, l.b, _clipScale(s.kindParams, 96, 2, 1), depthN, depthC);
+        Commitments.packValuesMem(values, instances, 5);
+        acc = Commitments.slotAt(l.accOut, 0);
+        instances[10] = (Commitments.slotAt(l.register, 0) << 104) | acc;
+        _verify(instances, l.proof);
+    }
+
+    /// Participant `participant`'s read of value leaf `s.col` (`_openRead` of a read in
+    /// calldata, its paths of depths `depthN` and `depthC`): its values in memory, clipped by
+    /// `scale`.
+    function _openReadInPlace(
+        StepContext calldata s,
+        uint256 participant,
+        ClientRead calldata c,
+        uint256 scale,
+        uint256 depthN,
+        uint256 depthC
+    ) private pure returns (bytes memory values) {
+        _requireLength("values", c.values.length, Commitments.VALUE_LEAF_BYTES);
+        _requireLength("valuesPath", c.valuesPath.length, depthC);
+        _requireLength("inputPath", c.inputPath.length, depthN);
+        bytes32 root =
+            Commitments.foldPath(Commitments.participantLeafHash(c.updateRoot, c.weight), participant, c.inputPath);
+        if (root != s.inputRoot) revert BadOpening("input", s.inputRoot, root);
+        root = Commitments.foldPath(Commitments.valueLeafHash(c.values), s.col, c.valuesPath);
+        if (root != c.updateRoot) revert BadOpening("update", c.updateRoot, root);
+        values = c.values;
+        if (scale != Commitments.UNIT_SCALE) Commitments.clipValuesMem(values, scale);
+    }
+
+    /// The distance root after writing `value` into lane `lane` of leaf `index` of `root`,
+    /// whose lanes `w` opens along a path of depth `depth` (ceil(log2(n·B))).
+    function _write(uint256 depth, bytes32 root, uint256 index, uint256 lane, uint256 value, DistanceWrite calldata w)
+        private
+        pure
+        returns (bytes32)
+    {
+        _requireLength("distance leaf", w.lanes.length, Commitments.SLOTS_LEAF_BYTES);
+        _requireLength("distance path", w.path.length, depth);
+        bytes memory lanes = w.lanes;
+        bytes32 got = Commitments.foldPath(Commitments.distanceLeafHashMem(lanes), index, w.path);
+        if (got != root) revert BadOpening("distance", root, got);
+        Commitments.setSlot(lanes, 13 * lane, value);
+        return Commitments.foldPath(Commitments.distanceLeafHashMem(lanes), index, w.path);
+    }
+
+    // ---------------------------------------------------------------- the leaf in place
+
+    /// The leaf as a calldata struct, after checking that it is exactly the canonical
+    /// `abi.encode(DistanceLeaf)`: the struct's offset word 0x20, then every tail where the
+    /// canonical encoding puts it (right after the head or the tail before it, at every level
+    /// of nesting), and nothing after the last. Every field then lies inside `leaf`, and
+    /// nobody can pad it. Positions below are bytes from the tuple's start.
+    function _leaf(bytes calldata leaf) private pure returns (DistanceLeaf calldata l) {
+        uint256 len = leaf.length;
+        uint256 start;
+        assembly ("memory-safe") {
+            start := leaf.offset
+        }
+        if (len < 32 + 9 * 32 || _at(start) != 32) revert NonCanonicalLeaf(0, len);
+        uint256 t = start + 32;
+        uint256 end = len - 32;
+        // The head: register, pre (three words inline), a, b, accOut, writes, proof.
+        uint256 cur = _bytesTail(t, end, 0, 9 * 32);
+        cur = _readTail(t, end, 4 * 32, cur);
+        cur = _readTail(t, end, 5 * 32, cur);
+        cur = _bytesTail(t, end, 6 * 32, cur);
+        cur = _writesTail(t, end, 7 * 32, cur);
+        cur = _bytesTail(t, end, 8 * 32, cur);
+        if (cur != end) revert NonCanonicalLeaf(32 + cur, len);
+        assembly ("memory-safe") {
+            l := t
         }
     }
 
-    /// A `ClientRead` tuple's encoding: five head words, then its three tails.
-    function _readLength(ClientRead memory c) private pure returns (uint256) {
-        return
-            5 * 32 + _abiWords(c.inputPath.length) + _abiBytes(c.values.length)
-                + _abiWords(c.valuesPath.length);
+    /// The word at calldata byte `p`.
+    function _at(uint256 p) private pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            w := calldataload(p)
+        }
     }
 
-    /// The distance root after writing `value` into lane `lane` of leaf `index` of `root`.
-    function _write(
-        uint256 n,
-        bytes32 root,
-        uint256 index,
-        uint256 lane,
-        uint256 value,
-        DistanceWrite memory w
-    ) private pure returns (bytes32) {
-        _openDistance(n, w.lanes, w.path, index, root);
-        Commitments.setSlot(w.lanes, 13 * lane, value);
-        return Commitments.foldPathMem(Commitments.distanceLeafHashMem(w.lanes), index, w.path);
+    /// Checks the offset word at head position `h` of the tuple at calldata byte `t` (`end`
+    /// bytes of which are the leaf's) is `cur`, and that the tail's length word lies inside;
+    /// returns that length.
+    function _tailLength(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256 n) {
+        if (_at(t + h) != cur || cur + 32 > end) revert NonCanonicalLeaf(0, 32 + end);
+        n = _at(t + cur);
+        if (n > end) revert NonCanonicalLeaf(0, 32 + end);
+    }
+
+    /// A `bytes` tail at `cur`: the cursor past its length word and padded data.
+    function _bytesTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
+        return cur + _abiBytes(_tailLength(t, end, h, cur));
+    }
+
+    /// A `bytes32[]` tail at `cur`: the cursor past its length word and elements.
+    function _wordsTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
+        return cur + _abiWords(_tailLength(t, end, h, cur));
+    }
+
+    /// A `ClientRead` tail at `cur` (five head words: updateRoot, weight, then the offsets of
+    /// inputPath, values and valuesPath): the cursor past its last tail.
+    function _readTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
+        if (_at(t + h) != cur || cur + 5 * 32 > end) revert NonCanonicalLeaf(0, 32 + end);
+        uint256 r = t + cur;
+        uint256 rEnd = end - cur;
+        uint256 c = _wordsTail(r, rEnd, 2 * 32, 5 * 32);
+        c = _bytesTail(r, rEnd, 3 * 32, c);
+        c = _wordsTail(r, rEnd, 4 * 32, c);
+        return cur + c;
+    }
+
+    /// A `DistanceWrite[]` tail at `cur`: its length k, k element offsets (from the word after
+    /// the length), then each element (two head words, the offsets of lanes and path, and
+    /// their tails): the cursor past the last element.
+    function _writesTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
+        uint256 k = _tailLength(t, end, h, cur);
+        uint256 e = t + cur + 32;
+        uint256 eEnd = end - cur - 32;
+        uint256 c = 32 * k;
+        if (c > eEnd) revert NonCanonicalLeaf(0, 32 + end);
+        for (uint256 i; i < k; ++i) {
+            if (_at(e + 32 * i) != c || c + 2 * 32 > eEnd) revert NonCanonicalLeaf(0, 32 + end);
+            uint256 w = e + c;
+            uint256 wEnd = eEnd - c;
+            uint256 wc = _bytesTail(w, wEnd, 0, 2 * 32);
+            c += _wordsTail(w, wEnd, 32, wc);
+        }
+        return cur + 32 + c;
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:

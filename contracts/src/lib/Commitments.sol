@@ -255,21 +255,22 @@ library Commitments {
 
     /// @notice Depth of the complete tree over `leaves` leaves: log2 of the next power of two
     ///         (at least one leaf, so depth 0 for 0 or 1 leaves).
-    /// @dev The bit length of `leaves - 1`, by binary search: constant gas (a loop over the
-    ///      depth cost ~100 gas a level, and every opening checks a depth).
+    /// @dev The bit length of `leaves - 1`, by a branchless binary search on it: constant gas
+    ///      (a loop over the depth cost ~100 gas a level, and every opening checks a depth).
     function depthFor(uint256 leaves) internal pure returns (uint256 depth) {
         if (leaves < 2) return 0;
-        uint256 x = leaves - 1;
-        if (x >> 128 != 0) (x, depth) = (x >> 128, depth + 128);
-        if (x >> 64 != 0) (x, depth) = (x >> 64, depth + 64);
-        if (x >> 32 != 0) (x, depth) = (x >> 32, depth + 32);
-        if (x >> 16 != 0) (x, depth) = (x >> 16, depth + 16);
-        if (x >> 8 != 0) (x, depth) = (x >> 8, depth + 8);
-        if (x >> 4 != 0) (x, depth) = (x >> 4, depth + 4);
-        if (x >> 2 != 0) (x, depth) = (x >> 2, depth + 2);
-        if (x >> 1 != 0) (x, depth) = (x >> 1, depth + 1);
-        // x is now 1: floor(log2(leaves - 1)) + 1 bits.
-        depth += 1;
+        assembly ("memory-safe") {
+            let x := sub(leaves, 1)
+            // floor(log2 x), one bit of it at a time from the top.
+            depth := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+            depth := or(depth, shl(6, lt(0xffffffffffffffff, shr(depth, x))))
+            depth := or(depth, shl(5, lt(0xffffffff, shr(depth, x))))
+            depth := or(depth, shl(4, lt(0xffff, shr(depth, x))))
+            depth := or(depth, shl(3, lt(0xff, shr(depth, x))))
+            depth := or(depth, shl(2, lt(0xf, shr(depth, x))))
+            depth := or(depth, shl(1, lt(0x3, shr(depth, x))))
+            depth := add(or(depth, lt(0x1, shr(depth, x))), 1)
+        }
     }
 
     /// @notice Root of an empty complete tree of `depth`: Z_0 = 0, Z_{l+1} = node(Z_l, Z_l).
