@@ -64,11 +64,6 @@ import {ScoreStepChecker} from "../src/checkers/ScoreStepChecker.sol";
 /// forge-config: default.isolate = true
 contract SelectionLeavesTest is Test {
     uint256 internal constant LEAF_GAS_BOUND = 600_000;
-    /// @notice The measured exception: a clipped Distance leaf at n = 64 and 255 (624k and
-    ///         646k: two participants' reads, two matrix writes and two scale openings in one
-    ///         leaf); every other leaf, clipped or not, and this one at n = 8, is held to
-    ///         `LEAF_GAS_BOUND`.
-    uint256 internal constant CLIPPED_DISTANCE_CEILING = 650_000;
     uint256 internal constant PROOF_BYTES = 1_376;
     uint256 internal constant GAS_CAP = 500_000;
     /// The challenger's metering at a nonzero base fee (see `LeafGasAtScale`).
@@ -653,10 +648,9 @@ contract SelectionLeavesTest is Test {
                 vm.toString(gas),
                 " |"
             ));
-        // Clip: Distance at n = 64 and 255 is the one leaf over the bound (BENCHMARKS §7):
-        // held to its own ceiling until a lighter clipped Distance step lands (issue 8).
-        uint256 bound = clipped && kind == 8 && r.n > 8 ? CLIPPED_DISTANCE_CEILING : LEAF_GAS_BOUND;
-        assertLe(gas, bound, string.concat(clipped ? "Clip: " : "", _name(kind), ": leaf gas over the bound"));
+        assertLe(
+            gas, LEAF_GAS_BOUND, string.concat(clipped ? "Clip: " : "", _name(kind), ": leaf gas over the bound")
+        );
     }
 
     function test_leafGas_distanceFamily_n8_dim25M() public {
@@ -912,6 +906,69 @@ contract SelectionLeavesTest is Test {
         assertEq(
             Commitments.clippedStateHash(post, c.leaf.scalesRoot), c.post, "wrapped, the VM's post-state"
         );
+    }
+
+    /// The word at byte `pos` of `data`.
+    function _wordAt(bytes memory data, uint256 pos) internal pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            w := mload(add(add(data, 32), pos))
+        }
+    }
+
+    /// `data` with the word at byte `pos` replaced by `w`.
+    function _withWord(bytes memory data, uint256 pos, uint256 w) internal pure returns (bytes memory out) {
+        out = bytes.concat(data);
+        assembly ("memory-safe") {
+            mstore(add(add(out, 32), pos), w)
+        }
+    }
+
+    /// The Distance checker reads its leaf in place: every offset and length word of the
+    /// canonical `abi.encode(DistanceLeaf)` is checked, at every nesting level, so a leaf
+    /// laid out any other way (tails moved, overlapping, out of range, lengths past the leaf,
+    /// padded or truncated) is refused as non-canonical before anything is read from it.
+    function test_distanceChecker_inPlaceLeaf_refusesEveryOtherLayout() public {
+        ClippedCase memory c = _clippedDistance();
+        IRoundRegistry.ProgramContext memory pc = registry.stepContext(c.id);
+        (,,, bytes memory kp) = arbiter.program(pc.rule).stepAt(pc.ruleParams, pc.n, pc.dim, c.step);
+        ClipChecker.ClipStep memory cs = abi.decode(kp, (ClipChecker.ClipStep));
+        IStepChecker.StepContext memory s;
+        (s.configHash, s.inputRoot, s.n, s.dim, s.totalWeight) =
+        (pc.configHash, pc.inputRoot, pc.n, pc.dim, pc.totalWeight);
+        s.step = cs.baseStep;
+        (, s.row, s.col,) = arbiter.program(pc.rule - 3).stepAt(cs.baseParams, pc.n, pc.dim, cs.baseStep);
+        s.kindParams = abi.encodePacked(cs.baseKindParams, uint256(c.leaf.scales[0]), uint256(c.leaf.scales[1]));
+        IStepChecker distance = arbiter.checker(8);
+        bytes memory leaf = c.leaf.baseLeaf;
+        // The canonical leaf checks out (the pair's last chunk: two matrix writes).
+        distance.postState(s, c.leaf.basePre, leaf);
+
+        // Byte positions of the offset words: the tuple starts at 32.
+        uint256 aRead = 32 + _wordAt(leaf, 32 + 128);
+        uint256 writes = 32 + _wordAt(leaf, 32 + 224);
+        assertEq(_wordAt(leaf, writes), 2, "two writes");
+        uint256 write0 = writes + 32 + _wordAt(leaf, writes + 32);
+        bytes[] memory bad = new bytes[](13);
+        bad[0] = _withWord(leaf, 0, 64); // the struct's offset
+        bad[1] = _withWord(leaf, 32, _wordAt(leaf, 32) + 32); // register's offset
+        bad[2] = _withWord(leaf, 32 + 128, _wordAt(leaf, 32 + 128) + 32); // a's offset
+        bad[3] = _withWord(leaf, 32 + 256, _wordAt(leaf, 32 + 256) - 32); // proof's offset
+        bad[4] = _withWord(leaf, aRead + 64, _wordAt(leaf, aRead + 64) + 32); // a.inputPath
+        bad[5] = _withWord(leaf, aRead + 128, 0); // a.valuesPath over a's head
+        bad[6] = _withWord(leaf, writes + 64, _wordAt(leaf, writes + 64) + 32); // write 1
+        bad[7] = _withWord(leaf, write0 + 32, _wordAt(leaf, write0 + 32) + 32); // write 0's path
+        bad[8] = _withWord(leaf, writes, type(uint256).max); // the writes' count
+        bad[9] = _withWord(leaf, aRead + 160, type(uint256).max >> 1); // a.inputPath's length
+        bad[10] = _withWord(leaf, 32 + 224, leaf.length); // the writes past the end
+        bad[11] = bytes.concat(leaf, bytes32(0)); // padded
+        bad[12] = new bytes(leaf.length - 32); // truncated
+        for (uint256 k; k < leaf.length - 32; ++k) {
+            bad[12][k] = leaf[k];
+        }
+        for (uint256 k; k < bad.length; ++k) {
+            vm.expectPartialRevert(CheckerBase.NonCanonicalLeaf.selector);
+            distance.postState(s, c.leaf.basePre, bad[k]);
+        }
     }
 
     function _name(uint8 kind) internal pure returns (string memory) {

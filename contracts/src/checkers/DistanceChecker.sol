@@ -147,84 +147,105 @@ contract DistanceChecker is SelectionStepChecker {
     /// `abi.encode(DistanceLeaf)`: the struct's offset word 0x20, then every tail where the
     /// canonical encoding puts it (right after the head or the tail before it, at every level
     /// of nesting), and nothing after the last. Every field then lies inside `leaf`, and
-    /// nobody can pad it. Positions below are bytes from the tuple's start.
+    /// nobody can pad it. One assembly walk (the same walk in Solidity cost ~14k gas).
     function _leaf(bytes calldata leaf) private pure returns (DistanceLeaf calldata l) {
         uint256 len = leaf.length;
-        uint256 start;
+        // The struct's offset word, its nine head words.
+        if (len < 32 + 9 * 32) revert NonCanonicalLeaf(0, len);
+        uint256 cur;
+        uint256 bad;
         assembly ("memory-safe") {
-            start := leaf.offset
-        }
-        if (len < 32 + 9 * 32 || _at(start) != 32) revert NonCanonicalLeaf(0, len);
-        uint256 t = start + 32;
-        uint256 end = len - 32;
-        // The head: register, pre (three words inline), a, b, accOut, writes, proof.
-        uint256 cur = _bytesTail(t, end, 0, 9 * 32);
-        cur = _readTail(t, end, 4 * 32, cur);
-        cur = _readTail(t, end, 5 * 32, cur);
-        cur = _bytesTail(t, end, 6 * 32, cur);
-        cur = _writesTail(t, end, 7 * 32, cur);
-        cur = _bytesTail(t, end, 8 * 32, cur);
-        if (cur != end) revert NonCanonicalLeaf(32 + cur, len);
-        assembly ("memory-safe") {
+            // Positions are bytes from a tuple's start `t`, of which `e` bytes are the leaf's;
+            // `h` is the head position of a tail's offset word, `c` where the tail must start.
+            // `b` is set when the layout is not the canonical one; the walk then goes on over
+            // harmless values, and the caller reverts.
+            function tailLength(t, e, h, c) -> n, b {
+                b := or(iszero(eq(calldataload(add(t, h)), c)), gt(add(c, 32), e))
+                n := calldataload(add(t, c))
+                if or(b, gt(n, e)) {
+                    b := 1
+                    n := 0
+                }
+            }
+            // A `bytes` tail: its length word and its data padded to whole words.
+            function bytesTail(t, e, h, c) -> next, b {
+                let n
+                n, b := tailLength(t, e, h, c)
+                next := add(c, add(32, and(add(n, 31), not(31))))
+            }
+            // A `bytes32[]` tail: its length word and its elements.
+            function wordsTail(t, e, h, c) -> next, b {
+                let n
+                n, b := tailLength(t, e, h, c)
+                next := add(c, add(32, mul(32, n)))
+            }
+            // A `ClientRead` tail: five head words (updateRoot, weight, the offsets of
+            // inputPath, values and valuesPath), then those three tails.
+            function readTail(t, e, h, c) -> next, b {
+                b := or(iszero(eq(calldataload(add(t, h)), c)), gt(add(c, 160), e))
+                if b { c := 0 }
+                let r := add(t, c)
+                let re := sub(e, c)
+                let x, b1 := wordsTail(r, re, 64, 160)
+                let y, b2 := bytesTail(r, re, 96, x)
+                let z, b3 := wordsTail(r, re, 128, y)
+                next := add(c, z)
+                b := or(b, or(b1, or(b2, b3)))
+            }
+            // A `DistanceWrite[]` tail: its length k, k element offsets (from the word after
+            // the length), then each element: two head words (the offsets of lanes and
+            // path) and their tails.
+            function writesTail(t, e, h, c) -> next, b {
+                let k
+                k, b := tailLength(t, e, h, c)
+                if b { c := 0 }
+                let w := add(add(t, c), 32)
+                let we := sub(sub(e, c), 32)
+                let o := mul(32, k)
+                if gt(o, we) {
+                    b := 1
+                    k := 0
+                }
+                for { let i := 0 } lt(i, k) { i := add(i, 1) } {
+                    if or(iszero(eq(calldataload(add(w, mul(32, i))), o)), gt(add(o, 64), we)) {
+                        b := 1
+                        break
+                    }
+                    let x := add(w, o)
+                    let xe := sub(we, o)
+                    let p, b1 := bytesTail(x, xe, 0, 64)
+                    let q, b2 := wordsTail(x, xe, 32, p)
+                    o := add(o, q)
+                    if or(b1, b2) {
+                        b := 1
+                        break
+                    }
+                }
+                next := add(add(c, 32), o)
+            }
+            let t := add(leaf.offset, 32)
+            let e := sub(len, 32)
+            bad := iszero(eq(calldataload(leaf.offset), 32))
+            // The head: register, pre (three words inline), a, b, accOut, writes, proof.
+            let b0
+            cur, b0 := bytesTail(t, e, 0, 288)
+            bad := or(bad, b0)
+            cur, b0 := readTail(t, e, 128, cur)
+            bad := or(bad, b0)
+            cur, b0 := readTail(t, e, 160, cur)
+            bad := or(bad, b0)
+            cur, b0 := bytesTail(t, e, 192, cur)
+            bad := or(bad, b0)
+            if iszero(bad) {
+                cur, b0 := writesTail(t, e, 224, cur)
+                bad := or(bad, b0)
+            }
+            cur, b0 := bytesTail(t, e, 256, cur)
+            bad := or(bad, b0)
             l := t
         }
-    }
-
-    /// The word at calldata byte `p`.
-    function _at(uint256 p) private pure returns (uint256 w) {
-        assembly ("memory-safe") {
-            w := calldataload(p)
-        }
-    }
-
-    /// Checks the offset word at head position `h` of the tuple at calldata byte `t` (`end`
-    /// bytes of which are the leaf's) is `cur`, and that the tail's length word lies inside;
-    /// returns that length.
-    function _tailLength(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256 n) {
-        if (_at(t + h) != cur || cur + 32 > end) revert NonCanonicalLeaf(0, 32 + end);
-        n = _at(t + cur);
-        if (n > end) revert NonCanonicalLeaf(0, 32 + end);
-    }
-
-    /// A `bytes` tail at `cur`: the cursor past its length word and padded data.
-    function _bytesTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
-        return cur + _abiBytes(_tailLength(t, end, h, cur));
-    }
-
-    /// A `bytes32[]` tail at `cur`: the cursor past its length word and elements.
-    function _wordsTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
-        return cur + _abiWords(_tailLength(t, end, h, cur));
-    }
-
-    /// A `ClientRead` tail at `cur` (five head words: updateRoot, weight, then the offsets of
-    /// inputPath, values and valuesPath): the cursor past its last tail.
-    function _readTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
-        if (_at(t + h) != cur || cur + 5 * 32 > end) revert NonCanonicalLeaf(0, 32 + end);
-        uint256 r = t + cur;
-        uint256 rEnd = end - cur;
-        uint256 c = _wordsTail(r, rEnd, 2 * 32, 5 * 32);
-        c = _bytesTail(r, rEnd, 3 * 32, c);
-        c = _wordsTail(r, rEnd, 4 * 32, c);
-        return cur + c;
-    }
-
-    /// A `DistanceWrite[]` tail at `cur`: its length k, k element offsets (from the word after
-    /// the length), then each element (two head words, the offsets of lanes and path, and
-    /// their tails): the cursor past the last element.
-    function _writesTail(uint256 t, uint256 end, uint256 h, uint256 cur) private pure returns (uint256) {
-        uint256 k = _tailLength(t, end, h, cur);
-        uint256 e = t + cur + 32;
-        uint256 eEnd = end - cur - 32;
-        uint256 c = 32 * k;
-        if (c > eEnd) revert NonCanonicalLeaf(0, 32 + end);
-        for (uint256 i; i < k; ++i) {
-            if (_at(e + 32 * i) != c || c + 2 * 32 > eEnd) revert NonCanonicalLeaf(0, 32 + end);
-            uint256 w = e + c;
-            uint256 wEnd = eEnd - c;
-            uint256 wc = _bytesTail(w, wEnd, 0, 2 * 32);
-            c += _wordsTail(w, wEnd, 32, wc);
-        }
-        return cur + 32 + c;
+        if (bad != 0) revert NonCanonicalLeaf(0, len);
+        if (32 + cur != len) revert NonCanonicalLeaf(32 + cur, len);
     }
 
     /// @notice The bytes `postState` (and `BisectionGame.proveLeaf`) take for `leaf`:
