@@ -15,7 +15,7 @@ import {StepChecker} from "./StepChecker.sol";
 ///      a·B + b holding D_{a, 8b..8b+7}; the selection tree has B leaves, leaf b the scores of
 ///      participants 8b..8b+7 and their pick flags. A leaf is decoded from `abi.encode` and must
 ///      be exactly the canonical encoding of its decoded fields (its length is checked against
-///      a re-encoding).
+///      a re-encoding); the Distance leaf is read in place, its canonical layout checked.
 abstract contract SelectionStepChecker is StepChecker {
     /// @notice The regions of a state: output, distance and selection roots.
     struct Regions {

@@ -15,7 +15,8 @@ import {CheckerBase} from "./CheckerBase.sol";
 ///      the proof. A verifier that rejects, runs out of gas or halts makes the check revert;
 ///      it never decides a game.
 ///
-///      A leaf arrives as `abi.encode(<the kind's leaf struct>)` and is decoded into memory.
+///      A leaf arrives as `abi.encode(<the kind's leaf struct>)` and is decoded into memory
+///      (the heaviest, Distance's, is read in place instead, its layout checked word by word).
 ///      Its length must be the canonical length implied by the decoded fields, and its proof
 ///      exactly `PROOF_BYTES`: nobody can pad a leaf to inflate the calldata a challenger's
 ///      metered cost counts.
