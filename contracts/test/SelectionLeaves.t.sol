@@ -882,19 +882,28 @@ contract SelectionLeavesTest is Test {
         arbiter.postState(c.id, c.step, c.pre, abi.encode(bad));
     }
 
-    /// The Distance checker takes its own three words, or those and one scale per read: one
-    /// scale alone is refused, and the clipped values are what the proof is over (a scale
-    /// that changes the values changes the instances the verifier sees).
-    function test_distanceChecker_scaleParameters() public {
-        ClippedCase memory c = _clippedDistance();
+    /// The clipped Distance case, and the base step's context as the Clip checker hands it to
+    /// the Distance checker, without its kind parameters (`cs.baseKindParams` and the scales).
+    function _distanceStep()
+        internal
+        returns (ClippedCase memory c, ClipChecker.ClipStep memory cs, IStepChecker.StepContext memory s)
+    {
+        c = _clippedDistance();
         IRoundRegistry.ProgramContext memory pc = registry.stepContext(c.id);
         (,,, bytes memory kp) = arbiter.program(pc.rule).stepAt(pc.ruleParams, pc.n, pc.dim, c.step);
-        ClipChecker.ClipStep memory cs = abi.decode(kp, (ClipChecker.ClipStep));
-        IStepChecker.StepContext memory s;
+        cs = abi.decode(kp, (ClipChecker.ClipStep));
         (s.configHash, s.inputRoot, s.n, s.dim, s.totalWeight) =
         (pc.configHash, pc.inputRoot, pc.n, pc.dim, pc.totalWeight);
         s.step = cs.baseStep;
         (, s.row, s.col,) = arbiter.program(pc.rule - 3).stepAt(cs.baseParams, pc.n, pc.dim, cs.baseStep);
+    }
+
+    /// The Distance checker takes its own three words, or those and one scale per read: one
+    /// scale alone is refused, and the clipped values are what the proof is over (a scale
+    /// that changes the values changes the instances the verifier sees).
+    function test_distanceChecker_scaleParameters() public {
+        (ClippedCase memory c, ClipChecker.ClipStep memory cs, IStepChecker.StepContext memory s) =
+            _distanceStep();
         IStepChecker distance = arbiter.checker(8);
         s.kindParams = abi.encodePacked(cs.baseKindParams, uint256(c.leaf.scales[0]));
         vm.expectRevert(abi.encodeWithSelector(CheckerBase.BadLength.selector, "kindParams", 160, 128));
@@ -928,15 +937,8 @@ contract SelectionLeavesTest is Test {
     /// laid out any other way (tails moved, overlapping, out of range, lengths past the leaf,
     /// padded or truncated) is refused as non-canonical before anything is read from it.
     function test_distanceChecker_inPlaceLeaf_refusesEveryOtherLayout() public {
-        ClippedCase memory c = _clippedDistance();
-        IRoundRegistry.ProgramContext memory pc = registry.stepContext(c.id);
-        (,,, bytes memory kp) = arbiter.program(pc.rule).stepAt(pc.ruleParams, pc.n, pc.dim, c.step);
-        ClipChecker.ClipStep memory cs = abi.decode(kp, (ClipChecker.ClipStep));
-        IStepChecker.StepContext memory s;
-        (s.configHash, s.inputRoot, s.n, s.dim, s.totalWeight) =
-        (pc.configHash, pc.inputRoot, pc.n, pc.dim, pc.totalWeight);
-        s.step = cs.baseStep;
-        (, s.row, s.col,) = arbiter.program(pc.rule - 3).stepAt(cs.baseParams, pc.n, pc.dim, cs.baseStep);
+        (ClippedCase memory c, ClipChecker.ClipStep memory cs, IStepChecker.StepContext memory s) =
+            _distanceStep();
         s.kindParams = abi.encodePacked(cs.baseKindParams, uint256(c.leaf.scales[0]), uint256(c.leaf.scales[1]));
         IStepChecker distance = arbiter.checker(8);
         bytes memory leaf = c.leaf.baseLeaf;
