@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ClippedFixture} from "./base/ClippedFixture.sol";
+import {Words} from "./base/Words.sol";
 import {MockStepVerifierProof} from "./base/FedAvgFixture.sol";
 import {Ref} from "./base/Reference.sol";
 import {OrderRef} from "./base/OrderReference.sol";
@@ -1446,56 +1447,42 @@ contract ClippedRulesTest is ClippedFixture {
         uint256 len = leaf.length;
         bytes memory noCanonical = abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, 0, len);
         // The struct's offset word: 0x40, a gap.
-        bytes memory bad = _setWord(leaf, 0, 0x40);
+        bytes memory bad = Words.withWord(leaf, 0, 0x40);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
         // scales' and scalePaths' offsets moved.
-        bad = _setWord(leaf, 32 + 2 * 32, 5 * 32 + 32);
+        bad = Words.withWord(leaf, 32 + 2 * 32, 5 * 32 + 32);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
-        bad = _setWord(leaf, 32 + 3 * 32, 5 * 32);
+        bad = Words.withWord(leaf, 32 + 3 * 32, 5 * 32);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
         // baseLeaf's offset pointing into scalePaths' tail (an overlap).
-        bad = _setWord(leaf, 32 + 4 * 32, 5 * 32 + 2 * 32);
+        bad = Words.withWord(leaf, 32 + 4 * 32, 5 * 32 + 2 * 32);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
         // A scales length and a path length past the leaf (one scale, two path words).
-        bad = _setWord(leaf, 32 + 5 * 32, type(uint256).max);
+        bad = Words.withWord(leaf, 32 + 5 * 32, type(uint256).max);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
-        bad = _setWord(leaf, 32 + 5 * 32 + 2 * 32, type(uint256).max);
+        bad = Words.withWord(leaf, 32 + 5 * 32 + 2 * 32, type(uint256).max);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
         // A base leaf length past the leaf.
-        bad = _setWord(leaf, 32 + 5 * 32 + 2 * 32 + 3 * 32, type(uint256).max);
+        bad = Words.withWord(leaf, 32 + 5 * 32 + 2 * 32 + 3 * 32, type(uint256).max);
         vm.expectRevert(noCanonical);
         _postAt(13, bad);
         // Truncated: one word short; and shorter than the fixed part.
-        bad = new bytes(len - 32);
-        for (uint256 o; o < bad.length; ++o) {
-            bad[o] = leaf[o];
-        }
+        bad = Words.prefix(leaf, len - 32);
         vm.expectRevert(abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, len, len - 32));
         _postAt(13, bad);
         vm.expectRevert(abi.encodeWithSelector(CheckerBase.NonCanonicalLeaf.selector, 0, 287));
         _postAt(13, new bytes(287));
         // The scale word with a bit set above 64: not read as its low 64 bits.
         uint256 dirty = (uint256(1) << 200) | scales[1];
-        bad = _setWord(leaf, 32 + 5 * 32 + 32, dirty);
+        bad = Words.withWord(leaf, 32 + 5 * 32 + 32, dirty);
         vm.expectRevert(abi.encodeWithSelector(Commitments.ScaleOutOfRange.selector, dirty));
         _postAt(13, bad);
-    }
-
-    /// A copy of `b` with the word at byte `offset` set to `word`.
-    function _setWord(bytes memory b, uint256 offset, uint256 word) internal pure returns (bytes memory c) {
-        c = new bytes(b.length);
-        for (uint256 o; o < b.length; ++o) {
-            c[o] = b[o];
-        }
-        assembly {
-            mstore(add(add(c, 32), offset), word)
-        }
     }
 
     function test_clipChecker_unknownBaseKind_reverts() public {

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {FedAvgFixture} from "./base/FedAvgFixture.sol";
+import {Words} from "./base/Words.sol";
 import {Ref} from "./base/Reference.sol";
 import {LeafArbiter} from "../src/LeafArbiter.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
@@ -294,7 +295,7 @@ contract LeafArbiterTest is FedAvgFixture {
         pure
         returns (bytes memory out)
     {
-        uint256 gapAt = _word(enc, _head(field));
+        uint256 gapAt = Words.wordAt(enc, _head(field));
         out = new bytes(enc.length + 32);
         for (uint256 k; k < 32 + gapAt; ++k) {
             out[k] = enc[k];
@@ -303,8 +304,8 @@ contract LeafArbiterTest is FedAvgFixture {
             out[k + 32] = enc[k];
         }
         for (uint256 t; t < heads.length; ++t) {
-            uint256 o = _word(out, _head(heads[t]));
-            if (o >= gapAt) _setWord(out, _head(heads[t]), o + 32);
+            uint256 o = Words.wordAt(out, _head(heads[t]));
+            if (o >= gapAt) Words.setWord(out, _head(heads[t]), o + 32);
         }
     }
 
@@ -315,9 +316,9 @@ contract LeafArbiterTest is FedAvgFixture {
         pure
         returns (bytes memory out)
     {
-        uint256 own = _word(enc, _head(field));
-        uint256 target = _word(enc, _head(other));
-        uint256 ownLength = 32 + ((_word(enc, 32 + own) + 31) / 32) * 32;
+        uint256 own = Words.wordAt(enc, _head(field));
+        uint256 target = Words.wordAt(enc, _head(other));
+        uint256 ownLength = 32 + ((Words.wordAt(enc, 32 + own) + 31) / 32) * 32;
         out = new bytes(enc.length - ownLength);
         for (uint256 k; k < 32 + own; ++k) {
             out[k] = enc[k];
@@ -326,23 +327,12 @@ contract LeafArbiterTest is FedAvgFixture {
             out[k - ownLength] = enc[k];
         }
         for (uint256 t; t < heads.length; ++t) {
-            uint256 o = _word(out, _head(heads[t]));
-            if (o > own) _setWord(out, _head(heads[t]), o - ownLength);
+            uint256 o = Words.wordAt(out, _head(heads[t]));
+            if (o > own) Words.setWord(out, _head(heads[t]), o - ownLength);
         }
-        _setWord(out, _head(field), target);
+        Words.setWord(out, _head(field), target);
     }
 
-    function _word(bytes memory b, uint256 pos) internal pure returns (uint256 w) {
-        assembly {
-            w := mload(add(add(b, 32), pos))
-        }
-    }
-
-    function _setWord(bytes memory b, uint256 pos, uint256 w) internal pure {
-        assembly {
-            mstore(add(add(b, 32), pos), w)
-        }
-    }
 
     // ------------------------------------------------------------ the proof
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "./base/Test.sol";
+import {Words} from "./base/Words.sol";
 import {GasMeter} from "./LeafGasAtScale.t.sol";
 import {RoundRegistry} from "../src/RoundRegistry.sol";
 import {BisectionGame} from "../src/BisectionGame.sol";
@@ -917,21 +918,6 @@ contract SelectionLeavesTest is Test {
         );
     }
 
-    /// The word at byte `pos` of `data`.
-    function _wordAt(bytes memory data, uint256 pos) internal pure returns (uint256 w) {
-        assembly ("memory-safe") {
-            w := mload(add(add(data, 32), pos))
-        }
-    }
-
-    /// `data` with the word at byte `pos` replaced by `w`.
-    function _withWord(bytes memory data, uint256 pos, uint256 w) internal pure returns (bytes memory out) {
-        out = bytes.concat(data);
-        assembly ("memory-safe") {
-            mstore(add(add(out, 32), pos), w)
-        }
-    }
-
     /// The Distance checker reads its leaf in place: every offset and length word of the
     /// canonical `abi.encode(DistanceLeaf)` is checked, at every nesting level, so a leaf
     /// laid out any other way (tails moved, overlapping, out of range, lengths past the leaf,
@@ -946,27 +932,24 @@ contract SelectionLeavesTest is Test {
         distance.postState(s, c.leaf.basePre, leaf);
 
         // Byte positions of the offset words: the tuple starts at 32.
-        uint256 aRead = 32 + _wordAt(leaf, 32 + 128);
-        uint256 writes = 32 + _wordAt(leaf, 32 + 224);
-        assertEq(_wordAt(leaf, writes), 2, "two writes");
-        uint256 write0 = writes + 32 + _wordAt(leaf, writes + 32);
+        uint256 aRead = 32 + Words.wordAt(leaf, 32 + 128);
+        uint256 writes = 32 + Words.wordAt(leaf, 32 + 224);
+        assertEq(Words.wordAt(leaf, writes), 2, "two writes");
+        uint256 write0 = writes + 32 + Words.wordAt(leaf, writes + 32);
         bytes[] memory bad = new bytes[](13);
-        bad[0] = _withWord(leaf, 0, 64); // the struct's offset
-        bad[1] = _withWord(leaf, 32, _wordAt(leaf, 32) + 32); // register's offset
-        bad[2] = _withWord(leaf, 32 + 128, _wordAt(leaf, 32 + 128) + 32); // a's offset
-        bad[3] = _withWord(leaf, 32 + 256, _wordAt(leaf, 32 + 256) - 32); // proof's offset
-        bad[4] = _withWord(leaf, aRead + 64, _wordAt(leaf, aRead + 64) + 32); // a.inputPath
-        bad[5] = _withWord(leaf, aRead + 128, 0); // a.valuesPath over a's head
-        bad[6] = _withWord(leaf, writes + 64, _wordAt(leaf, writes + 64) + 32); // write 1
-        bad[7] = _withWord(leaf, write0 + 32, _wordAt(leaf, write0 + 32) + 32); // write 0's path
-        bad[8] = _withWord(leaf, writes, type(uint256).max); // the writes' count
-        bad[9] = _withWord(leaf, aRead + 160, type(uint256).max >> 1); // a.inputPath's length
-        bad[10] = _withWord(leaf, 32 + 224, leaf.length); // the writes past the end
+        bad[0] = Words.withWord(leaf, 0, 64); // the struct's offset
+        bad[1] = Words.withWord(leaf, 32, Words.wordAt(leaf, 32) + 32); // register's offset
+        bad[2] = Words.withWord(leaf, 32 + 128, Words.wordAt(leaf, 32 + 128) + 32); // a's offset
+        bad[3] = Words.withWord(leaf, 32 + 256, Words.wordAt(leaf, 32 + 256) - 32); // proof's offset
+        bad[4] = Words.withWord(leaf, aRead + 64, Words.wordAt(leaf, aRead + 64) + 32); // a.inputPath
+        bad[5] = Words.withWord(leaf, aRead + 128, 0); // a.valuesPath over a's head
+        bad[6] = Words.withWord(leaf, writes + 64, Words.wordAt(leaf, writes + 64) + 32); // write 1
+        bad[7] = Words.withWord(leaf, write0 + 32, Words.wordAt(leaf, write0 + 32) + 32); // write 0's path
+        bad[8] = Words.withWord(leaf, writes, type(uint256).max); // the writes' count
+        bad[9] = Words.withWord(leaf, aRead + 160, type(uint256).max >> 1); // a.inputPath's length
+        bad[10] = Words.withWord(leaf, 32 + 224, leaf.length); // the writes past the end
         bad[11] = bytes.concat(leaf, bytes32(0)); // padded
-        bad[12] = new bytes(leaf.length - 32); // truncated
-        for (uint256 k; k < leaf.length - 32; ++k) {
-            bad[12][k] = leaf[k];
-        }
+        bad[12] = Words.prefix(leaf, leaf.length - 32); // truncated
         for (uint256 k; k < bad.length; ++k) {
             vm.expectPartialRevert(CheckerBase.NonCanonicalLeaf.selector);
             distance.postState(s, c.leaf.basePre, bad[k]);
